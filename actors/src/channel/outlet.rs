@@ -1,0 +1,670 @@
+//! Outlets: the bounded buffer between a channel and one consumer, and the
+//! [`Delivery`] message that tells a push consumer its buffer has items.
+//!
+//! The channel actor pushes into an outlet and rings its doorbell at most once until the
+//! consumer has seen the outlet empty, so a busy consumer gets one `Delivery` for a whole
+//! batch, not one message per item. Pull consumers wait on a `Notify` instead of a
+//! doorbell. The outlet's bound is what keeps a slow consumer from costing the channel
+//! memory or time: a broadcast drops the oldest item (counted, and reported to the
+//! consumer as lag) or disconnects the consumer; work queues and inboxes never overflow
+//! because they only push what the consumer has room for.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::ops::Deref;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use actix::{Message, Recipient};
+use tokio::sync::{Notify, Semaphore};
+
+use crate::channel::mailbox::ReplySlot;
+use crate::channel::{ClaimToken, CloseReason, RecvError};
+use crate::envelope::Envelope;
+use crate::ids::{ChannelId, Seq};
+
+/// A message delivered to a consumer: the shared envelope, plus what the delivery adds
+/// (a claim on a work item, a reply slot on a request).
+///
+/// `Inbound` dereferences to its [`Envelope`], so `msg.payload()` and `msg.sender()` work
+/// directly.
+pub struct Inbound<T> {
+    envelope: Arc<Envelope<T>>,
+    kind: InboundKind<T>,
+}
+
+pub(crate) enum InboundKind<T> {
+    Message,
+    Request(ReplySlot<T>),
+    Work { token: ClaimToken, attempt: u32 },
+}
+
+impl<T> Inbound<T> {
+    pub(crate) fn message(envelope: Arc<Envelope<T>>) -> Inbound<T> {
+        Inbound {
+            envelope,
+            kind: InboundKind::Message,
+        }
+    }
+
+    pub(crate) fn request(envelope: Arc<Envelope<T>>, slot: ReplySlot<T>) -> Inbound<T> {
+        Inbound {
+            envelope,
+            kind: InboundKind::Request(slot),
+        }
+    }
+
+    pub(crate) fn work(envelope: Arc<Envelope<T>>, token: ClaimToken, attempt: u32) -> Inbound<T> {
+        Inbound {
+            envelope,
+            kind: InboundKind::Work { token, attempt },
+        }
+    }
+
+    /// The shared envelope.
+    pub fn envelope(&self) -> &Arc<Envelope<T>> {
+        &self.envelope
+    }
+
+    /// Consumes the delivery, keeping only the envelope. For a request this drops the
+    /// reply slot: the requester is told there will be no reply.
+    pub fn into_envelope(self) -> Arc<Envelope<T>> {
+        self.envelope
+    }
+
+    /// Which delivery of this message this is: 1 for the first, 2 for the first
+    /// redelivery of a work item, and so on. Always 1 for broadcast and mailbox messages.
+    pub fn attempt(&self) -> u32 {
+        match self.kind {
+            InboundKind::Work { attempt, .. } => attempt,
+            _ => 1,
+        }
+    }
+
+    /// The claim on a work-queue item, needed to ack, nack or extend it.
+    pub fn claim_token(&self) -> Option<ClaimToken> {
+        match self.kind {
+            InboundKind::Work { token, .. } => Some(token),
+            _ => None,
+        }
+    }
+
+    /// `true` if the sender is waiting for a reply.
+    pub fn is_request(&self) -> bool {
+        matches!(self.kind, InboundKind::Request(_))
+    }
+
+    pub(crate) fn take_reply_slot(&mut self) -> Option<ReplySlot<T>> {
+        match std::mem::replace(&mut self.kind, InboundKind::Message) {
+            InboundKind::Request(slot) => Some(slot),
+            other => {
+                self.kind = other;
+                None
+            }
+        }
+    }
+}
+
+impl<T> Deref for Inbound<T> {
+    type Target = Envelope<T>;
+    fn deref(&self) -> &Envelope<T> {
+        &self.envelope
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for Inbound<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Inbound");
+        d.field("envelope", &self.envelope);
+        match &self.kind {
+            InboundKind::Message => {}
+            InboundKind::Request(_) => {
+                d.field("request", &true);
+            }
+            InboundKind::Work { token, attempt } => {
+                d.field("token", token).field("attempt", attempt);
+            }
+        }
+        d.finish()
+    }
+}
+
+/// What a channel does when a subscriber's buffer is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Overflow {
+    /// Drop the subscriber's oldest buffered message (counted, and reported to the
+    /// subscriber as lag) to make room. The writer never waits.
+    #[default]
+    DropOldest,
+    /// Disconnect the subscriber: it receives what was buffered, then the subscription
+    /// ends with [`CloseReason::Lagging`].
+    Disconnect,
+}
+
+/// How an outlet tells its consumer that items are waiting.
+pub(crate) enum Wake<T: Send + Sync + 'static> {
+    /// A pull consumer parked on the outlet's `Notify`.
+    Task,
+    /// A push consumer: an actor that handles [`Delivery`].
+    Actor(Recipient<Delivery<T>>),
+}
+
+struct Ring<T: Send + Sync + 'static> {
+    items: VecDeque<Inbound<T>>,
+    capacity: usize,
+    /// Items dropped since the consumer last looked.
+    missed: u64,
+    /// The consumer has been told there are items and has not yet seen the outlet empty.
+    rung: bool,
+    closed: Option<CloseReason>,
+    /// The consumer is gone; the channel forgets this outlet at its next push.
+    detached: bool,
+    wake: Wake<T>,
+}
+
+/// What happened to a pushed item.
+pub(crate) enum Push<T> {
+    Queued,
+    /// Queued after dropping the oldest item.
+    DroppedOldest,
+    /// Not queued: the outlet overflowed and its policy disconnected the consumer.
+    Disconnected(Inbound<T>),
+    /// Not queued: the outlet is full (only for outlets that are never meant to overflow).
+    Full(Inbound<T>),
+    /// Not queued: the consumer is gone or the outlet is closed.
+    Gone(Inbound<T>),
+}
+
+/// What a consumer takes from its outlet.
+pub(crate) enum Next<T> {
+    Item(Inbound<T>),
+    Lagged(u64),
+    Empty,
+    Closed(CloseReason),
+}
+
+/// Signals that a channel is draining; consumers notify it when they empty an outlet.
+#[derive(Debug, Default)]
+pub(crate) struct DrainSignal {
+    draining: std::sync::atomic::AtomicBool,
+    emptied: Notify,
+}
+
+impl DrainSignal {
+    pub(crate) fn start(&self) {
+        self.draining
+            .store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    pub(crate) async fn outlet_emptied(&self) {
+        self.emptied.notified().await
+    }
+
+    fn note_emptied(&self) {
+        if self.draining.load(std::sync::atomic::Ordering::Acquire) {
+            self.emptied.notify_one();
+        }
+    }
+}
+
+/// The buffer between a channel and one consumer.
+pub(crate) struct Outlet<T: Send + Sync + 'static> {
+    channel: ChannelId,
+    ring: Mutex<Ring<T>>,
+    notify: Notify,
+    /// Inbox permits, returned as the consumer takes items (mailbox only).
+    credits: Option<Arc<Semaphore>>,
+    drain: Arc<DrainSignal>,
+}
+
+impl<T: Send + Sync + 'static> Outlet<T> {
+    pub(crate) fn new(
+        channel: ChannelId,
+        capacity: usize,
+        wake: Wake<T>,
+        credits: Option<Arc<Semaphore>>,
+        drain: Arc<DrainSignal>,
+    ) -> Arc<Outlet<T>> {
+        Arc::new(Outlet {
+            channel,
+            ring: Mutex::new(Ring {
+                items: VecDeque::new(),
+                capacity,
+                missed: 0,
+                rung: false,
+                closed: None,
+                detached: false,
+                wake,
+            }),
+            notify: Notify::new(),
+            credits,
+            drain,
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Ring<T>> {
+        // A panic while holding this lock cannot leave the ring inconsistent: every
+        // critical section is a handful of infallible VecDeque operations.
+        self.ring.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn channel(&self) -> &ChannelId {
+        &self.channel
+    }
+
+    /// Channel side: queue an item, applying `overflow` if the buffer is full.
+    pub(crate) fn push(self: &Arc<Self>, item: Inbound<T>, overflow: Option<Overflow>) -> Push<T> {
+        let mut ring = self.lock();
+        if ring.detached || ring.closed.is_some() {
+            return Push::Gone(item);
+        }
+        let mut outcome = Push::Queued;
+        if ring.items.len() >= ring.capacity {
+            match overflow {
+                Some(Overflow::DropOldest) => {
+                    ring.items.pop_front();
+                    ring.missed += 1;
+                    outcome = Push::DroppedOldest;
+                }
+                Some(Overflow::Disconnect) => {
+                    ring.closed = Some(CloseReason::Lagging);
+                    self.ring_bell(&mut ring);
+                    return Push::Disconnected(item);
+                }
+                None => return Push::Full(item),
+            }
+        }
+        ring.items.push_back(item);
+        self.ring_bell(&mut ring);
+        outcome
+    }
+
+    /// Channel side: tell the consumer, before anything queued after this call, that it
+    /// missed `missed` messages (a late joiner asking for evicted history).
+    pub(crate) fn report_missed(self: &Arc<Self>, missed: u64) {
+        if missed > 0 {
+            let mut ring = self.lock();
+            ring.missed += missed;
+            self.ring_bell(&mut ring);
+        }
+    }
+
+    /// Channel side: no more items will come. The consumer still takes what is buffered.
+    pub(crate) fn close(self: &Arc<Self>, reason: CloseReason) {
+        let mut ring = self.lock();
+        if ring.closed.is_none() {
+            ring.closed = Some(reason);
+            self.ring_bell(&mut ring);
+        }
+    }
+
+    /// Channel side: the consumer is gone; drop what it never took.
+    pub(crate) fn detach(&self) -> usize {
+        let mut ring = self.lock();
+        ring.detached = true;
+        let dropped = ring.items.len();
+        ring.items.clear();
+        drop(ring);
+        self.release_credits(dropped);
+        dropped
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.lock().items.len()
+    }
+
+    pub(crate) fn credits(&self) -> Option<&Arc<Semaphore>> {
+        self.credits.as_ref()
+    }
+
+    /// Switches the consumer to push delivery (or back to pull); rings at once if items
+    /// are waiting.
+    pub(crate) fn set_wake(self: &Arc<Self>, wake: Wake<T>) {
+        let mut ring = self.lock();
+        ring.wake = wake;
+        ring.rung = false;
+        if !ring.items.is_empty() || ring.closed.is_some() {
+            self.ring_bell(&mut ring);
+        }
+    }
+
+    fn ring_bell(self: &Arc<Self>, ring: &mut Ring<T>) {
+        if ring.rung {
+            return;
+        }
+        ring.rung = true;
+        match &ring.wake {
+            Wake::Task => self.notify.notify_one(),
+            Wake::Actor(recipient) => {
+                let delivery = Delivery::new(Arc::clone(self), ring.capacity.max(1));
+                match recipient.try_send(delivery) {
+                    Ok(()) => {}
+                    // The consumer's mailbox is full of other traffic. At most one
+                    // doorbell per outlet is ever outstanding, so waiting for room in a
+                    // spawned task is bounded by the number of outlets.
+                    Err(actix::dev::SendError::Full(delivery)) => {
+                        let recipient = recipient.clone();
+                        actix::spawn(async move {
+                            let _ = recipient.send(delivery).await;
+                        });
+                    }
+                    Err(actix::dev::SendError::Closed(_)) => ring.detached = true,
+                }
+            }
+        }
+    }
+
+    /// Consumer side: take the next event.
+    pub(crate) fn next(&self) -> Next<T> {
+        let mut ring = self.lock();
+        if ring.missed > 0 {
+            return Next::Lagged(std::mem::take(&mut ring.missed));
+        }
+        match ring.items.pop_front() {
+            Some(item) => {
+                let emptied = ring.items.is_empty();
+                drop(ring);
+                self.release_credits(1);
+                if emptied {
+                    self.drain.note_emptied();
+                }
+                Next::Item(item)
+            }
+            None => {
+                ring.rung = false;
+                match ring.closed {
+                    Some(reason) => Next::Closed(reason),
+                    None => Next::Empty,
+                }
+            }
+        }
+    }
+
+    /// Consumer side: wait for the next event (pull consumers).
+    pub(crate) async fn recv(&self) -> Result<Inbound<T>, RecvError> {
+        loop {
+            match self.next() {
+                Next::Item(item) => return Ok(item),
+                Next::Lagged(missed) => return Err(RecvError::Lagged { missed }),
+                Next::Closed(reason) => return Err(RecvError::Closed(reason)),
+                Next::Empty => self.notify.notified().await,
+            }
+        }
+    }
+
+    /// Consumer side: take without waiting; `Ok(None)` if nothing is buffered.
+    pub(crate) fn try_recv(&self) -> Result<Option<Inbound<T>>, RecvError> {
+        match self.next() {
+            Next::Item(item) => Ok(Some(item)),
+            Next::Lagged(missed) => Err(RecvError::Lagged { missed }),
+            Next::Closed(reason) => Err(RecvError::Closed(reason)),
+            Next::Empty => Ok(None),
+        }
+    }
+
+    /// Consumer side, when a delivery ends before the outlet was seen empty: let the next
+    /// push ring again, or ring now if the delivery stopped at its budget.
+    fn delivery_ended(self: &Arc<Self>, exhausted: bool) {
+        let mut ring = self.lock();
+        ring.rung = false;
+        if exhausted && !ring.items.is_empty() {
+            self.ring_bell(&mut ring);
+        }
+    }
+
+    fn release_credits(&self, n: usize) {
+        if let (Some(credits), true) = (&self.credits, n > 0) {
+            credits.add_permits(n);
+        }
+    }
+}
+
+impl<T: Send + Sync + 'static> fmt::Debug for Outlet<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ring = self.lock();
+        f.debug_struct("Outlet")
+            .field("channel", &self.channel)
+            .field("len", &ring.items.len())
+            .field("capacity", &ring.capacity)
+            .field("closed", &ring.closed)
+            .finish()
+    }
+}
+
+/// The message a channel sends to a push consumer (any actix actor that handles it) when
+/// items are waiting for it. Iterate it to take them.
+///
+/// One `Delivery` stands for a batch: the channel sends the next one only after this one
+/// has been iterated to the end. A delivery yields at most one buffer's worth of items and
+/// then schedules another, so a fast producer on another thread cannot monopolise the
+/// consumer's mailbox. Dropping a delivery early leaves the rest buffered for the next.
+///
+/// ```
+/// use actix::{Actor, Context, Handler};
+/// use exokern_actors::channel::Delivery;
+///
+/// struct Printer;
+/// impl Actor for Printer {
+///     type Context = Context<Self>;
+/// }
+/// impl Handler<Delivery<String>> for Printer {
+///     type Result = ();
+///     fn handle(&mut self, delivery: Delivery<String>, _: &mut Context<Self>) {
+///         let channel = delivery.channel().clone();
+///         for msg in delivery {
+///             println!("{channel} #{}: {}", msg.seq(), msg.payload());
+///         }
+///     }
+/// }
+/// ```
+pub struct Delivery<T: Send + Sync + 'static> {
+    outlet: Arc<Outlet<T>>,
+    budget: usize,
+    lagged: u64,
+    closed: Option<CloseReason>,
+    finished: bool,
+}
+
+impl<T: Send + Sync + 'static> Delivery<T> {
+    fn new(outlet: Arc<Outlet<T>>, budget: usize) -> Delivery<T> {
+        Delivery {
+            outlet,
+            budget,
+            lagged: 0,
+            closed: None,
+            finished: false,
+        }
+    }
+
+    /// The channel the items come from.
+    pub fn channel(&self) -> &ChannelId {
+        self.outlet.channel()
+    }
+
+    /// How many messages this consumer missed so far in this delivery because its buffer
+    /// overflowed (broadcast subscriptions with [`Overflow::DropOldest`]).
+    pub fn lagged(&self) -> u64 {
+        self.lagged
+    }
+
+    /// Set once iteration has reached the end of a closed stream: nothing more will come.
+    pub fn closed(&self) -> Option<CloseReason> {
+        self.closed
+    }
+
+    pub(crate) fn is_from(&self, outlet: &Arc<Outlet<T>>) -> bool {
+        Arc::ptr_eq(&self.outlet, outlet)
+    }
+}
+
+impl<T: Send + Sync + 'static> Iterator for Delivery<T> {
+    type Item = Inbound<T>;
+
+    fn next(&mut self) -> Option<Inbound<T>> {
+        while !self.finished && self.budget > 0 {
+            match self.outlet.next() {
+                Next::Item(item) => {
+                    self.budget -= 1;
+                    return Some(item);
+                }
+                Next::Lagged(missed) => self.lagged += missed,
+                Next::Empty => self.finished = true,
+                Next::Closed(reason) => {
+                    self.closed = Some(reason);
+                    self.finished = true;
+                }
+            }
+        }
+        None
+    }
+}
+
+impl<T: Send + Sync + 'static> Drop for Delivery<T> {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.outlet.delivery_ended(self.budget == 0);
+        }
+    }
+}
+
+impl<T: Send + Sync + 'static> Message for Delivery<T> {
+    type Result = ();
+}
+
+impl<T: Send + Sync + 'static> fmt::Debug for Delivery<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Delivery")
+            .field("channel", self.outlet.channel())
+            .field("budget", &self.budget)
+            .field("lagged", &self.lagged)
+            .finish()
+    }
+}
+
+/// The position a [`Seq`] window starts after, used to report what a late joiner missed.
+pub(crate) fn missed_between(after: Seq, oldest: Seq) -> u64 {
+    oldest.get().saturating_sub(after.get() + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::envelope::Outgoing;
+    use crate::ids::SystemId;
+
+    fn outlet(capacity: usize) -> Arc<Outlet<u32>> {
+        Outlet::new(
+            ChannelId::new("c").unwrap(),
+            capacity,
+            Wake::Task,
+            None,
+            Arc::default(),
+        )
+    }
+
+    fn item(seq: u64) -> Inbound<u32> {
+        let env = Envelope::stamp(
+            &ChannelId::new("c").unwrap(),
+            Seq::new(seq),
+            &SystemId::new("s").unwrap(),
+            None,
+            Outgoing::new(seq as u32),
+        );
+        Inbound::message(Arc::new(env))
+    }
+
+    fn seq_of(next: Next<u32>) -> u64 {
+        match next {
+            Next::Item(item) => item.seq().get(),
+            _ => panic!("expected an item"),
+        }
+    }
+
+    #[test]
+    fn drop_oldest_reports_lag_before_the_items_after_the_gap() {
+        let out = outlet(2);
+        for seq in 1..=5 {
+            out.push(item(seq), Some(Overflow::DropOldest));
+        }
+        assert!(matches!(out.next(), Next::Lagged(3)));
+        assert_eq!(seq_of(out.next()), 4);
+        assert_eq!(seq_of(out.next()), 5);
+        assert!(matches!(out.next(), Next::Empty));
+    }
+
+    #[test]
+    fn disconnect_closes_after_the_buffered_items() {
+        let out = outlet(1);
+        assert!(matches!(out.push(item(1), Some(Overflow::Disconnect)), Push::Queued));
+        assert!(matches!(
+            out.push(item(2), Some(Overflow::Disconnect)),
+            Push::Disconnected(_)
+        ));
+        assert!(matches!(out.push(item(3), Some(Overflow::Disconnect)), Push::Gone(_)));
+        assert_eq!(seq_of(out.next()), 1);
+        assert!(matches!(out.next(), Next::Closed(CloseReason::Lagging)));
+    }
+
+    #[test]
+    fn outlets_without_a_policy_refuse_rather_than_overflow() {
+        let out = outlet(1);
+        assert!(matches!(out.push(item(1), None), Push::Queued));
+        assert!(matches!(out.push(item(2), None), Push::Full(_)));
+        assert_eq!(out.len(), 1);
+    }
+
+    #[test]
+    fn detaching_drops_what_was_never_taken() {
+        let out = outlet(4);
+        out.push(item(1), None);
+        out.push(item(2), None);
+        assert_eq!(out.detach(), 2);
+        assert!(matches!(out.push(item(3), None), Push::Gone(_)));
+    }
+
+    #[test]
+    fn credits_return_as_items_are_taken() {
+        let credits = Arc::new(Semaphore::new(0));
+        let out = Outlet::new(
+            ChannelId::new("c").unwrap(),
+            4,
+            Wake::Task,
+            Some(Arc::clone(&credits)),
+            Arc::default(),
+        );
+        out.push(item(1), None);
+        out.push(item(2), None);
+        assert_eq!(credits.available_permits(), 0);
+        out.next();
+        assert_eq!(credits.available_permits(), 1);
+        out.detach();
+        assert_eq!(credits.available_permits(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_parked_receiver_wakes_on_push_and_on_close() {
+        let out = outlet(4);
+        let reader = {
+            let out = Arc::clone(&out);
+            tokio::spawn(async move {
+                let first = out.recv().await.map(|i| i.seq().get());
+                let second = out.recv().await.map(|i| i.seq().get());
+                (first, second)
+            })
+        };
+        tokio::task::yield_now().await;
+        out.push(item(7), None);
+        tokio::task::yield_now().await;
+        out.close(CloseReason::ChannelStopped);
+        let (first, second) = reader.await.unwrap();
+        assert_eq!(first, Ok(7));
+        assert_eq!(second, Err(RecvError::Closed(CloseReason::ChannelStopped)));
+    }
+
+    #[test]
+    fn missed_between_counts_the_evicted_gap() {
+        assert_eq!(missed_between(Seq::new(3), Seq::new(4)), 0);
+        assert_eq!(missed_between(Seq::new(3), Seq::new(10)), 6);
+        assert_eq!(missed_between(Seq::ZERO, Seq::new(1)), 0);
+    }
+}

@@ -1,0 +1,167 @@
+//! Where actors run: on the caller's arbiter (the default), on a pinned arbiter, or on
+//! a pool of arbiters.
+//!
+//! An arbiter is one thread running one event loop. Messages between actors on the same
+//! arbiter never cross threads (a request/reply round trip costs about 1 µs on our
+//! 2-core machines); between arbiters they do (about 17 µs). So by default everything
+//! runs where the caller runs, and a pool is opt-in for CPU-heavy systems. A pool places
+//! by owner: a system and the channels it owns land on the same arbiter.
+
+use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use actix::{Actor, Addr, Context};
+use actix_rt::{Arbiter, ArbiterHandle};
+use rustc_hash::FxHashMap;
+
+use crate::ids::SystemId;
+
+/// Why a pool could not be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlacementError {
+    /// No actix `System` (or arbiter) runs on this thread.
+    #[error("no actix System runs on this thread: start exokern inside `actix_rt::System::new().block_on(..)`, an `#[actix_rt::main]` function or an actix-web server")]
+    NoSystem,
+    /// A pool of zero arbiters.
+    #[error("an arbiter pool needs at least one arbiter")]
+    Empty,
+}
+
+/// Where to start an actor.
+#[derive(Clone, Default)]
+pub enum Placement {
+    /// On the arbiter of the calling thread.
+    #[default]
+    Current,
+    /// On this arbiter.
+    Pinned(ArbiterHandle),
+    /// On the pool's arbiter for the actor's owner (see [`ArbiterPool::arbiter_for`]).
+    Pool(ArbiterPool),
+}
+
+impl fmt::Debug for Placement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Placement::Current => f.write_str("Current"),
+            Placement::Pinned(_) => f.write_str("Pinned"),
+            Placement::Pool(pool) => f.debug_tuple("Pool").field(pool).finish(),
+        }
+    }
+}
+
+impl Placement {
+    /// Starts an actor here. `owner` keeps an owner's actors together on a pool; without
+    /// an owner, a pool places round-robin.
+    pub(crate) fn start<A, F>(&self, owner: Option<&SystemId>, make: F) -> Result<Addr<A>, PlacementError>
+    where
+        A: Actor<Context = Context<A>>,
+        F: FnOnce(&mut Context<A>) -> A + Send + 'static,
+    {
+        Ok(match self {
+            Placement::Current => {
+                if Arbiter::try_current().is_none() {
+                    return Err(PlacementError::NoSystem);
+                }
+                A::create(make)
+            }
+            Placement::Pinned(arbiter) => A::start_in_arbiter(arbiter, make),
+            Placement::Pool(pool) => {
+                let arbiter = match owner {
+                    Some(owner) => pool.arbiter_for(owner),
+                    None => pool.next_arbiter(),
+                };
+                A::start_in_arbiter(&arbiter, make)
+            }
+        })
+    }
+}
+
+/// A fixed set of arbiters (threads). Owners are assigned round-robin on first sight and
+/// keep their arbiter, so a system and the channels it owns stay together.
+///
+/// The arbiters stop when the last clone of the pool is dropped.
+#[derive(Clone)]
+pub struct ArbiterPool {
+    inner: Arc<PoolInner>,
+}
+
+struct PoolInner {
+    arbiters: Vec<Arbiter>,
+    assigned: Mutex<FxHashMap<SystemId, usize>>,
+    next: AtomicUsize,
+}
+
+impl ArbiterPool {
+    /// Starts `size` arbiters. Must be called inside a running actix `System`.
+    pub fn new(size: usize) -> Result<ArbiterPool, PlacementError> {
+        if size == 0 {
+            return Err(PlacementError::Empty);
+        }
+        if actix_rt::System::try_current().is_none() {
+            return Err(PlacementError::NoSystem);
+        }
+        Ok(ArbiterPool {
+            inner: Arc::new(PoolInner {
+                arbiters: (0..size).map(|_| Arbiter::new()).collect(),
+                assigned: Mutex::new(FxHashMap::default()),
+                next: AtomicUsize::new(0),
+            }),
+        })
+    }
+
+    /// The number of arbiters.
+    pub fn len(&self) -> usize {
+        self.inner.arbiters.len()
+    }
+
+    /// Always `false`: a pool has at least one arbiter.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// The arbiter `owner` is assigned to, assigning the next one round-robin on first use.
+    pub fn arbiter_for(&self, owner: &SystemId) -> ArbiterHandle {
+        let mut assigned = self
+            .inner
+            .assigned
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let index = *assigned
+            .entry(owner.clone())
+            .or_insert_with(|| self.inner.next.fetch_add(1, Ordering::Relaxed) % self.len());
+        self.inner.arbiters[index].handle()
+    }
+
+    /// Forgets `owner`'s assignment (after it is gone for good), so the map stays as
+    /// large as the set of live owners.
+    pub fn release(&self, owner: &SystemId) {
+        self.inner
+            .assigned
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .remove(owner);
+    }
+
+    fn next_arbiter(&self) -> ArbiterHandle {
+        let index = self.inner.next.fetch_add(1, Ordering::Relaxed) % self.len();
+        self.inner.arbiters[index].handle()
+    }
+}
+
+impl fmt::Debug for ArbiterPool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ArbiterPool")
+            .field("arbiters", &self.len())
+            .finish()
+    }
+}
+
+impl Drop for PoolInner {
+    fn drop(&mut self) {
+        for arbiter in &self.arbiters {
+            arbiter.stop();
+        }
+    }
+}
