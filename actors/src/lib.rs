@@ -5,8 +5,10 @@ pub mod channel;
 pub mod envelope;
 pub mod ids;
 pub mod placement;
+pub mod prelude;
 pub mod rights;
 
 pub use envelope::{Envelope, Metadata, MetadataError, Outgoing};
 pub use ids::{ChannelId, IdError, IdKind, MessageId, Seq, SystemId};
 pub use rights::{ParseRightsError, Rights};
+pub mod system;

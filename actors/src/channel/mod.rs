@@ -38,6 +38,7 @@ pub use work_queue::{
 };
 
 pub(crate) use outlet::{Outlet, Wake};
+pub(crate) use work_queue::Settle;
 
 use crate::ids::ChannelId;
 use crate::placement::PlacementError;

@@ -159,6 +159,24 @@ impl<T> DeadLetter<T> {
     }
 }
 
+/// Where a queue sends dead letters. A trait object, because a queue of `T` naming the
+/// concrete queue of `DeadLetter<T>` would make the compiler instantiate queues of
+/// `DeadLetter<DeadLetter<T>>` without end.
+trait DeadLetterSink<T>: Send + Sync {
+    fn check_writable(&self) -> Result<(), ChannelError>;
+    fn offer(&self, letter: DeadLetter<T>) -> Result<(), ChannelError>;
+}
+
+impl<T: Send + Sync + 'static> DeadLetterSink<T> for WorkQueueHandle<DeadLetter<T>> {
+    fn check_writable(&self) -> Result<(), ChannelError> {
+        self.port.check(Rights::WRITE)
+    }
+
+    fn offer(&self, letter: DeadLetter<T>) -> Result<(), ChannelError> {
+        WorkQueueHandle::offer(self, letter)
+    }
+}
+
 /// How a push worker receives items.
 #[derive(Debug, Clone, Copy)]
 #[must_use]
@@ -207,7 +225,7 @@ pub struct WorkQueueBuilder<T: Send + Sync + 'static> {
     capacity: usize,
     lease: Duration,
     max_attempts: Option<u32>,
-    dead_letter: Option<WorkQueueHandle<DeadLetter<T>>>,
+    dead_letter: Option<Box<dyn DeadLetterSink<T>>>,
     max_waiting: usize,
     mailbox: usize,
     placement: Placement,
@@ -249,7 +267,7 @@ impl<T: Send + Sync + 'static> WorkQueueBuilder<T> {
     /// Where dead letters go: a handle with WRITE on another work queue. Without one, dead
     /// letters are counted, logged and discarded.
     pub fn dead_letter(mut self, handle: WorkQueueHandle<DeadLetter<T>>) -> Self {
-        self.dead_letter = Some(handle);
+        self.dead_letter = Some(Box::new(handle));
         self
     }
 
@@ -293,7 +311,7 @@ impl<T: Send + Sync + 'static> WorkQueueBuilder<T> {
             return invalid("mailbox_capacity must be at least 1");
         }
         if let Some(dlq) = &self.dead_letter {
-            dlq.port.check(Rights::WRITE).map_err(|e| StartError::InvalidSpec {
+            dlq.check_writable().map_err(|e| StartError::InvalidSpec {
                 channel: self.id.clone(),
                 reason: format!("the dead-letter handle cannot write: {e}"),
             })?;
@@ -605,6 +623,25 @@ impl<T: Send + Sync + 'static> WorkQueueHandle<T> {
             .await
     }
 
+    /// Settles claims without waiting for the answer (a host settling a batch it just
+    /// handled). Waits for room in a spawned task if the queue's mailbox is full.
+    pub(crate) fn settle_now(&self, tokens: Vec<ClaimToken>, how: Settle) {
+        let msg = SettleClaims {
+            grant: Arc::clone(self.port.grant()),
+            tokens,
+            how,
+        };
+        match self.port.addr().try_send(msg) {
+            Ok(()) | Err(actix::dev::SendError::Closed(_)) => {}
+            Err(actix::dev::SendError::Full(msg)) => {
+                let addr = self.port.addr().clone();
+                actix::spawn(async move {
+                    let _ = addr.send(msg).await;
+                });
+            }
+        }
+    }
+
     /// Returns every item this holder has claimed to the queue (after a crash or
     /// restart). Answers how many.
     pub async fn release_all(&self) -> Result<usize, ChannelError> {
@@ -702,7 +739,7 @@ pub(crate) struct QueueState<T: Send + Sync + 'static> {
     last_seq: Seq,
     lease: Duration,
     max_attempts: Option<u32>,
-    dead_letter: Option<WorkQueueHandle<DeadLetter<T>>>,
+    dead_letter: Option<Box<dyn DeadLetterSink<T>>>,
 }
 
 type Ctx<T> = Context<ChannelActor<QueueState<T>>>;

@@ -1,0 +1,263 @@
+//! Spawning systems: [`SystemBuilder`], and [`SystemRef`], the handle to a running one.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::Addr;
+use tokio::sync::oneshot;
+
+use crate::channel::{
+    BroadcastHandle, ChannelError, MailboxHandle, SubscribeOptions, WorkQueueHandle,
+    WorkerOptions,
+};
+use crate::ids::{ChannelId, SystemId};
+use crate::placement::{Placement, PlacementError};
+use crate::system::host::{Factory, Link, LinkSpec, Status, StopSystem, SystemActor};
+use crate::system::{RestartPolicy, System, SystemStats, Tick};
+
+/// Why a system could not be spawned.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SpawnError {
+    /// A channel handle given to the builder belongs to another holder.
+    #[error("system `{system}` was given a handle of `{holder}` on channel `{channel}`: a system consumes channels only through its own handles")]
+    WrongHolder {
+        /// The system being spawned.
+        system: SystemId,
+        /// The handle's holder.
+        holder: SystemId,
+        /// The handle's channel.
+        channel: ChannelId,
+    },
+    /// The same channel was linked twice.
+    #[error("system `{system}` links channel `{channel}` twice: link each channel once")]
+    DuplicateLink {
+        /// The system being spawned.
+        system: SystemId,
+        /// The channel.
+        channel: ChannelId,
+    },
+    /// A tick interval of zero.
+    #[error("system `{system}` has a tick interval of zero: use a positive interval")]
+    ZeroTick {
+        /// The system being spawned.
+        system: SystemId,
+    },
+    /// There is no arbiter to run it on.
+    #[error(transparent)]
+    Placement(#[from] PlacementError),
+    /// A channel refused to deliver to the system.
+    #[error("a channel refused the system's subscription: {0}")]
+    Link(ChannelError),
+    /// The factory or `started` hook panicked more often than the restart policy allows.
+    #[error("system `{system}` failed while starting: its factory or `started` hook panicked (see the log)")]
+    Failed {
+        /// The system.
+        system: SystemId,
+    },
+}
+
+/// Builds and spawns a [`SystemActor`]. See the [module docs](crate::system).
+#[must_use = "a builder does nothing until `spawn` is called"]
+pub struct SystemBuilder<S: System> {
+    id: SystemId,
+    factory: Factory<S>,
+    links: Vec<LinkSpec<S::Message>>,
+    policy: RestartPolicy,
+    tick_every: Option<Duration>,
+    placement: Placement,
+}
+
+impl<S: System> fmt::Debug for SystemBuilder<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SystemBuilder")
+            .field("id", &self.id)
+            .field("links", &self.links.len())
+            .field("policy", &self.policy)
+            .field("tick_every", &self.tick_every)
+            .field("placement", &self.placement)
+            .finish()
+    }
+}
+
+impl<S: System> SystemActor<S> {
+    /// A builder for system `id`. `factory` makes the system's state, at start and again
+    /// after each restart; it runs on the system's arbiter, so the state itself need not
+    /// be `Send`.
+    pub fn builder(id: SystemId, factory: impl FnMut() -> S + Send + 'static) -> SystemBuilder<S> {
+        SystemBuilder {
+            id,
+            factory: Box::new(factory),
+            links: Vec::new(),
+            policy: RestartPolicy::default(),
+            tick_every: None,
+            placement: Placement::Current,
+        }
+    }
+}
+
+impl<S: System> SystemBuilder<S> {
+    /// Has a broadcast channel push every message to the system.
+    pub fn subscribe(mut self, handle: BroadcastHandle<S::Message>, options: SubscribeOptions) -> Self {
+        self.links.push(LinkSpec::Subscribe(handle, options));
+        self
+    }
+
+    /// Registers the system as a push worker on a work queue. Items are acked when
+    /// [`System::on_message`] returns; they are released for redelivery if it panics.
+    pub fn worker(mut self, handle: WorkQueueHandle<S::Message>, options: WorkerOptions) -> Self {
+        self.links.push(LinkSpec::Work(handle, options));
+        self
+    }
+
+    /// Has the system's inbox on a mailbox channel pushed to it; the system answers
+    /// requests with [`SystemContext::reply`](crate::system::SystemContext::reply).
+    pub fn inbox(mut self, handle: MailboxHandle<S::Message>) -> Self {
+        self.links.push(LinkSpec::Inbox(handle));
+        self
+    }
+
+    /// Calls [`System::on_tick`] every `interval`. Without it, a system ticks only when
+    /// sent a [`Tick`].
+    pub fn tick_every(mut self, interval: Duration) -> Self {
+        self.tick_every = Some(interval);
+        self
+    }
+
+    /// How panics are handled (default: [`RestartPolicy::default`]).
+    pub fn restart(mut self, policy: RestartPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Where the system runs (default: the caller's arbiter). On a pool, it runs on the
+    /// arbiter assigned to its id, beside the channels it owns.
+    pub fn placement(mut self, placement: Placement) -> Self {
+        self.placement = placement;
+        self
+    }
+
+    fn validate(&self) -> Result<(), SpawnError> {
+        if self.tick_every == Some(Duration::ZERO) {
+            return Err(SpawnError::ZeroTick {
+                system: self.id.clone(),
+            });
+        }
+        for (i, link) in self.links.iter().enumerate() {
+            if link.holder() != &self.id {
+                return Err(SpawnError::WrongHolder {
+                    system: self.id.clone(),
+                    holder: link.holder().clone(),
+                    channel: link.channel().clone(),
+                });
+            }
+            if self.links[..i].iter().any(|l| l.channel() == link.channel()) {
+                return Err(SpawnError::DuplicateLink {
+                    system: self.id.clone(),
+                    channel: link.channel().clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts the system and wires it to its channels; resolves once it is running and
+    /// its `started` hook has run.
+    pub async fn spawn(self) -> Result<SystemRef<S>, SpawnError> {
+        self.validate()?;
+        let status = Arc::new(Status::default());
+        let (ready, started) = oneshot::channel();
+        let SystemBuilder {
+            id,
+            factory,
+            links,
+            policy,
+            tick_every,
+            placement,
+        } = self;
+        let actor = {
+            let (id, status) = (id.clone(), Arc::clone(&status));
+            let links = links.into_iter().map(Link::new).collect();
+            move |_: &mut actix::Context<SystemActor<S>>| {
+                SystemActor::new(id, factory, links, policy, tick_every, status, ready)
+            }
+        };
+        let addr = placement.start(Some(&id), actor)?;
+        match started.await {
+            Ok(Ok(())) => Ok(SystemRef { id, addr, status }),
+            Ok(Err(error)) => Err(error),
+            Err(_) => Err(SpawnError::Failed { system: id }),
+        }
+    }
+}
+
+/// A handle to a running system: its id, counters, and controls.
+pub struct SystemRef<S: System> {
+    id: SystemId,
+    addr: Addr<SystemActor<S>>,
+    status: Arc<Status>,
+}
+
+impl<S: System> Clone for SystemRef<S> {
+    fn clone(&self) -> Self {
+        SystemRef {
+            id: self.id.clone(),
+            addr: self.addr.clone(),
+            status: Arc::clone(&self.status),
+        }
+    }
+}
+
+impl<S: System> fmt::Debug for SystemRef<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SystemRef")
+            .field("id", &self.id)
+            .field("state", &self.status.state())
+            .finish()
+    }
+}
+
+impl<S: System> SystemRef<S> {
+    /// The system's id.
+    pub fn id(&self) -> &SystemId {
+        &self.id
+    }
+
+    /// The host actor's address, e.g. to send it [`Tick`]s from a clock.
+    pub fn addr(&self) -> &Addr<SystemActor<S>> {
+        &self.addr
+    }
+
+    /// `true` until the system stops or fails.
+    pub fn is_running(&self) -> bool {
+        self.addr.connected()
+    }
+
+    /// The system's counters and state; works after it stopped, too.
+    pub fn stats(&self) -> SystemStats {
+        self.status.snapshot(&self.id)
+    }
+
+    /// Delivers one tick, waiting for room in the host's mailbox (not for the hook).
+    pub async fn tick(&self, n: u64) -> Result<(), ChannelError> {
+        self.addr
+            .send(Tick::new(n))
+            .await
+            .map_err(|_| ChannelError::Closed {
+                channel: ChannelId::new("system").expect("valid id"),
+            })
+    }
+
+    /// Stops the system for good (its `stopping` hook runs) and resolves once it has
+    /// stopped. Claimed work items go back to their queues.
+    pub async fn stop(&self) {
+        let _ = self.addr.send(StopSystem).await;
+        self.status.stopped().await;
+    }
+
+    /// Resolves once the system has stopped or failed.
+    pub async fn stopped(&self) {
+        self.status.stopped().await;
+    }
+}

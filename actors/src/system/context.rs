@@ -1,0 +1,120 @@
+//! [`SystemContext`]: what a hook can do besides changing its own state.
+
+use std::fmt;
+
+use actix::{Addr, AsyncContext, Context};
+
+use crate::channel::{ChannelError, ClaimToken, Inbound};
+use crate::envelope::Outgoing;
+use crate::ids::{Seq, SystemId};
+use crate::system::host::{Link, LinkSpec, SystemActor};
+use crate::system::System;
+
+/// What becomes of the work item a hook is handling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    Ack,
+    Nack(Option<String>),
+    Keep,
+}
+
+/// Passed to every [`System`] hook: the system's identity, replies to requests, the fate
+/// of the work item being handled, and the underlying actix context.
+pub struct SystemContext<'a, S: System> {
+    id: &'a SystemId,
+    links: &'a [Link<S::Message>],
+    actx: &'a mut Context<SystemActor<S>>,
+    work: Option<(ClaimToken, &'a mut Verdict)>,
+    stop: &'a mut bool,
+}
+
+impl<'a, S: System> SystemContext<'a, S> {
+    pub(crate) fn new(
+        id: &'a SystemId,
+        links: &'a [Link<S::Message>],
+        actx: &'a mut Context<SystemActor<S>>,
+        work: Option<(ClaimToken, &'a mut Verdict)>,
+        stop: &'a mut bool,
+    ) -> Self {
+        SystemContext {
+            id,
+            links,
+            actx,
+            work,
+            stop,
+        }
+    }
+
+    /// This system's id.
+    pub fn id(&self) -> &SystemId {
+        self.id
+    }
+
+    /// Replies to a request that arrived in this system's inbox. The reply is stamped with
+    /// this system as its sender and goes straight to the waiting requester.
+    pub fn reply(
+        &mut self,
+        request: &mut Inbound<S::Message>,
+        msg: impl Into<Outgoing<S::Message>>,
+    ) -> Result<Seq, ChannelError> {
+        let inbox = self.links.iter().find_map(|link| match &link.spec {
+            LinkSpec::Inbox(handle) if handle.channel() == request.channel() => Some(handle),
+            _ => None,
+        });
+        match inbox {
+            Some(handle) => handle.reply(request, msg),
+            None => Err(ChannelError::NotARequest {
+                channel: request.channel().clone(),
+                seq: request.seq(),
+            }),
+        }
+    }
+
+    /// Returns the work item being handled to its queue instead of acking it, with an
+    /// optional reason. Answers `false` (and does nothing) if `msg` is not that item.
+    pub fn nack(&mut self, msg: &Inbound<S::Message>, reason: Option<&str>) -> bool {
+        self.set_verdict(msg, Verdict::Nack(reason.map(str::to_owned)))
+    }
+
+    /// Leaves the work item being handled unsettled: the system will ack or nack it later
+    /// with its [`ClaimToken`] through its own queue handle, before its lease runs out.
+    /// Answers `false` (and does nothing) if `msg` is not that item.
+    pub fn keep(&mut self, msg: &Inbound<S::Message>) -> bool {
+        self.set_verdict(msg, Verdict::Keep)
+    }
+
+    fn set_verdict(&mut self, msg: &Inbound<S::Message>, verdict: Verdict) -> bool {
+        match &mut self.work {
+            Some((token, slot)) if msg.claim_token() == Some(*token) => {
+                **slot = verdict;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Stops the system for good once the current hook returns.
+    pub fn stop(&mut self) {
+        *self.stop = true;
+    }
+
+    /// The host actor's address.
+    pub fn address(&self) -> Addr<SystemActor<S>> {
+        self.actx.address()
+    }
+
+    /// The host's actix context: spawn futures, run timers, and anything else actix
+    /// offers an actor.
+    pub fn actix(&mut self) -> &mut Context<SystemActor<S>> {
+        self.actx
+    }
+}
+
+impl<S: System> fmt::Debug for SystemContext<'_, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SystemContext")
+            .field("id", self.id)
+            .field("work", &self.work.as_ref().map(|(token, _)| token))
+            .finish()
+    }
+}

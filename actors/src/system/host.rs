@@ -1,0 +1,571 @@
+//! [`SystemActor`]: the actix actor that hosts a [`System`].
+
+use std::any::Any;
+use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use tokio::sync::{oneshot, Notify};
+use tokio::time::Instant;
+
+use crate::channel::{
+    BroadcastHandle, ChannelError, ClaimToken, Delivery, MailboxHandle, Outlet, Settle,
+    SubscribeOptions, SubscriptionId, Wake, WorkQueueHandle, WorkerId, WorkerOptions,
+};
+use crate::ids::{ChannelId, SystemId};
+use crate::system::builder::SpawnError;
+use crate::system::context::{SystemContext, Verdict};
+use crate::system::restart::{RestartPolicy, RestartWindow};
+use crate::system::{System, Tick};
+
+/// A channel the system consumes, as given to the builder.
+pub(crate) enum LinkSpec<T: Send + Sync + 'static> {
+    Subscribe(BroadcastHandle<T>, SubscribeOptions),
+    Work(WorkQueueHandle<T>, WorkerOptions),
+    Inbox(MailboxHandle<T>),
+}
+
+impl<T: Send + Sync + 'static> LinkSpec<T> {
+    pub(crate) fn channel(&self) -> &ChannelId {
+        match self {
+            LinkSpec::Subscribe(handle, _) => handle.channel(),
+            LinkSpec::Work(handle, _) => handle.channel(),
+            LinkSpec::Inbox(handle) => handle.channel(),
+        }
+    }
+
+    pub(crate) fn holder(&self) -> &SystemId {
+        match self {
+            LinkSpec::Subscribe(handle, _) => handle.holder(),
+            LinkSpec::Work(handle, _) => handle.holder(),
+            LinkSpec::Inbox(handle) => handle.holder(),
+        }
+    }
+
+    fn clone_spec(&self) -> LinkSpec<T> {
+        match self {
+            LinkSpec::Subscribe(handle, options) => LinkSpec::Subscribe(handle.clone(), *options),
+            LinkSpec::Work(handle, options) => LinkSpec::Work(handle.clone(), *options),
+            LinkSpec::Inbox(handle) => LinkSpec::Inbox(handle.clone()),
+        }
+    }
+
+    /// Starts push delivery to `me`.
+    async fn attach(self, me: Recipient<Delivery<T>>) -> Result<Attached<T>, ChannelError> {
+        match self {
+            LinkSpec::Subscribe(handle, options) => {
+                let (id, outlet) = handle.attach(Wake::Actor(me), options).await?;
+                Ok(Attached {
+                    outlet,
+                    id: AttachedId::Subscription(id),
+                })
+            }
+            LinkSpec::Work(handle, options) => {
+                let (id, outlet) = handle.attach(Wake::Actor(me), options).await?;
+                Ok(Attached {
+                    outlet,
+                    id: AttachedId::Worker(id),
+                })
+            }
+            LinkSpec::Inbox(handle) => {
+                handle.subscribe_actor(me)?;
+                let outlet = handle
+                    .inbox_outlet()
+                    .cloned()
+                    .ok_or_else(|| ChannelError::UnknownRecipient {
+                        channel: handle.channel().clone(),
+                        recipient: handle.holder().clone(),
+                    })?;
+                Ok(Attached {
+                    outlet,
+                    id: AttachedId::Inbox,
+                })
+            }
+        }
+    }
+
+    /// Ends push delivery, returning claimed work items to their queue.
+    async fn detach(self, id: AttachedId) {
+        let result = match (self, id) {
+            (LinkSpec::Subscribe(handle, _), AttachedId::Subscription(id)) => {
+                handle.unsubscribe(id).await.map(drop)
+            }
+            (LinkSpec::Work(handle, _), AttachedId::Worker(id)) => {
+                match handle.unregister_worker(id).await {
+                    Ok(_) => handle.release_all().await.map(drop),
+                    Err(e) => Err(e),
+                }
+            }
+            (LinkSpec::Inbox(handle), AttachedId::Inbox) => handle.unsubscribe_actor(),
+            _ => Ok(()),
+        };
+        if let Err(error) = result {
+            tracing::debug!(%error, "detaching a system link");
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum AttachedId {
+    Subscription(SubscriptionId),
+    Worker(WorkerId),
+    Inbox,
+}
+
+struct Attached<T: Send + Sync + 'static> {
+    outlet: Arc<Outlet<T>>,
+    id: AttachedId,
+}
+
+/// One consumed channel and, once attached, the outlet it pushes through.
+pub(crate) struct Link<T: Send + Sync + 'static> {
+    pub(crate) spec: LinkSpec<T>,
+    attached: Option<Attached<T>>,
+}
+
+impl<T: Send + Sync + 'static> Link<T> {
+    pub(crate) fn new(spec: LinkSpec<T>) -> Link<T> {
+        Link {
+            spec,
+            attached: None,
+        }
+    }
+}
+
+/// Where a system is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SystemState {
+    /// Being wired to its channels.
+    Starting,
+    /// Running.
+    Running,
+    /// Stopped on request.
+    Stopped,
+    /// Stopped because it panicked more often than its restart policy allows.
+    Failed,
+}
+
+impl SystemState {
+    fn from_u8(v: u8) -> SystemState {
+        match v {
+            0 => SystemState::Starting,
+            1 => SystemState::Running,
+            2 => SystemState::Stopped,
+            _ => SystemState::Failed,
+        }
+    }
+}
+
+/// A system's counters, readable at any time through
+/// [`SystemRef::stats`](crate::system::SystemRef::stats), also after it stopped.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct SystemStats {
+    /// The system.
+    pub id: SystemId,
+    /// Its state.
+    pub state: SystemState,
+    /// Messages handled.
+    pub handled: u64,
+    /// Ticks handled.
+    pub ticks: u64,
+    /// Panics caught.
+    pub panics: u64,
+    /// Restarts made.
+    pub restarts: u64,
+    /// Broadcast messages it missed by falling behind.
+    pub lagged: u64,
+}
+
+/// Counters and state shared between a host and its [`SystemRef`]s.
+#[derive(Debug, Default)]
+pub(crate) struct Status {
+    state: AtomicU8,
+    handled: AtomicU64,
+    ticks: AtomicU64,
+    panics: AtomicU64,
+    restarts: AtomicU64,
+    lagged: AtomicU64,
+    changed: Notify,
+}
+
+impl Status {
+    fn set_state(&self, state: SystemState) {
+        self.state.store(state as u8, Ordering::Release);
+        self.changed.notify_waiters();
+    }
+
+    fn bump(counter: &AtomicU64, by: u64) {
+        counter.fetch_add(by, Ordering::Relaxed);
+    }
+
+    pub(crate) fn state(&self) -> SystemState {
+        SystemState::from_u8(self.state.load(Ordering::Acquire))
+    }
+
+    pub(crate) fn snapshot(&self, id: &SystemId) -> SystemStats {
+        SystemStats {
+            id: id.clone(),
+            state: self.state(),
+            handled: self.handled.load(Ordering::Relaxed),
+            ticks: self.ticks.load(Ordering::Relaxed),
+            panics: self.panics.load(Ordering::Relaxed),
+            restarts: self.restarts.load(Ordering::Relaxed),
+            lagged: self.lagged.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Resolves once the system has stopped or failed.
+    pub(crate) async fn stopped(&self) {
+        loop {
+            let notified = self.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if matches!(self.state(), SystemState::Stopped | SystemState::Failed) {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+pub(crate) type Factory<S> = Box<dyn FnMut() -> S + Send>;
+
+/// The actix actor that hosts a [`System`]: it owns the system's state, its links to
+/// the channels it consumes, its tick schedule and its restart budget.
+pub struct SystemActor<S: System> {
+    id: SystemId,
+    // Boxed so that the host is `Unpin` (as actix requires) whatever `S` is.
+    system: Option<Box<S>>,
+    factory: Factory<S>,
+    links: Vec<Link<S::Message>>,
+    policy: RestartPolicy,
+    window: RestartWindow,
+    tick_every: Option<Duration>,
+    status: Arc<Status>,
+    ready: Option<oneshot::Sender<Result<(), SpawnError>>>,
+}
+
+impl<S: System> fmt::Debug for SystemActor<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SystemActor")
+            .field("id", &self.id)
+            .field("state", &self.status.state())
+            .field("links", &self.links.len())
+            .finish()
+    }
+}
+
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a non-string panic payload".to_owned())
+}
+
+impl<S: System> SystemActor<S> {
+    pub(crate) fn new(
+        id: SystemId,
+        factory: Factory<S>,
+        links: Vec<Link<S::Message>>,
+        policy: RestartPolicy,
+        tick_every: Option<Duration>,
+        status: Arc<Status>,
+        ready: oneshot::Sender<Result<(), SpawnError>>,
+    ) -> SystemActor<S> {
+        SystemActor {
+            id,
+            system: None,
+            factory,
+            links,
+            policy,
+            window: RestartWindow::default(),
+            tick_every,
+            status,
+            ready: Some(ready),
+        }
+    }
+
+    /// Runs a hook, catching a panic. Answers `None` if there was no system to run it on
+    /// or the hook panicked (the system has then been restarted or stopped).
+    fn run_hook<R>(
+        &mut self,
+        ctx: &mut Context<Self>,
+        work: Option<(ClaimToken, &mut Verdict)>,
+        hook: impl FnOnce(&mut S, &mut SystemContext<'_, S>) -> R,
+    ) -> Option<R> {
+        let system = self.system.as_mut()?;
+        let mut stop = false;
+        let result = {
+            let mut sctx = SystemContext::new(&self.id, &self.links, ctx, work, &mut stop);
+            catch_unwind(AssertUnwindSafe(|| hook(system, &mut sctx)))
+        };
+        if stop {
+            ctx.stop();
+        }
+        match result {
+            Ok(value) => Some(value),
+            Err(payload) => {
+                self.panicked(ctx, &*payload);
+                None
+            }
+        }
+    }
+
+    /// A hook panicked: drop the instance, and restart from the factory if the policy
+    /// allows, releasing the work the system had claimed.
+    fn panicked(&mut self, ctx: &mut Context<Self>, payload: &(dyn Any + Send)) {
+        Status::bump(&self.status.panics, 1);
+        self.system = None;
+        let message = panic_message(payload);
+        if !self.window.try_restart(&self.policy, Instant::now()) {
+            tracing::error!(system = %self.id, panic = %message, "system panicked past its restart policy; stopping it");
+            self.fail(ctx);
+            return;
+        }
+        tracing::warn!(system = %self.id, panic = %message, "system panicked; restarting it");
+        Status::bump(&self.status.restarts, 1);
+        self.reattach_workers(ctx);
+        if self.instantiate(ctx) {
+            self.run_hook(ctx, None, |system, sctx| system.started(sctx));
+        }
+    }
+
+    /// Builds a fresh instance from the factory; a panicking factory fails the system.
+    fn instantiate(&mut self, ctx: &mut Context<Self>) -> bool {
+        match catch_unwind(AssertUnwindSafe(&mut self.factory)) {
+            Ok(system) => {
+                self.system = Some(Box::new(system));
+                true
+            }
+            Err(payload) => {
+                Status::bump(&self.status.panics, 1);
+                tracing::error!(system = %self.id, panic = %panic_message(&*payload), "system factory panicked; stopping it");
+                self.fail(ctx);
+                false
+            }
+        }
+    }
+
+    fn fail(&mut self, ctx: &mut Context<Self>) {
+        self.status.set_state(SystemState::Failed);
+        if let Some(ready) = self.ready.take() {
+            let _ = ready.send(Err(SpawnError::Failed {
+                system: self.id.clone(),
+            }));
+        }
+        ctx.stop();
+    }
+
+    /// Replaces every work-queue registration: the old one's items (and anything else
+    /// the system claimed) go back to the queue, and deliveries still in flight from it
+    /// are recognised as stale and dropped. Nothing else is handled until it is done.
+    fn reattach_workers(&mut self, ctx: &mut Context<Self>) {
+        let me = ctx.address().recipient();
+        for index in 0..self.links.len() {
+            let link = &mut self.links[index];
+            if !matches!(link.spec, LinkSpec::Work(..)) {
+                continue;
+            }
+            let old = link.attached.take();
+            let spec = link.spec.clone_spec();
+            let me = me.clone();
+            let reattach = async move {
+                if let Some(old) = old {
+                    spec.clone_spec().detach(old.id).await;
+                }
+                spec.attach(me).await
+            };
+            ctx.wait(reattach.into_actor(self).map(move |result, act, _| match result {
+                Ok(attached) => act.links[index].attached = Some(attached),
+                Err(error) => {
+                    tracing::error!(system = %act.id, %error, "re-registering as a worker after a restart failed")
+                }
+            }));
+        }
+    }
+
+    fn schedule_tick(&self, ctx: &mut Context<Self>, every: Duration, at: Instant, n: u64) {
+        let delay = at.saturating_duration_since(Instant::now());
+        ctx.run_later(delay, move |act, ctx| {
+            act.tick(ctx, Tick { n });
+            let now = Instant::now();
+            let mut next = at + every;
+            let mut n = n + 1;
+            if next <= now {
+                let behind = (now - next).as_nanos() / every.as_nanos() + 1;
+                let behind = u32::try_from(behind).unwrap_or(u32::MAX);
+                next += every * behind;
+                n += u64::from(behind);
+            }
+            act.schedule_tick(ctx, every, next, n);
+        });
+    }
+
+    fn tick(&mut self, ctx: &mut Context<Self>, tick: Tick) {
+        if self
+            .run_hook(ctx, None, |system, sctx| system.on_tick(sctx, tick))
+            .is_some()
+        {
+            Status::bump(&self.status.ticks, 1);
+        }
+    }
+
+    fn link_of(&self, delivery: &Delivery<S::Message>) -> Option<usize> {
+        self.links.iter().position(|link| {
+            link.attached
+                .as_ref()
+                .is_some_and(|attached| delivery.is_from(&attached.outlet))
+        })
+    }
+}
+
+impl<S: System> Actor for SystemActor<S> {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        if !self.instantiate(ctx) {
+            return;
+        }
+        let me: Recipient<Delivery<S::Message>> = ctx.address().recipient();
+        let specs: Vec<LinkSpec<S::Message>> =
+            self.links.iter().map(|link| link.spec.clone_spec()).collect();
+        let attach_all = async move {
+            let mut attached = Vec::with_capacity(specs.len());
+            for spec in specs {
+                attached.push(spec.attach(me.clone()).await);
+            }
+            attached
+        };
+        // `wait`: no delivery is handled before every link is attached and `started` ran.
+        ctx.wait(attach_all.into_actor(self).map(|results, act, ctx| {
+            for (index, result) in results.into_iter().enumerate() {
+                match result {
+                    Ok(attached) => act.links[index].attached = Some(attached),
+                    Err(error) => {
+                        if let Some(ready) = act.ready.take() {
+                            let _ = ready.send(Err(SpawnError::Link(error)));
+                        }
+                        act.status.set_state(SystemState::Failed);
+                        ctx.stop();
+                        return;
+                    }
+                }
+            }
+            act.run_hook(ctx, None, |system, sctx| system.started(sctx));
+            if act.system.is_none() {
+                return;
+            }
+            if let Some(every) = act.tick_every {
+                act.schedule_tick(ctx, every, Instant::now() + every, 0);
+            }
+            act.status.set_state(SystemState::Running);
+            if let Some(ready) = act.ready.take() {
+                let _ = ready.send(Ok(()));
+            }
+        }));
+    }
+
+    fn stopping(&mut self, ctx: &mut Context<Self>) -> Running {
+        if self.status.state() != SystemState::Failed {
+            self.run_hook(ctx, None, |system, sctx| system.stopping(sctx));
+        }
+        Running::Stop
+    }
+
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        if self.status.state() != SystemState::Failed {
+            self.status.set_state(SystemState::Stopped);
+        }
+        for link in &mut self.links {
+            if let Some(attached) = link.attached.take() {
+                actix::spawn(link.spec.clone_spec().detach(attached.id));
+            }
+        }
+        if let Some(ready) = self.ready.take() {
+            let _ = ready.send(Err(SpawnError::Failed {
+                system: self.id.clone(),
+            }));
+        }
+    }
+}
+
+impl<S: System> Handler<Delivery<S::Message>> for SystemActor<S> {
+    type Result = ();
+
+    fn handle(&mut self, mut delivery: Delivery<S::Message>, ctx: &mut Context<Self>) {
+        // A delivery from a registration this host replaced or dropped is stale: its
+        // items were released when the registration ended.
+        let Some(index) = self.link_of(&delivery) else {
+            return;
+        };
+        let mut acks: Vec<ClaimToken> = Vec::new();
+        let mut nacks: Vec<(ClaimToken, Option<String>)> = Vec::new();
+        while self.system.is_some() && ctx.state().alive() {
+            let Some(msg) = delivery.next() else { break };
+            let token = msg.claim_token();
+            let mut verdict = Verdict::Ack;
+            let handled = self
+                .run_hook(ctx, token.map(|t| (t, &mut verdict)), |system, sctx| {
+                    system.on_message(sctx, msg)
+                })
+                .is_some();
+            Status::bump(&self.status.handled, 1);
+            match (token, handled) {
+                // The worker registration is being replaced; the rest of this batch is
+                // released with it.
+                (Some(_), false) => break,
+                (Some(token), true) => match verdict {
+                    Verdict::Ack => acks.push(token),
+                    Verdict::Nack(reason) => nacks.push((token, reason)),
+                    Verdict::Keep => {}
+                },
+                (None, _) => {}
+            }
+        }
+        if let LinkSpec::Work(handle, _) = &self.links[index].spec {
+            if !acks.is_empty() {
+                handle.settle_now(acks, Settle::Ack);
+            }
+            for (token, reason) in nacks {
+                handle.settle_now(vec![token], Settle::Nack(reason));
+            }
+        }
+        let channel = delivery.channel().clone();
+        if delivery.lagged() > 0 {
+            Status::bump(&self.status.lagged, delivery.lagged());
+            let missed = delivery.lagged();
+            self.run_hook(ctx, None, |system, sctx| system.on_lagged(sctx, &channel, missed));
+        }
+        if let Some(reason) = delivery.closed() {
+            self.links[index].attached = None;
+            self.run_hook(ctx, None, |system, sctx| system.on_closed(sctx, &channel, reason));
+        }
+    }
+}
+
+impl<S: System> Handler<Tick> for SystemActor<S> {
+    type Result = ();
+
+    fn handle(&mut self, tick: Tick, ctx: &mut Context<Self>) {
+        self.tick(ctx, tick);
+    }
+}
+
+/// Stops a system for good.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct StopSystem;
+
+impl<S: System> Handler<StopSystem> for SystemActor<S> {
+    type Result = ();
+
+    fn handle(&mut self, _: StopSystem, ctx: &mut Context<Self>) {
+        ctx.stop();
+    }
+}
