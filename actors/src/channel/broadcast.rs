@@ -586,7 +586,7 @@ impl<T: Send + Sync + 'static> Handler<Subscribe<T>> for ChannelActor<BroadcastS
         let after = match msg.options.start {
             StartAt::Live => state.last_seq,
             StartAt::After(seq) => seq,
-            StartAt::Earliest => Seq::ZERO,
+            StartAt::Earliest => Seq::new(state.oldest_retained().get() - 1),
         };
         let (missed, retained) = state.retained_after(after);
         outlet.report_missed(missed);
