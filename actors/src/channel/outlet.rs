@@ -348,7 +348,12 @@ impl<T: Send + Sync + 'static> Outlet<T> {
                             let _ = recipient.send(delivery).await;
                         });
                     }
-                    Err(actix::dev::SendError::Closed(_)) => ring.detached = true,
+                    Err(actix::dev::SendError::Closed(delivery)) => {
+                        // We hold the ring's lock: the undelivered doorbell must not run
+                        // its drop logic, which takes the lock again.
+                        delivery.disarm();
+                        ring.detached = true;
+                    }
                 }
             }
         }
@@ -490,6 +495,11 @@ impl<T: Send + Sync + 'static> Delivery<T> {
     /// Set once iteration has reached the end of a closed stream: nothing more will come.
     pub fn closed(&self) -> Option<CloseReason> {
         self.closed
+    }
+
+    /// Drops a doorbell that never reached its consumer, without touching the outlet.
+    fn disarm(mut self) {
+        self.finished = true;
     }
 
     pub(crate) fn is_from(&self, outlet: &Arc<Outlet<T>>) -> bool {

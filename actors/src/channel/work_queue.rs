@@ -619,17 +619,21 @@ impl<T: Send + Sync + 'static> WorkQueueHandle<T> {
                 grant: Arc::clone(self.port.grant()),
                 tokens,
                 how,
+                retire: None,
             })
             .await
     }
 
     /// Settles claims without waiting for the answer (a host settling a batch it just
-    /// handled). Waits for room in a spawned task if the queue's mailbox is full.
-    pub(crate) fn settle_now(&self, tokens: Vec<ClaimToken>, how: Settle) {
+    /// handled), then unregisters `retire` if given, in the same step, so the queue never
+    /// hands the retiring worker the room the settled items free. Waits for room in a
+    /// spawned task if the queue's mailbox is full.
+    pub(crate) fn settle_now(&self, tokens: Vec<ClaimToken>, how: Settle, retire: Option<WorkerId>) {
         let msg = SettleClaims {
             grant: Arc::clone(self.port.grant()),
             tokens,
             how,
+            retire,
         };
         match self.port.addr().try_send(msg) {
             Ok(()) | Err(actix::dev::SendError::Closed(_)) => {}
@@ -1136,6 +1140,8 @@ pub(crate) struct SettleClaims {
     grant: Arc<Grant>,
     tokens: Vec<ClaimToken>,
     how: Settle,
+    /// A worker of the caller's to unregister once the tokens are settled.
+    retire: Option<WorkerId>,
 }
 
 impl Message for SettleClaims {
@@ -1183,6 +1189,12 @@ impl<T: Send + Sync + 'static> Handler<SettleClaims> for ChannelActor<QueueState
                     entry.deadline = Instant::now() + *lease;
                     state.expiries.insert((entry.deadline, token.seq));
                 }
+            }
+        }
+        if let Some(id) = msg.retire {
+            if self.kind.workers.iter().any(|w| w.id == id && &w.holder == holder) {
+                self.kind
+                    .remove_worker(&mut self.core, id, CloseReason::Unsubscribed);
             }
         }
         self.settled(ctx);

@@ -504,6 +504,11 @@ impl<S: System> Handler<Delivery<S::Message>> for SystemActor<S> {
         let Some(index) = self.link_of(&delivery) else {
             return;
         };
+        let worker = match self.links[index].attached.as_ref().map(|a| a.id) {
+            Some(AttachedId::Worker(id)) => Some(id),
+            _ => None,
+        };
+        let mut retire = None;
         let mut acks: Vec<ClaimToken> = Vec::new();
         let mut nacks: Vec<(ClaimToken, Option<String>)> = Vec::new();
         while self.system.is_some() && ctx.state().alive() {
@@ -519,7 +524,10 @@ impl<S: System> Handler<Delivery<S::Message>> for SystemActor<S> {
             match (token, handled) {
                 // The worker registration is being replaced; the rest of this batch is
                 // released with it.
-                (Some(_), false) => break,
+                (Some(_), false) => {
+                    retire = worker;
+                    break;
+                }
                 (Some(token), true) => match verdict {
                     Verdict::Ack => acks.push(token),
                     Verdict::Nack(reason) => nacks.push((token, reason)),
@@ -529,11 +537,11 @@ impl<S: System> Handler<Delivery<S::Message>> for SystemActor<S> {
             }
         }
         if let LinkSpec::Work(handle, _) = &self.links[index].spec {
-            if !acks.is_empty() {
-                handle.settle_now(acks, Settle::Ack);
-            }
             for (token, reason) in nacks {
-                handle.settle_now(vec![token], Settle::Nack(reason));
+                handle.settle_now(vec![token], Settle::Nack(reason), None);
+            }
+            if !acks.is_empty() || retire.is_some() {
+                handle.settle_now(acks, Settle::Ack, retire);
             }
         }
         let channel = delivery.channel().clone();

@@ -1,0 +1,252 @@
+//! Mailboxes: private inboxes, backpressure per recipient, correlated requests.
+
+mod common;
+
+use std::time::Duration;
+
+use actix::{Actor, Context, Handler};
+use common::{cid, sid};
+use exokern::channel::{ChannelError, MailboxHandle, RecvError};
+use exokern::prelude::*;
+
+const SECOND: Duration = Duration::from_secs(1);
+
+async fn mailbox(capacity: usize, names: &[&str]) -> (Mailbox<String>, Vec<MailboxHandle<String>>) {
+    let mail = Mailbox::<String>::builder(cid("mail"))
+        .inbox_capacity(capacity)
+        .start()
+        .unwrap();
+    let mut handles = Vec::new();
+    for name in names {
+        handles.push(
+            mail.grant(sid(name), Rights::READ | Rights::WRITE)
+                .await
+                .unwrap(),
+        );
+    }
+    (mail, handles)
+}
+
+#[actix_rt::test]
+async fn only_the_recipient_reads_its_inbox() {
+    let (_mail, h) = mailbox(16, &["alice", "bob", "carol"]).await;
+    let (alice, bob, carol) = (&h[0], &h[1], &h[2]);
+    alice.send(&sid("bob"), "for bob".to_string()).await.unwrap();
+
+    // Carol and Alice see nothing; no API lets them name Bob's inbox.
+    assert!(carol.try_recv().unwrap().is_none());
+    assert!(alice.try_recv().unwrap().is_none());
+    let got = bob.recv().await.unwrap();
+    assert_eq!(got.payload(), "for bob");
+    assert_eq!(got.sender(), &sid("alice"));
+    assert_eq!(got.recipient(), Some(&sid("bob")));
+    assert_eq!(bob.inbox_len(), 0);
+}
+
+#[actix_rt::test]
+async fn a_write_only_holder_has_no_inbox_and_cannot_be_addressed() {
+    let mail = Mailbox::<String>::builder(cid("mail")).start().unwrap();
+    let writer = mail.grant(sid("writer"), Rights::WRITE).await.unwrap();
+    let reader = mail.grant(sid("reader"), Rights::READ).await.unwrap();
+    assert!(matches!(
+        writer.try_recv(),
+        Err(RecvError::Channel(ChannelError::MissingRights { .. }))
+    ));
+    assert!(matches!(
+        reader.send(&sid("writer"), "hi".to_string()).await,
+        Err(ChannelError::MissingRights { .. })
+    ));
+    assert!(matches!(
+        writer.send(&sid("writer"), "to self".to_string()).await,
+        Err(ChannelError::UnknownRecipient { .. })
+    ));
+    assert!(matches!(
+        writer.send(&sid("nobody"), "hello?".to_string()).await,
+        Err(ChannelError::UnknownRecipient { .. })
+    ));
+    writer.send(&sid("reader"), "hi".to_string()).await.unwrap();
+    assert_eq!(reader.recv().await.unwrap().payload(), "hi");
+}
+
+#[actix_rt::test]
+async fn a_full_inbox_makes_its_senders_wait_and_nobody_else() {
+    tokio::time::pause();
+    let (_mail, h) = mailbox(2, &["alice", "bob", "carol"]).await;
+    let (alice, bob, carol) = (h[0].clone(), h[1].clone(), h[2].clone());
+    alice.send(&sid("bob"), "1".to_string()).await.unwrap();
+    alice.send(&sid("bob"), "2".to_string()).await.unwrap();
+    assert!(matches!(
+        alice.try_send(&sid("bob"), "3".to_string()).await,
+        Err(ChannelError::Full { capacity: 2, .. })
+    ));
+    let waiting = {
+        let alice = alice.clone();
+        actix::spawn(async move { alice.send(&sid("bob"), "3".to_string()).await })
+    };
+    // Bob's full inbox holds up only the senders writing to Bob.
+    alice.send(&sid("carol"), "unaffected".to_string()).await.unwrap();
+    assert_eq!(carol.recv().await.unwrap().payload(), "unaffected");
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    assert!(!waiting.is_finished());
+
+    assert_eq!(bob.recv().await.unwrap().payload(), "1");
+    waiting.await.unwrap().unwrap();
+    let rest: Vec<String> = bob
+        .read(10)
+        .unwrap()
+        .iter()
+        .map(|m| m.payload().clone())
+        .collect();
+    assert_eq!(rest, vec!["2", "3"]);
+}
+
+#[actix_rt::test]
+async fn a_thousand_concurrent_requests_from_one_sender_each_get_their_own_reply() {
+    let (mail, h) = mailbox(64, &["client", "server"]).await;
+    let (client, server) = (h[0].clone(), h[1].clone());
+    let serving = actix::spawn(async move {
+        let mut served = 0;
+        while served < 1000 {
+            let mut request = server.recv().await.unwrap();
+            let answer = format!("re: {}", request.payload());
+            server.reply(&mut request, answer).unwrap();
+            served += 1;
+        }
+    });
+    let mut requests = Vec::new();
+    for n in 0..1000 {
+        let client = client.clone();
+        requests.push(actix::spawn(async move {
+            let question = format!("q{n}");
+            let reply = client
+                .request(&sid("server"), question.clone(), Duration::from_secs(60))
+                .await
+                .unwrap();
+            (question, reply)
+        }));
+    }
+    for request in requests {
+        let (question, reply) = request.await.unwrap();
+        assert_eq!(reply.payload(), &format!("re: {question}"));
+        assert_eq!(reply.sender(), &sid("server"));
+        assert_eq!(reply.recipient(), Some(&sid("client")));
+        assert!(reply.correlation().is_some());
+    }
+    serving.await.unwrap();
+    let stats = mail.stats().await.unwrap();
+    assert_eq!((stats.accepted, stats.delivered), (2000, 2000));
+}
+
+#[actix_rt::test]
+async fn a_reply_is_correlated_to_its_request() {
+    let (_mail, h) = mailbox(4, &["client", "server"]).await;
+    let (client, server) = (h[0].clone(), h[1].clone());
+    let serving = actix::spawn(async move {
+        let mut request = server.recv().await.unwrap();
+        assert!(request.is_request());
+        let request_id = request.id();
+        server.reply(&mut request, "pong".to_string()).unwrap();
+        // A request is answered once.
+        assert!(matches!(
+            server.reply(&mut request, "again".to_string()),
+            Err(ChannelError::NotARequest { .. })
+        ));
+        request_id
+    });
+    let reply = client
+        .request(&sid("server"), "ping".to_string(), SECOND)
+        .await
+        .unwrap();
+    assert_eq!(reply.correlation(), Some(serving.await.unwrap()));
+}
+
+#[actix_rt::test]
+async fn a_request_nobody_answers_times_out_and_a_dropped_one_fails_at_once() {
+    tokio::time::pause();
+    let (_mail, h) = mailbox(4, &["client", "server"]).await;
+    let (client, server) = (h[0].clone(), h[1].clone());
+    assert!(matches!(
+        client.request(&sid("server"), "hello?".to_string(), SECOND).await,
+        Err(ChannelError::Timeout { .. })
+    ));
+    // The server now reads the stale request and answers too late.
+    let mut late = server.recv().await.unwrap();
+    assert!(matches!(
+        server.reply(&mut late, "sorry".to_string()),
+        Err(ChannelError::RequesterGone { .. })
+    ));
+
+    let dropper = actix::spawn(async move {
+        let request = server.recv().await.unwrap();
+        drop(request);
+    });
+    assert!(matches!(
+        client
+            .request(&sid("server"), "anyone?".to_string(), Duration::from_secs(3600))
+            .await,
+        Err(ChannelError::NoReply { .. })
+    ));
+    dropper.await.unwrap();
+}
+
+#[actix_rt::test]
+async fn replies_go_only_through_the_mailbox_they_came_from() {
+    let (_mail, h) = mailbox(4, &["client", "server"]).await;
+    let other = Mailbox::<String>::builder(cid("other")).start().unwrap();
+    let elsewhere = other
+        .grant(sid("server"), Rights::READ | Rights::WRITE)
+        .await
+        .unwrap();
+    let (client, server) = (h[0].clone(), h[1].clone());
+    let serving = actix::spawn(async move {
+        let mut request = server.recv().await.unwrap();
+        assert!(matches!(
+            elsewhere.reply(&mut request, "wrong door".to_string()),
+            Err(ChannelError::WrongChannel { .. })
+        ));
+        server.reply(&mut request, "right door".to_string()).unwrap();
+    });
+    let reply = client.request(&sid("server"), "?".to_string(), SECOND).await.unwrap();
+    assert_eq!(reply.payload(), "right door");
+    serving.await.unwrap();
+}
+
+struct Echo {
+    inbox: MailboxHandle<String>,
+}
+
+impl Actor for Echo {
+    type Context = Context<Self>;
+}
+
+impl Handler<Delivery<String>> for Echo {
+    type Result = ();
+    fn handle(&mut self, delivery: Delivery<String>, _: &mut Context<Self>) {
+        for mut msg in delivery {
+            let echo = msg.payload().to_uppercase();
+            self.inbox.reply(&mut msg, echo).unwrap();
+        }
+    }
+}
+
+#[actix_rt::test]
+async fn an_inbox_can_be_pushed_to_any_actix_actor() {
+    let (_mail, h) = mailbox(16, &["client", "echo"]).await;
+    let (client, echo) = (h[0].clone(), h[1].clone());
+    // A message already waiting is delivered as soon as the actor subscribes.
+    let early = {
+        let client = client.clone();
+        actix::spawn(async move { client.request(&sid("echo"), "early".to_string(), SECOND).await })
+    };
+    actix_rt::task::yield_now().await;
+    let actor = Echo {
+        inbox: echo.clone(),
+    }
+    .start();
+    echo.subscribe_actor(actor.recipient()).unwrap();
+    assert_eq!(early.await.unwrap().unwrap().payload(), "EARLY");
+    for word in ["a", "bc", "def"] {
+        let reply = client.request(&sid("echo"), word.to_string(), SECOND).await.unwrap();
+        assert_eq!(reply.payload(), &word.to_uppercase());
+    }
+}

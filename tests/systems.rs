@@ -1,0 +1,434 @@
+//! Systems hosted in actors: delivery, ticks, panics and restarts, replies.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{cid, sid};
+use exokern::channel::{ChannelError, WorkQueueHandle};
+use exokern::prelude::*;
+use exokern::system::{SpawnError, SystemState};
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+
+/// What a test system reports about itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Event {
+    Started,
+    Got { payload: u32, attempt: u32, seen_before: u32 },
+    Tick(u64),
+    Lagged(u64),
+    Stopping,
+}
+
+/// A system that reports everything and panics on the payloads it is told to.
+struct Probe {
+    events: UnboundedSender<Event>,
+    handled: u32,
+    panic_on: Arc<dyn Fn(u32, u32) -> bool + Send + Sync>,
+    nack_first_attempt: bool,
+}
+
+impl System for Probe {
+    type Message = u32;
+
+    fn started(&mut self, _: &mut SystemContext<'_, Self>) {
+        let _ = self.events.send(Event::Started);
+    }
+
+    fn on_message(&mut self, ctx: &mut SystemContext<'_, Self>, msg: Inbound<u32>) {
+        if (self.panic_on)(*msg.payload(), msg.attempt()) {
+            panic!("probe told to panic on {}", msg.payload());
+        }
+        if self.nack_first_attempt && msg.attempt() == 1 {
+            assert!(ctx.nack(&msg, Some("not yet")));
+        }
+        let _ = self.events.send(Event::Got {
+            payload: *msg.payload(),
+            attempt: msg.attempt(),
+            seen_before: self.handled,
+        });
+        self.handled += 1;
+    }
+
+    fn on_tick(&mut self, _: &mut SystemContext<'_, Self>, tick: Tick) {
+        let _ = self.events.send(Event::Tick(tick.n));
+    }
+
+    fn on_lagged(&mut self, _: &mut SystemContext<'_, Self>, _: &ChannelId, missed: u64) {
+        let _ = self.events.send(Event::Lagged(missed));
+    }
+
+    fn stopping(&mut self, _: &mut SystemContext<'_, Self>) {
+        let _ = self.events.send(Event::Stopping);
+    }
+}
+
+fn probe(
+    panic_on: impl Fn(u32, u32) -> bool + Send + Sync + 'static,
+) -> (impl FnMut() -> Probe + Send + 'static, UnboundedReceiver<Event>) {
+    let (tx, rx) = unbounded_channel();
+    let panic_on: Arc<dyn Fn(u32, u32) -> bool + Send + Sync> = Arc::new(panic_on);
+    let factory = move || Probe {
+        events: tx.clone(),
+        handled: 0,
+        panic_on: Arc::clone(&panic_on),
+        nack_first_attempt: false,
+    };
+    (factory, rx)
+}
+
+fn never(_: u32, _: u32) -> bool {
+    false
+}
+
+async fn next_got(events: &mut UnboundedReceiver<Event>) -> (u32, u32, u32) {
+    loop {
+        if let Event::Got {
+            payload,
+            attempt,
+            seen_before,
+        } = events.recv().await.expect("the system reports")
+        {
+            return (payload, attempt, seen_before);
+        }
+    }
+}
+
+#[actix_rt::test]
+async fn a_system_receives_what_its_channels_push() {
+    let ch = Broadcast::<u32>::builder(cid("feed")).start().unwrap();
+    let writer = ch.grant(sid("writer"), Rights::WRITE).await.unwrap();
+    let port = ch.grant(sid("probe"), Rights::READ).await.unwrap();
+    let (factory, mut events) = probe(never);
+    let system = SystemActor::builder(sid("probe"), factory)
+        .subscribe(port, SubscribeOptions::default())
+        .spawn()
+        .await
+        .unwrap();
+    assert_eq!(events.recv().await, Some(Event::Started));
+    assert_eq!(system.stats().state, SystemState::Running);
+    for n in 0..10 {
+        writer.publish(n).await.unwrap();
+    }
+    for n in 0..10 {
+        assert_eq!(next_got(&mut events).await, (n, 1, n));
+    }
+    assert_eq!(system.stats().handled, 10);
+}
+
+#[actix_rt::test]
+async fn ticks_come_on_the_interval_and_from_an_external_clock() {
+    tokio::time::pause();
+    let (factory, mut events) = probe(never);
+    let system = SystemActor::builder(sid("ticker"), factory)
+        .tick_every(Duration::from_secs(1))
+        .spawn()
+        .await
+        .unwrap();
+    assert_eq!(events.recv().await, Some(Event::Started));
+    tokio::time::sleep(Duration::from_millis(3_500)).await;
+    for n in 0..3 {
+        assert_eq!(events.recv().await, Some(Event::Tick(n)));
+    }
+    assert!(events.try_recv().is_err(), "no fourth tick before 4 s");
+    system.tick(100).await.unwrap();
+    assert_eq!(events.recv().await, Some(Event::Tick(100)));
+    assert_eq!(system.stats().ticks, 4);
+}
+
+#[actix_rt::test]
+async fn a_panic_is_caught_and_the_system_restarted_fresh() {
+    let ch = Broadcast::<u32>::builder(cid("feed")).start().unwrap();
+    let writer = ch.grant(sid("writer"), Rights::WRITE).await.unwrap();
+    let port = ch.grant(sid("fragile"), Rights::READ).await.unwrap();
+    let bystander_port = ch.grant(sid("bystander"), Rights::READ).await.unwrap();
+    let (factory, mut events) = probe(|payload, _| payload == 3);
+    let fragile = SystemActor::builder(sid("fragile"), factory)
+        .subscribe(port, SubscribeOptions::default())
+        .spawn()
+        .await
+        .unwrap();
+    let (bystander_factory, mut bystander_events) = probe(never);
+    let bystander = SystemActor::builder(sid("bystander"), bystander_factory)
+        .subscribe(bystander_port, SubscribeOptions::default())
+        .spawn()
+        .await
+        .unwrap();
+    for n in 0..6 {
+        writer.publish(n).await.unwrap();
+    }
+    assert_eq!(events.recv().await, Some(Event::Started));
+    for n in 0..3 {
+        assert_eq!(next_got(&mut events).await, (n, 1, n));
+    }
+    // After the panic on 3: a fresh instance (it has seen nothing) handles 4 and 5.
+    assert_eq!(events.recv().await, Some(Event::Started));
+    assert_eq!(next_got(&mut events).await, (4, 1, 0));
+    assert_eq!(next_got(&mut events).await, (5, 1, 1));
+    let stats = fragile.stats();
+    assert_eq!((stats.panics, stats.restarts, stats.state), (1, 1, SystemState::Running));
+    // The other system saw all six, untouched.
+    for n in 0..6 {
+        assert_eq!(next_got(&mut bystander_events).await, (n, 1, n));
+    }
+    assert_eq!(bystander.stats().panics, 0);
+}
+
+async fn work_setup(names: &[&str]) -> (WorkQueue<u32>, WorkQueueHandle<u32>, Vec<WorkQueueHandle<u32>>) {
+    let q = WorkQueue::<u32>::builder(cid("jobs")).start().unwrap();
+    let producer = q.grant(sid("producer"), Rights::WRITE).await.unwrap();
+    let mut ports = Vec::new();
+    for name in names {
+        ports.push(q.grant(sid(name), Rights::READ).await.unwrap());
+    }
+    (q, producer, ports)
+}
+
+#[actix_rt::test]
+async fn a_panicking_workers_claimed_items_are_redelivered() {
+    let (q, producer, ports) = work_setup(&["worker"]).await;
+    let panicked = Arc::new(AtomicBool::new(false));
+    let once = Arc::clone(&panicked);
+    let (factory, mut events) = probe(move |payload, _| payload == 2 && !once.swap(true, Ordering::SeqCst));
+    let _worker = SystemActor::builder(sid("worker"), factory)
+        .worker(ports[0].clone(), WorkerOptions::default().prefetch(4))
+        .spawn()
+        .await
+        .unwrap();
+    producer.send_batch(0..8u32).await.unwrap();
+
+    let mut got = Vec::new();
+    while got.len() < 8 {
+        got.push(next_got(&mut events).await);
+    }
+    assert!(panicked.load(Ordering::SeqCst));
+    // 0 and 1 were acked before the panic; 2 and 3 (claimed with them) came back.
+    let mut items: Vec<(u32, u32)> = got.iter().map(|&(p, a, _)| (p, a)).collect();
+    items.sort_unstable();
+    assert_eq!(
+        items,
+        vec![(0, 1), (1, 1), (2, 2), (3, 2), (4, 1), (5, 1), (6, 1), (7, 1)]
+    );
+    let stats = q.stats().await.unwrap();
+    assert_eq!((stats.acked, stats.redelivered, stats.in_flight, stats.depth), (8, 2, 0, 0));
+}
+
+#[actix_rt::test]
+async fn past_its_restart_policy_a_system_fails_and_its_work_goes_to_others() {
+    let (q, producer, ports) = work_setup(&["doomed", "steady"]).await;
+    let (doomed_factory, mut doomed_events) = probe(|_, _| true);
+    let doomed = SystemActor::builder(sid("doomed"), doomed_factory)
+        .worker(ports[0].clone(), WorkerOptions::default().prefetch(2))
+        .restart(RestartPolicy::up_to(2, Duration::from_secs(60)))
+        .spawn()
+        .await
+        .unwrap();
+    producer.send_batch(0..6u32).await.unwrap();
+    doomed.stopped().await;
+    let stats = doomed.stats();
+    assert_eq!((stats.state, stats.panics, stats.restarts), (SystemState::Failed, 3, 2));
+    while let Ok(event) = doomed_events.try_recv() {
+        assert!(!matches!(event, Event::Got { .. }), "{event:?}");
+    }
+
+    let (steady_factory, mut steady_events) = probe(never);
+    let _steady = SystemActor::builder(sid("steady"), steady_factory)
+        .worker(ports[1].clone(), WorkerOptions::default())
+        .spawn()
+        .await
+        .unwrap();
+    let mut got: Vec<u32> = Vec::new();
+    while got.len() < 6 {
+        got.push(next_got(&mut steady_events).await.0);
+    }
+    got.sort_unstable();
+    assert_eq!(got, vec![0, 1, 2, 3, 4, 5]);
+    assert_eq!(q.stats().await.unwrap().acked, 6);
+}
+
+#[actix_rt::test]
+async fn a_nack_from_the_context_sends_the_item_round_again() {
+    let (q, producer, ports) = work_setup(&["picky"]).await;
+    let (tx, mut events) = unbounded_channel();
+    let factory = move || Probe {
+        events: tx.clone(),
+        handled: 0,
+        panic_on: Arc::new(never),
+        nack_first_attempt: true,
+    };
+    let _picky = SystemActor::builder(sid("picky"), factory)
+        .worker(ports[0].clone(), WorkerOptions::default())
+        .spawn()
+        .await
+        .unwrap();
+    producer.send(9).await.unwrap();
+    assert_eq!(next_got(&mut events).await, (9, 1, 0));
+    assert_eq!(next_got(&mut events).await, (9, 2, 1));
+    while q.stats().await.unwrap().acked == 0 {
+        actix_rt::task::yield_now().await;
+    }
+    assert_eq!(q.stats().await.unwrap().redelivered, 1);
+}
+
+/// Answers every request with its payload doubled.
+struct Doubler;
+
+impl System for Doubler {
+    type Message = u32;
+
+    fn on_message(&mut self, ctx: &mut SystemContext<'_, Self>, mut msg: Inbound<u32>) {
+        let doubled = msg.payload() * 2;
+        ctx.reply(&mut msg, doubled).unwrap();
+    }
+}
+
+#[actix_rt::test]
+async fn a_system_answers_requests_in_its_inbox() {
+    let mail = Mailbox::<u32>::builder(cid("rpc")).start().unwrap();
+    let client = mail.grant(sid("client"), Rights::WRITE).await.unwrap();
+    let inbox = mail.grant(sid("doubler"), Rights::READ | Rights::WRITE).await.unwrap();
+    let _doubler = SystemActor::builder(sid("doubler"), || Doubler)
+        .inbox(inbox)
+        .spawn()
+        .await
+        .unwrap();
+    for n in 0..50 {
+        let reply = client
+            .request(&sid("doubler"), n, Duration::from_secs(1))
+            .await
+            .unwrap();
+        assert_eq!((*reply.payload(), reply.sender().as_str()), (n * 2, "doubler"));
+    }
+}
+
+#[actix_rt::test]
+async fn stopping_runs_the_hook_and_returns_claimed_work() {
+    let (q, producer, ports) = work_setup(&["quitter"]).await;
+    let (factory, mut events) = probe(never);
+    let quitter = SystemActor::builder(sid("quitter"), factory)
+        .worker(ports[0].clone(), WorkerOptions::default())
+        .spawn()
+        .await
+        .unwrap();
+    quitter.stop().await;
+    assert!(!quitter.is_running());
+    assert_eq!(quitter.stats().state, SystemState::Stopped);
+    assert_eq!(events.recv().await, Some(Event::Started));
+    assert_eq!(events.recv().await, Some(Event::Stopping));
+    producer.send(1).await.unwrap();
+    let stats = q.stats().await.unwrap();
+    assert_eq!((stats.consumers, stats.depth), (0, 1));
+}
+
+/// Blocks its own mailbox until released, to fall behind on purpose.
+struct Sleeper {
+    events: UnboundedSender<Event>,
+    gate: Option<tokio::sync::oneshot::Receiver<()>>,
+}
+
+impl System for Sleeper {
+    type Message = u32;
+
+    fn on_message(&mut self, ctx: &mut SystemContext<'_, Self>, msg: Inbound<u32>) {
+        let _ = self.events.send(Event::Got {
+            payload: *msg.payload(),
+            attempt: 1,
+            seen_before: 0,
+        });
+        if let Some(gate) = self.gate.take() {
+            use actix::AsyncContext;
+            // Handle nothing more until the test opens the gate.
+            ctx.actix().wait(actix::fut::wrap_future(async move {
+                let _ = gate.await;
+            }));
+        }
+    }
+
+    fn on_lagged(&mut self, _: &mut SystemContext<'_, Self>, _: &ChannelId, missed: u64) {
+        let _ = self.events.send(Event::Lagged(missed));
+    }
+}
+
+#[actix_rt::test]
+async fn a_system_that_falls_behind_is_told_how_much_it_missed() {
+    let ch = Broadcast::<u32>::builder(cid("feed")).start().unwrap();
+    let writer = ch.grant(sid("writer"), Rights::WRITE).await.unwrap();
+    let port = ch.grant(sid("sleeper"), Rights::READ).await.unwrap();
+    let (tx, mut events) = unbounded_channel();
+    let (release, gate) = tokio::sync::oneshot::channel();
+    let mut gate = Some(gate);
+    let sleeper = SystemActor::builder(sid("sleeper"), move || Sleeper {
+        events: tx.clone(),
+        gate: gate.take(),
+    })
+    .subscribe(port, SubscribeOptions::default().buffer(3))
+    .spawn()
+    .await
+    .unwrap();
+    writer.publish(0).await.unwrap();
+    assert_eq!(next_got(&mut events).await.0, 0);
+    // The sleeper is blocked; ten more arrive for a buffer of three.
+    for n in 1..=10 {
+        writer.publish(n).await.unwrap();
+    }
+    release.send(()).unwrap();
+    for n in 8..=10 {
+        assert_eq!(next_got(&mut events).await.0, n);
+    }
+    assert_eq!(events.recv().await, Some(Event::Lagged(7)));
+    assert_eq!(sleeper.stats().lagged, 7);
+    assert_eq!(ch.stats().await.unwrap().dropped, 7);
+}
+
+#[actix_rt::test]
+async fn spawning_checks_its_wiring() {
+    let ch = Broadcast::<u32>::builder(cid("feed")).start().unwrap();
+    let theirs = ch.grant(sid("someone-else"), Rights::READ).await.unwrap();
+    let mine = ch.grant(sid("me"), Rights::READ).await.unwrap();
+    let (factory, _events) = probe(never);
+    assert!(matches!(
+        SystemActor::builder(sid("me"), factory)
+            .subscribe(theirs, SubscribeOptions::default())
+            .spawn()
+            .await,
+        Err(SpawnError::WrongHolder { .. })
+    ));
+    let (factory, _events) = probe(never);
+    assert!(matches!(
+        SystemActor::builder(sid("me"), factory)
+            .subscribe(mine.clone(), SubscribeOptions::default())
+            .subscribe(mine.clone(), SubscribeOptions::default())
+            .spawn()
+            .await,
+        Err(SpawnError::DuplicateLink { .. })
+    ));
+    let (factory, _events) = probe(never);
+    assert!(matches!(
+        SystemActor::builder(sid("me"), factory)
+            .tick_every(Duration::ZERO)
+            .spawn()
+            .await,
+        Err(SpawnError::ZeroTick { .. })
+    ));
+    let (factory, _events) = probe(never);
+    assert!(matches!(
+        SystemActor::builder(sid("me"), factory)
+            .subscribe(mine, SubscribeOptions::default().buffer(0))
+            .spawn()
+            .await,
+        Err(SpawnError::Link(ChannelError::InvalidArgument { .. }))
+    ));
+    let calls = Arc::new(AtomicU32::new(0));
+    let counted = Arc::clone(&calls);
+    let failing = move || -> Probe {
+        counted.fetch_add(1, Ordering::SeqCst);
+        panic!("cannot build");
+    };
+    assert!(matches!(
+        SystemActor::builder(sid("me"), failing).spawn().await,
+        Err(SpawnError::Failed { .. })
+    ));
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
