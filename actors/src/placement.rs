@@ -165,3 +165,72 @@ impl Drop for PoolInner {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::thread::ThreadId;
+
+    struct WhereAmI;
+
+    impl Actor for WhereAmI {
+        type Context = Context<Self>;
+    }
+
+    #[derive(actix::Message)]
+    #[rtype(result = "ThreadId")]
+    struct Ask;
+
+    impl actix::Handler<Ask> for WhereAmI {
+        type Result = actix::MessageResult<Ask>;
+        fn handle(&mut self, _: Ask, _: &mut Context<Self>) -> Self::Result {
+            actix::MessageResult(std::thread::current().id())
+        }
+    }
+
+    async fn thread_of(placement: &Placement, owner: Option<&str>) -> ThreadId {
+        let owner = owner.map(|o| SystemId::new(o).unwrap());
+        let addr = placement.start(owner.as_ref(), |_| WhereAmI).unwrap();
+        addr.send(Ask).await.unwrap()
+    }
+
+    #[actix_rt::test]
+    async fn a_pool_keeps_an_owners_actors_together_and_spreads_owners() {
+        let pool = ArbiterPool::new(2).unwrap();
+        let placement = Placement::Pool(pool.clone());
+        let here = std::thread::current().id();
+        let a1 = thread_of(&placement, Some("a")).await;
+        let b = thread_of(&placement, Some("b")).await;
+        let a2 = thread_of(&placement, Some("a")).await;
+        assert_eq!(a1, a2, "one owner, one arbiter");
+        assert_ne!(a1, b, "two owners over two arbiters");
+        assert!(a1 != here && b != here);
+        pool.release(&SystemId::new("a").unwrap());
+    }
+
+    #[actix_rt::test]
+    async fn current_and_pinned_placement_run_where_they_say() {
+        let here = std::thread::current().id();
+        assert_eq!(thread_of(&Placement::Current, None).await, here);
+        let arbiter = Arbiter::new();
+        let pinned = Placement::Pinned(arbiter.handle());
+        let there = thread_of(&pinned, None).await;
+        assert_ne!(there, here);
+        assert_eq!(thread_of(&pinned, Some("x")).await, there);
+        arbiter.stop();
+    }
+
+    #[test]
+    fn pools_and_current_placement_need_a_running_system() {
+        assert_eq!(ArbiterPool::new(2).unwrap_err(), PlacementError::NoSystem);
+        assert!(matches!(
+            Placement::Current.start(None, |_| WhereAmI),
+            Err(PlacementError::NoSystem)
+        ));
+    }
+
+    #[actix_rt::test]
+    async fn a_pool_has_at_least_one_arbiter() {
+        assert_eq!(ArbiterPool::new(0).unwrap_err(), PlacementError::Empty);
+    }
+}
