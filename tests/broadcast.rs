@@ -29,7 +29,10 @@ async fn every_subscriber_gets_every_message_in_publish_order() {
         assert!(sub.try_recv().unwrap().is_none());
     }
     let stats = ch.stats().await.unwrap();
-    assert_eq!((stats.accepted, stats.delivered, stats.dropped), (100, 500, 0));
+    assert_eq!(
+        (stats.accepted, stats.delivered, stats.dropped),
+        (100, 500, 0)
+    );
     assert_eq!(stats.consumers, 5);
 }
 
@@ -44,7 +47,10 @@ async fn concurrent_writers_keep_their_own_order_and_lose_nothing() {
     let mut sub = reader.subscribe(SubscribeOptions::default()).await.unwrap();
     let mut writers = Vec::new();
     for w in 0..8u32 {
-        let handle = ch.grant(sid(&format!("w{w}")), Rights::WRITE).await.unwrap();
+        let handle = ch
+            .grant(sid(&format!("w{w}")), Rights::WRITE)
+            .await
+            .unwrap();
         writers.push(actix::spawn(async move {
             for n in 0..500u32 {
                 handle.publish((w, n)).await.unwrap();
@@ -95,7 +101,10 @@ async fn a_subscriber_that_never_reads_does_not_hold_up_the_others() {
     assert_eq!(stats.dropped, 990);
     assert_eq!(stats.delivered, 2000);
     // When it reads, it learns how much it missed before the messages after the gap.
-    assert_eq!(stuck.recv().await.unwrap_err(), RecvError::Lagged { missed: 990 });
+    assert_eq!(
+        stuck.recv().await.unwrap_err(),
+        RecvError::Lagged { missed: 990 }
+    );
     for n in 990..1000 {
         assert_eq!(*stuck.recv().await.unwrap().payload(), n);
     }
@@ -137,7 +146,10 @@ async fn eviction_never_makes_a_reader_skip_an_unseen_message() {
         .start()
         .unwrap();
     let writer = ch.grant(sid("writer"), Rights::WRITE).await.unwrap();
-    let reader = ch.grant(sid("reader"), Rights::READ | Rights::WRITE).await.unwrap();
+    let reader = ch
+        .grant(sid("reader"), Rights::READ | Rights::WRITE)
+        .await
+        .unwrap();
     for n in 1..=3 {
         writer.publish(n).await.unwrap();
     }
@@ -194,7 +206,10 @@ async fn a_late_joiner_gets_the_retained_history_then_live_messages() {
         assert_eq!(*from_start.recv().await.unwrap().payload(), n);
     }
     // It asked for everything after seq 1, but 2 was already evicted: it is told first.
-    assert_eq!(from_one.recv().await.unwrap_err(), RecvError::Lagged { missed: 1 });
+    assert_eq!(
+        from_one.recv().await.unwrap_err(),
+        RecvError::Lagged { missed: 1 }
+    );
     for n in 3..=6 {
         assert_eq!(*from_one.recv().await.unwrap().payload(), n);
     }

@@ -50,7 +50,10 @@ async fn a_broadcast_drain_waits_for_subscribers_to_take_what_they_hold() {
         sub.recv().await.unwrap_err(),
         RecvError::Closed(CloseReason::ChannelStopped)
     );
-    assert!(matches!(writer.publish(1).await, Err(ChannelError::Closed { .. })));
+    assert!(matches!(
+        writer.publish(1).await,
+        Err(ChannelError::Closed { .. })
+    ));
     assert!(matches!(ch.stats().await, Err(ChannelError::Closed { .. })));
     assert!(!ch.is_running());
 }
@@ -96,7 +99,10 @@ async fn a_work_queue_drain_waits_for_acks() {
         actix::spawn(async move { q.drain(Duration::from_secs(60)).await })
     };
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert!(matches!(producer.send(3).await, Err(ChannelError::Draining { .. })));
+    assert!(matches!(
+        producer.send(3).await,
+        Err(ChannelError::Draining { .. })
+    ));
     // Consumers keep working while the queue drains.
     worker.ack(first.claim_token().unwrap()).await.unwrap();
     let second = worker.claim(5, LONG).await.unwrap();
@@ -113,7 +119,9 @@ async fn a_work_queue_drain_waits_for_acks() {
 #[actix_rt::test]
 async fn a_work_queue_that_stops_dead_letters_what_it_held() {
     tokio::time::pause();
-    let dlq = WorkQueue::<DeadLetter<u32>>::builder(cid("dead")).start().unwrap();
+    let dlq = WorkQueue::<DeadLetter<u32>>::builder(cid("dead"))
+        .start()
+        .unwrap();
     let dlq_writer = dlq.grant(sid("jobs"), Rights::WRITE).await.unwrap();
     let dlq_reader = dlq.grant(sid("ops"), Rights::READ).await.unwrap();
     let q = WorkQueue::<u32>::builder(cid("jobs"))
@@ -138,7 +146,10 @@ async fn a_work_queue_that_stops_dead_letters_what_it_held() {
         }
     );
     // A producer waiting for room is told the queue closed.
-    assert!(matches!(blocked.await.unwrap(), Err(ChannelError::Closed { .. })));
+    assert!(matches!(
+        blocked.await.unwrap(),
+        Err(ChannelError::Closed { .. })
+    ));
     let letters = dlq_reader.claim(10, LONG).await.unwrap();
     let mut payloads: Vec<u32> = letters
         .iter()
@@ -185,7 +196,10 @@ async fn stop_is_immediate_and_idempotent() {
     assert_eq!(ch.stop().await.outcome, DrainOutcome::Stopped);
     assert_eq!(ch.stop().await.outcome, DrainOutcome::AlreadyStopped);
     assert_eq!(ch.drain(LONG).await.outcome, DrainOutcome::AlreadyStopped);
-    assert!(matches!(writer.publish(2).await, Err(ChannelError::Closed { .. })));
+    assert!(matches!(
+        writer.publish(2).await,
+        Err(ChannelError::Closed { .. })
+    ));
     assert!(matches!(
         ch.grant(sid("late"), Rights::READ).await,
         Err(ChannelError::Closed { .. })

@@ -31,7 +31,10 @@ async fn mailbox(capacity: usize, names: &[&str]) -> (Mailbox<String>, Vec<Mailb
 async fn only_the_recipient_reads_its_inbox() {
     let (_mail, h) = mailbox(16, &["alice", "bob", "carol"]).await;
     let (alice, bob, carol) = (&h[0], &h[1], &h[2]);
-    alice.send(&sid("bob"), "for bob".to_string()).await.unwrap();
+    alice
+        .send(&sid("bob"), "for bob".to_string())
+        .await
+        .unwrap();
 
     // Carol and Alice see nothing; no API lets them name Bob's inbox.
     assert!(carol.try_recv().unwrap().is_none());
@@ -84,7 +87,10 @@ async fn a_full_inbox_makes_its_senders_wait_and_nobody_else() {
         actix::spawn(async move { alice.send(&sid("bob"), "3".to_string()).await })
     };
     // Bob's full inbox holds up only the senders writing to Bob.
-    alice.send(&sid("carol"), "unaffected".to_string()).await.unwrap();
+    alice
+        .send(&sid("carol"), "unaffected".to_string())
+        .await
+        .unwrap();
     assert_eq!(carol.recv().await.unwrap().payload(), "unaffected");
     tokio::time::sleep(Duration::from_secs(30)).await;
     assert!(!waiting.is_finished());
@@ -166,7 +172,9 @@ async fn a_request_nobody_answers_times_out_and_a_dropped_one_fails_at_once() {
     let (_mail, h) = mailbox(4, &["client", "server"]).await;
     let (client, server) = (h[0].clone(), h[1].clone());
     assert!(matches!(
-        client.request(&sid("server"), "hello?".to_string(), SECOND).await,
+        client
+            .request(&sid("server"), "hello?".to_string(), SECOND)
+            .await,
         Err(ChannelError::Timeout { .. })
     ));
     // The server now reads the stale request and answers too late.
@@ -182,7 +190,11 @@ async fn a_request_nobody_answers_times_out_and_a_dropped_one_fails_at_once() {
     });
     assert!(matches!(
         client
-            .request(&sid("server"), "anyone?".to_string(), Duration::from_secs(3600))
+            .request(
+                &sid("server"),
+                "anyone?".to_string(),
+                Duration::from_secs(3600)
+            )
             .await,
         Err(ChannelError::NoReply { .. })
     ));
@@ -204,9 +216,14 @@ async fn replies_go_only_through_the_mailbox_they_came_from() {
             elsewhere.reply(&mut request, "wrong door".to_string()),
             Err(ChannelError::WrongChannel { .. })
         ));
-        server.reply(&mut request, "right door".to_string()).unwrap();
+        server
+            .reply(&mut request, "right door".to_string())
+            .unwrap();
     });
-    let reply = client.request(&sid("server"), "?".to_string(), SECOND).await.unwrap();
+    let reply = client
+        .request(&sid("server"), "?".to_string(), SECOND)
+        .await
+        .unwrap();
     assert_eq!(reply.payload(), "right door");
     serving.await.unwrap();
 }
@@ -236,7 +253,11 @@ async fn an_inbox_can_be_pushed_to_any_actix_actor() {
     // A message already waiting is delivered as soon as the actor subscribes.
     let early = {
         let client = client.clone();
-        actix::spawn(async move { client.request(&sid("echo"), "early".to_string(), SECOND).await })
+        actix::spawn(async move {
+            client
+                .request(&sid("echo"), "early".to_string(), SECOND)
+                .await
+        })
     };
     actix_rt::task::yield_now().await;
     let actor = Echo {
@@ -246,7 +267,10 @@ async fn an_inbox_can_be_pushed_to_any_actix_actor() {
     echo.subscribe_actor(actor.recipient()).unwrap();
     assert_eq!(early.await.unwrap().unwrap().payload(), "EARLY");
     for word in ["a", "bc", "def"] {
-        let reply = client.request(&sid("echo"), word.to_string(), SECOND).await.unwrap();
+        let reply = client
+            .request(&sid("echo"), word.to_string(), SECOND)
+            .await
+            .unwrap();
         assert_eq!(reply.payload(), &word.to_uppercase());
     }
 }

@@ -135,7 +135,9 @@ fn bad_channel_settings_are_refused_before_anything_starts() {
             Err(StartError::InvalidSpec { .. })
         ));
         assert!(matches!(
-            WorkQueue::<u8>::builder(cid("q")).lease(Duration::ZERO).start(),
+            WorkQueue::<u8>::builder(cid("q"))
+                .lease(Duration::ZERO)
+                .start(),
             Err(StartError::InvalidSpec { .. })
         ));
         assert!(matches!(
@@ -143,7 +145,9 @@ fn bad_channel_settings_are_refused_before_anything_starts() {
             Err(StartError::InvalidSpec { .. })
         ));
         assert!(matches!(
-            Broadcast::<u8>::builder(cid("b")).subscriber_buffer(0).start(),
+            Broadcast::<u8>::builder(cid("b"))
+                .subscriber_buffer(0)
+                .start(),
             Err(StartError::InvalidSpec { .. })
         ));
         assert!(matches!(

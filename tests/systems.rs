@@ -16,7 +16,11 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Event {
     Started,
-    Got { payload: u32, attempt: u32, seen_before: u32 },
+    Got {
+        payload: u32,
+        attempt: u32,
+        seen_before: u32,
+    },
     Tick(u64),
     Lagged(u64),
     Stopping,
@@ -67,7 +71,10 @@ impl System for Probe {
 
 fn probe(
     panic_on: impl Fn(u32, u32) -> bool + Send + Sync + 'static,
-) -> (impl FnMut() -> Probe + Send + 'static, UnboundedReceiver<Event>) {
+) -> (
+    impl FnMut() -> Probe + Send + 'static,
+    UnboundedReceiver<Event>,
+) {
     let (tx, rx) = unbounded_channel();
     let panic_on: Arc<dyn Fn(u32, u32) -> bool + Send + Sync> = Arc::new(panic_on);
     let factory = move || Probe {
@@ -168,7 +175,10 @@ async fn a_panic_is_caught_and_the_system_restarted_fresh() {
     assert_eq!(next_got(&mut events).await, (4, 1, 0));
     assert_eq!(next_got(&mut events).await, (5, 1, 1));
     let stats = fragile.stats();
-    assert_eq!((stats.panics, stats.restarts, stats.state), (1, 1, SystemState::Running));
+    assert_eq!(
+        (stats.panics, stats.restarts, stats.state),
+        (1, 1, SystemState::Running)
+    );
     // The other system saw all six, untouched.
     for n in 0..6 {
         assert_eq!(next_got(&mut bystander_events).await, (n, 1, n));
@@ -176,7 +186,13 @@ async fn a_panic_is_caught_and_the_system_restarted_fresh() {
     assert_eq!(bystander.stats().panics, 0);
 }
 
-async fn work_setup(names: &[&str]) -> (WorkQueue<u32>, WorkQueueHandle<u32>, Vec<WorkQueueHandle<u32>>) {
+async fn work_setup(
+    names: &[&str],
+) -> (
+    WorkQueue<u32>,
+    WorkQueueHandle<u32>,
+    Vec<WorkQueueHandle<u32>>,
+) {
     let q = WorkQueue::<u32>::builder(cid("jobs")).start().unwrap();
     let producer = q.grant(sid("producer"), Rights::WRITE).await.unwrap();
     let mut ports = Vec::new();
@@ -191,7 +207,8 @@ async fn a_panicking_workers_claimed_items_are_redelivered() {
     let (q, producer, ports) = work_setup(&["worker"]).await;
     let panicked = Arc::new(AtomicBool::new(false));
     let once = Arc::clone(&panicked);
-    let (factory, mut events) = probe(move |payload, _| payload == 2 && !once.swap(true, Ordering::SeqCst));
+    let (factory, mut events) =
+        probe(move |payload, _| payload == 2 && !once.swap(true, Ordering::SeqCst));
     let _worker = SystemActor::builder(sid("worker"), factory)
         .worker(ports[0].clone(), WorkerOptions::default().prefetch(4))
         .spawn()
@@ -209,10 +226,22 @@ async fn a_panicking_workers_claimed_items_are_redelivered() {
     items.sort_unstable();
     assert_eq!(
         items,
-        vec![(0, 1), (1, 1), (2, 2), (3, 2), (4, 1), (5, 1), (6, 1), (7, 1)]
+        vec![
+            (0, 1),
+            (1, 1),
+            (2, 2),
+            (3, 2),
+            (4, 1),
+            (5, 1),
+            (6, 1),
+            (7, 1)
+        ]
     );
     let stats = q.stats().await.unwrap();
-    assert_eq!((stats.acked, stats.redelivered, stats.in_flight, stats.depth), (8, 2, 0, 0));
+    assert_eq!(
+        (stats.acked, stats.redelivered, stats.in_flight, stats.depth),
+        (8, 2, 0, 0)
+    );
 }
 
 #[actix_rt::test]
@@ -228,7 +257,10 @@ async fn past_its_restart_policy_a_system_fails_and_its_work_goes_to_others() {
     producer.send_batch(0..6u32).await.unwrap();
     doomed.stopped().await;
     let stats = doomed.stats();
-    assert_eq!((stats.state, stats.panics, stats.restarts), (SystemState::Failed, 3, 2));
+    assert_eq!(
+        (stats.state, stats.panics, stats.restarts),
+        (SystemState::Failed, 3, 2)
+    );
     while let Ok(event) = doomed_events.try_recv() {
         assert!(!matches!(event, Event::Got { .. }), "{event:?}");
     }
@@ -288,7 +320,10 @@ impl System for Doubler {
 async fn a_system_answers_requests_in_its_inbox() {
     let mail = Mailbox::<u32>::builder(cid("rpc")).start().unwrap();
     let client = mail.grant(sid("client"), Rights::WRITE).await.unwrap();
-    let inbox = mail.grant(sid("doubler"), Rights::READ | Rights::WRITE).await.unwrap();
+    let inbox = mail
+        .grant(sid("doubler"), Rights::READ | Rights::WRITE)
+        .await
+        .unwrap();
     let _doubler = SystemActor::builder(sid("doubler"), || Doubler)
         .inbox(inbox)
         .spawn()
@@ -299,7 +334,10 @@ async fn a_system_answers_requests_in_its_inbox() {
             .request(&sid("doubler"), n, Duration::from_secs(1))
             .await
             .unwrap();
-        assert_eq!((*reply.payload(), reply.sender().as_str()), (n * 2, "doubler"));
+        assert_eq!(
+            (*reply.payload(), reply.sender().as_str()),
+            (n * 2, "doubler")
+        );
     }
 }
 

@@ -83,7 +83,10 @@ async fn eight_producers_and_eight_consumers_lose_and_duplicate_nothing() {
     let expected: Vec<u32> = (0..8 * PER_PRODUCER).collect();
     assert_eq!(all, expected, "every item exactly once");
     let stats = q.stats().await.unwrap();
-    assert_eq!((stats.accepted, stats.acked, stats.redelivered), (16_000, 16_000, 0));
+    assert_eq!(
+        (stats.accepted, stats.acked, stats.redelivered),
+        (16_000, 16_000, 0)
+    );
     assert_eq!((stats.depth, stats.in_flight), (0, 0));
 }
 
@@ -101,7 +104,11 @@ async fn a_stale_ack_after_lease_expiry_is_rejected_and_changes_nothing() {
 
     let again = second.claim(1, LEASE).await.unwrap();
     assert_eq!((*again[0].payload(), again[0].attempt()), (7, 2));
-    assert_eq!(again[0].id(), claimed[0].id(), "the same message, redelivered");
+    assert_eq!(
+        again[0].id(),
+        claimed[0].id(),
+        "the same message, redelivered"
+    );
 
     let before = q.stats().await.unwrap();
     assert!(matches!(
@@ -134,10 +141,19 @@ async fn forged_and_foreign_tokens_are_rejected() {
         Err(ChannelError::StaleClaim { .. })
     ));
     // A token with the right seq but a guessed nonce is refused.
-    let forged: ClaimToken = format!("{}-{:016x}", real.seq(), 0x1234u64).parse().unwrap();
+    let forged: ClaimToken = format!("{}-{:016x}", real.seq(), 0x1234u64)
+        .parse()
+        .unwrap();
     assert!(consumer.ack(forged).await.is_err());
     // Malformed tokens do not even parse.
-    for bad in ["", "1", "1-xyz", "1-00000000000000000", "-0000000000000000", "a-0000000000000000"] {
+    for bad in [
+        "",
+        "1",
+        "1-xyz",
+        "1-00000000000000000",
+        "-0000000000000000",
+        "a-0000000000000000",
+    ] {
         assert!(bad.parse::<ClaimToken>().is_err(), "{bad:?}");
     }
     assert_eq!(q.stats().await.unwrap().in_flight, 1);
@@ -174,13 +190,20 @@ async fn items_past_max_attempts_go_to_the_dead_letter_queue_with_the_reason() {
             .await
             .unwrap();
     }
-    let third = worker.claim(1, Duration::from_secs(1)).await.unwrap().remove(0);
+    let third = worker
+        .claim(1, Duration::from_secs(1))
+        .await
+        .unwrap()
+        .remove(0);
     assert_eq!(third.attempt(), 3);
     tokio::time::sleep(Duration::from_secs(2)).await;
 
     // Item 14 is next, and nothing else is left for the worker.
     let rest = worker.claim(10, LEASE).await.unwrap();
-    assert_eq!(rest.iter().map(|i| *i.payload()).collect::<Vec<_>>(), vec![14]);
+    assert_eq!(
+        rest.iter().map(|i| *i.payload()).collect::<Vec<_>>(),
+        vec![14]
+    );
 
     let letters = dlq_reader.claim(10, LEASE).await.unwrap();
     assert_eq!(letters.len(), 1);
@@ -242,9 +265,16 @@ async fn extending_a_lease_keeps_the_item_claimed() {
     tokio::time::pause();
     let (q, producer, consumer) = queue(10).await;
     producer.send(1).await.unwrap();
-    let item = consumer.claim(1, Duration::from_secs(5)).await.unwrap().remove(0);
+    let item = consumer
+        .claim(1, Duration::from_secs(5))
+        .await
+        .unwrap()
+        .remove(0);
     tokio::time::sleep(Duration::from_secs(4)).await;
-    consumer.extend(token(&item), Duration::from_secs(10)).await.unwrap();
+    consumer
+        .extend(token(&item), Duration::from_secs(10))
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_secs(8)).await;
     // 12 s after the claim, past the first lease but inside the extended one.
     assert_eq!(q.stats().await.unwrap().in_flight, 1);
@@ -288,7 +318,10 @@ async fn batches_are_sent_claimed_and_acked_in_one_request_each() {
     assert_eq!((seqs.start().get(), seqs.end().get()), (1, 500));
     let items = consumer.claim(MAX_BATCH, LEASE).await.unwrap();
     assert_eq!(items.len(), 500);
-    assert!(items.iter().enumerate().all(|(i, item)| *item.payload() == i as u32));
+    assert!(items
+        .iter()
+        .enumerate()
+        .all(|(i, item)| *item.payload() == i as u32));
     let report = consumer
         .ack_many(items.iter().map(token).collect())
         .await
@@ -296,7 +329,10 @@ async fn batches_are_sent_claimed_and_acked_in_one_request_each() {
     assert_eq!((report.settled, report.stale.len()), (500, 0));
     assert!(matches!(
         producer.send_batch(0..1_001u32).await,
-        Err(ChannelError::BatchTooLarge { requested: 1001, .. })
+        Err(ChannelError::BatchTooLarge {
+            requested: 1001,
+            ..
+        })
     ));
     assert!(matches!(
         producer.send_batch(Vec::<u32>::new()).await,
@@ -332,7 +368,10 @@ async fn claim_wait_parks_until_an_item_arrives_or_the_wait_ends() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     producer.send(42).await.unwrap();
     let items = waiting.await.unwrap().unwrap();
-    assert_eq!(items.iter().map(|i| *i.payload()).collect::<Vec<_>>(), vec![42]);
+    assert_eq!(
+        items.iter().map(|i| *i.payload()).collect::<Vec<_>>(),
+        vec![42]
+    );
 }
 
 #[actix_rt::test]

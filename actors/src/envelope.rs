@@ -97,10 +97,7 @@ impl Metadata {
 
     /// The value for `key`.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| &**k == key)
-            .map(|(_, v)| &**v)
+        self.0.iter().find(|(k, _)| &**k == key).map(|(_, v)| &**v)
     }
 
     /// The entries in insertion order.
@@ -160,7 +157,10 @@ pub struct Envelope<T> {
     payload: T,
 }
 
-fn serialize_unix_millis<S: Serializer>(time: &SystemTime, serializer: S) -> Result<S::Ok, S::Error> {
+fn serialize_unix_millis<S: Serializer>(
+    time: &SystemTime,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
     let millis = time
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis());

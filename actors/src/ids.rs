@@ -314,7 +314,13 @@ mod tests {
 
     #[test]
     fn accepts_path_safe_names() {
-        for ok in ["a", "agent-1", "sim.ticks", "A_b-c.9", &"x".repeat(MAX_ID_LEN)] {
+        for ok in [
+            "a",
+            "agent-1",
+            "sim.ticks",
+            "A_b-c.9",
+            &"x".repeat(MAX_ID_LEN),
+        ] {
             assert_eq!(SystemId::new(ok).unwrap().as_str(), ok);
             assert_eq!(ChannelId::new(ok).unwrap().to_string(), ok);
         }
@@ -330,7 +336,11 @@ mod tests {
         );
         assert!(matches!(
             SystemId::new("x".repeat(MAX_ID_LEN + 1)),
-            Err(IdError::TooLong { len: 129, max: 128, .. })
+            Err(IdError::TooLong {
+                len: 129,
+                max: 128,
+                ..
+            })
         ));
         for (bad, ch, at) in [
             ("a/b", '/', 1),
@@ -373,7 +383,10 @@ mod tests {
     #[test]
     fn error_messages_say_what_to_do() {
         let err = ChannelId::new("a/b").unwrap_err().to_string();
-        assert!(err.contains("'/'") && err.contains("letters, digits"), "{err}");
+        assert!(
+            err.contains("'/'") && err.contains("letters, digits"),
+            "{err}"
+        );
         let err = SystemId::new("kernel.me").unwrap_err().to_string();
         assert!(err.contains("reserved") && err.contains("choose another prefix"));
     }

@@ -54,7 +54,11 @@ impl fmt::Debug for Placement {
 impl Placement {
     /// Starts an actor here. `owner` keeps an owner's actors together on a pool; without
     /// an owner, a pool places round-robin.
-    pub(crate) fn start<A, F>(&self, owner: Option<&SystemId>, make: F) -> Result<Addr<A>, PlacementError>
+    pub(crate) fn start<A, F>(
+        &self,
+        owner: Option<&SystemId>,
+        make: F,
+    ) -> Result<Addr<A>, PlacementError>
     where
         A: Actor<Context = Context<A>>,
         F: FnOnce(&mut Context<A>) -> A + Send + 'static,

@@ -252,7 +252,10 @@ mod tests {
 
     #[test]
     fn parses_letters_names_and_rejects_unknown() {
-        assert_eq!("R|W".parse::<Rights>().unwrap(), Rights::READ | Rights::WRITE);
+        assert_eq!(
+            "R|W".parse::<Rights>().unwrap(),
+            Rights::READ | Rights::WRITE
+        );
         assert_eq!(
             " execute | Delegate ".parse::<Rights>().unwrap(),
             Rights::EXECUTE | Rights::DELEGATE

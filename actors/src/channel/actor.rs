@@ -143,7 +143,11 @@ impl<K: Kind> ChannelActor<K> {
         }
     }
 
-    fn begin_drain(&mut self, timeout: Duration, ctx: &mut Context<Self>) -> oneshot::Receiver<DrainReport> {
+    fn begin_drain(
+        &mut self,
+        timeout: Duration,
+        ctx: &mut Context<Self>,
+    ) -> oneshot::Receiver<DrainReport> {
         let (tx, rx) = oneshot::channel();
         match self.core.state {
             ChannelState::Stopped => {
@@ -248,7 +252,10 @@ impl<K: Kind> Handler<GrantAccess<K>> for ChannelActor<K> {
             }
             ChannelState::Stopped => return Err(self.core.closed()),
         }
-        let grant = self.core.access.grant(&self.core.id, msg.holder, msg.rights);
+        let grant = self
+            .core
+            .access
+            .grant(&self.core.id, msg.holder, msg.rights);
         let extra = self.kind.granted(&self.core, &grant);
         Ok((grant, extra))
     }

@@ -144,10 +144,16 @@ impl<T: Send + Sync + 'static> BroadcastBuilder<T> {
     /// Starts the channel's actor.
     pub fn start(self) -> Result<Broadcast<T>, StartError> {
         if self.buffer == 0 {
-            return Err(StartError::invalid(&self.id, "subscriber_buffer must be at least 1"));
+            return Err(StartError::invalid(
+                &self.id,
+                "subscriber_buffer must be at least 1",
+            ));
         }
         if self.mailbox == 0 {
-            return Err(StartError::invalid(&self.id, "mailbox_capacity must be at least 1"));
+            return Err(StartError::invalid(
+                &self.id,
+                "mailbox_capacity must be at least 1",
+            ));
         }
         let core = Core::new(self.id.clone(), self.retention);
         let state = BroadcastState {
@@ -266,7 +272,11 @@ impl<T: Send + Sync + 'static> BroadcastHandle<T> {
     /// Reads up to `limit` retained messages with seq greater than `after` (needs READ).
     /// If some were evicted, fails with [`ChannelError::Lagged`], saying how many and
     /// where the retained history starts.
-    pub async fn read(&self, after: Seq, limit: usize) -> Result<Vec<Arc<Envelope<T>>>, ChannelError> {
+    pub async fn read(
+        &self,
+        after: Seq,
+        limit: usize,
+    ) -> Result<Vec<Arc<Envelope<T>>>, ChannelError> {
         self.port.check(Rights::READ)?;
         self.port
             .call(Read {
@@ -280,7 +290,10 @@ impl<T: Send + Sync + 'static> BroadcastHandle<T> {
 
     /// Subscribes for pull delivery (needs READ): take messages with
     /// [`Subscription::recv`]. Dropping the subscription ends it.
-    pub async fn subscribe(&self, options: SubscribeOptions) -> Result<Subscription<T>, ChannelError> {
+    pub async fn subscribe(
+        &self,
+        options: SubscribeOptions,
+    ) -> Result<Subscription<T>, ChannelError> {
         let (id, outlet) = self.attach(Wake::Task, options).await?;
         Ok(Subscription {
             id,
@@ -405,7 +418,10 @@ pub(crate) struct BroadcastState<T: Send + Sync + 'static> {
 impl<T: Send + Sync + 'static> BroadcastState<T> {
     /// Pushes to one subscriber and counts the outcome; `false` if it is gone.
     fn deliver(core: &mut Core, sub: &Subscriber<T>, env: &Arc<Envelope<T>>) -> bool {
-        match sub.outlet.push(Inbound::message(Arc::clone(env)), Some(sub.overflow)) {
+        match sub
+            .outlet
+            .push(Inbound::message(Arc::clone(env)), Some(sub.overflow))
+        {
             Push::Queued => {
                 core.counters.delivered += 1;
                 true
@@ -493,12 +509,22 @@ impl<T: Send + Sync + 'static> Message for Publish<T> {
 impl<T: Send + Sync + 'static> Handler<Publish<T>> for ChannelActor<BroadcastState<T>> {
     type Result = Result<Seq, ChannelError>;
 
-    fn handle(&mut self, Publish { grant, msg }: Publish<T>, _: &mut Context<Self>) -> Self::Result {
+    fn handle(
+        &mut self,
+        Publish { grant, msg }: Publish<T>,
+        _: &mut Context<Self>,
+    ) -> Self::Result {
         self.core.check_write(&grant)?;
         let state = &mut self.kind;
         let seq = state.last_seq.next();
         state.last_seq = seq;
-        let env = Arc::new(Envelope::stamp(&self.core.id, seq, grant.holder(), None, msg));
+        let env = Arc::new(Envelope::stamp(
+            &self.core.id,
+            seq,
+            grant.holder(),
+            None,
+            msg,
+        ));
         self.core.counters.accepted += 1;
         if state.retention > 0 {
             if state.retained.len() == state.retention {
@@ -566,7 +592,9 @@ impl<T: Send + Sync + 'static> Handler<Subscribe<T>> for ChannelActor<BroadcastS
         let state = &mut self.kind;
         let buffer = msg.options.buffer.unwrap_or(state.buffer);
         if buffer == 0 {
-            return Err(self.core.invalid("a subscriber buffer must hold at least 1 message"));
+            return Err(self
+                .core
+                .invalid("a subscriber buffer must hold at least 1 message"));
         }
         let id = SubscriptionId(state.next_subscription);
         state.next_subscription += 1;

@@ -58,7 +58,10 @@ impl<K: Kind> Port<K> {
         ChannelActor<K>: Handler<M>,
         <ChannelActor<K> as actix::Actor>::Context: ToEnvelope<ChannelActor<K>, M>,
     {
-        self.addr.send(msg).await.unwrap_or_else(|_| Err(self.closed()))
+        self.addr
+            .send(msg)
+            .await
+            .unwrap_or_else(|_| Err(self.closed()))
     }
 }
 
@@ -181,9 +184,12 @@ impl ChannelControl {
 
     /// A snapshot of the channel's counters.
     pub async fn stats(&self) -> Result<ChannelStats, ChannelError> {
-        self.stats.send(GetStats).await.map_err(|_| ChannelError::Closed {
-            channel: self.id.clone(),
-        })
+        self.stats
+            .send(GetStats)
+            .await
+            .map_err(|_| ChannelError::Closed {
+                channel: self.id.clone(),
+            })
     }
 
     /// Stops accepting new messages, delivers what the channel holds, and stops; or stops

@@ -154,10 +154,16 @@ impl<T: Send + Sync + 'static> MailboxBuilder<T> {
     /// Starts the channel's actor.
     pub fn start(self) -> Result<Mailbox<T>, StartError> {
         if self.inbox_capacity == 0 || self.inbox_capacity > Semaphore::MAX_PERMITS {
-            return Err(StartError::invalid(&self.id, "inbox_capacity must be at least 1"));
+            return Err(StartError::invalid(
+                &self.id,
+                "inbox_capacity must be at least 1",
+            ));
         }
         if self.mailbox == 0 {
-            return Err(StartError::invalid(&self.id, "mailbox_capacity must be at least 1"));
+            return Err(StartError::invalid(
+                &self.id,
+                "mailbox_capacity must be at least 1",
+            ));
         }
         let shared = Arc::new(MailboxShared {
             inbox_capacity: self.inbox_capacity,
@@ -299,15 +305,25 @@ impl<T: Send + Sync + 'static> MailboxHandle<T> {
     }
 
     /// Sends a message to `to`'s inbox (needs WRITE), waiting while it is full.
-    pub async fn send(&self, to: &SystemId, msg: impl Into<Outgoing<T>>) -> Result<Seq, ChannelError> {
+    pub async fn send(
+        &self,
+        to: &SystemId,
+        msg: impl Into<Outgoing<T>>,
+    ) -> Result<Seq, ChannelError> {
         self.port.check(Rights::WRITE)?;
         let permit = self.reserve(to).await?;
-        self.port.call(self.deliver(to, msg.into(), permit, None)).await
+        self.port
+            .call(self.deliver(to, msg.into(), permit, None))
+            .await
     }
 
     /// Sends a message to `to`'s inbox (needs WRITE), or fails with
     /// [`ChannelError::Full`] at once.
-    pub async fn try_send(&self, to: &SystemId, msg: impl Into<Outgoing<T>>) -> Result<Seq, ChannelError> {
+    pub async fn try_send(
+        &self,
+        to: &SystemId,
+        msg: impl Into<Outgoing<T>>,
+    ) -> Result<Seq, ChannelError> {
         self.port.check(Rights::WRITE)?;
         let room = self.shared.room_of(to).ok_or_else(|| self.unknown(to))?;
         let permit = room.try_acquire_owned().map_err(|e| match e {
@@ -317,7 +333,9 @@ impl<T: Send + Sync + 'static> MailboxHandle<T> {
                 capacity: self.shared.inbox_capacity,
             },
         })?;
-        self.port.call(self.deliver(to, msg.into(), permit, None)).await
+        self.port
+            .call(self.deliver(to, msg.into(), permit, None))
+            .await
     }
 
     /// Sends a request to `to` and waits up to `timeout` for its reply (needs WRITE).
@@ -370,7 +388,11 @@ impl<T: Send + Sync + 'static> MailboxHandle<T> {
     /// Replies to a request taken from this holder's inbox (needs WRITE). The reply goes
     /// straight to the waiting requester, correlated with the request. A request can be
     /// answered once.
-    pub fn reply(&self, request: &mut Inbound<T>, msg: impl Into<Outgoing<T>>) -> Result<Seq, ChannelError> {
+    pub fn reply(
+        &self,
+        request: &mut Inbound<T>,
+        msg: impl Into<Outgoing<T>>,
+    ) -> Result<Seq, ChannelError> {
         self.port.check(Rights::WRITE)?;
         if request.channel() != self.channel() {
             return Err(ChannelError::WrongChannel {
@@ -378,10 +400,12 @@ impl<T: Send + Sync + 'static> MailboxHandle<T> {
                 handle: self.channel().clone(),
             });
         }
-        let slot = request.take_reply_slot().ok_or_else(|| ChannelError::NotARequest {
-            channel: self.channel().clone(),
-            seq: request.seq(),
-        })?;
+        let slot = request
+            .take_reply_slot()
+            .ok_or_else(|| ChannelError::NotARequest {
+                channel: self.channel().clone(),
+                seq: request.seq(),
+            })?;
         let seq = self.shared.next_seq();
         let reply = Envelope::stamp(
             self.channel(),
@@ -401,17 +425,19 @@ impl<T: Send + Sync + 'static> MailboxHandle<T> {
 
     fn inbox(&self) -> Result<&Arc<Outlet<T>>, ChannelError> {
         self.port.check(Rights::READ)?;
-        self.inbox.as_ref().ok_or_else(|| self.unknown(self.holder()))
+        self.inbox
+            .as_ref()
+            .ok_or_else(|| self.unknown(self.holder()))
     }
 
     /// Waits for the next message in this holder's inbox (needs READ).
     pub async fn recv(&self) -> Result<Inbound<T>, RecvError> {
-        Ok(self.inbox()?.recv().await?)
+        self.inbox()?.recv().await
     }
 
     /// Takes the next message in this holder's inbox, if there is one.
     pub fn try_recv(&self) -> Result<Option<Inbound<T>>, RecvError> {
-        Ok(self.inbox()?.try_recv()?)
+        self.inbox()?.try_recv()
     }
 
     /// Takes up to `limit` messages from this holder's inbox without waiting.
@@ -563,10 +589,14 @@ impl<T: Send + Sync + 'static> Handler<SendMail<T>> for ChannelActor<MailboxStat
             reply,
         } = mail;
         let checked = self.core.check_write(&grant).and_then(|()| {
-            self.kind.inboxes.get(&to).cloned().ok_or_else(|| ChannelError::UnknownRecipient {
-                channel: self.core.id.clone(),
-                recipient: to.clone(),
-            })
+            self.kind
+                .inboxes
+                .get(&to)
+                .cloned()
+                .ok_or_else(|| ChannelError::UnknownRecipient {
+                    channel: self.core.id.clone(),
+                    recipient: to.clone(),
+                })
         });
         let inbox = match checked {
             Ok(inbox) => inbox,
@@ -578,7 +608,13 @@ impl<T: Send + Sync + 'static> Handler<SendMail<T>> for ChannelActor<MailboxStat
             }
         };
         let seq = self.kind.shared.next_seq();
-        let envelope = Arc::new(Envelope::stamp(&self.core.id, seq, grant.holder(), Some(to), msg));
+        let envelope = Arc::new(Envelope::stamp(
+            &self.core.id,
+            seq,
+            grant.holder(),
+            Some(to),
+            msg,
+        ));
         let inbound = match reply {
             Some(slot) => Inbound::request(envelope, slot),
             None => Inbound::message(envelope),
@@ -594,7 +630,10 @@ impl<T: Send + Sync + 'static> Handler<SendMail<T>> for ChannelActor<MailboxStat
                 self.core.counters.dropped += 1;
                 let error = ChannelError::UnknownRecipient {
                     channel: self.core.id.clone(),
-                    recipient: inbound.recipient().cloned().unwrap_or_else(|| grant.holder().clone()),
+                    recipient: inbound
+                        .recipient()
+                        .cloned()
+                        .unwrap_or_else(|| grant.holder().clone()),
                 };
                 if let Some(slot) = inbound.take_reply_slot() {
                     slot.fail(error.clone());

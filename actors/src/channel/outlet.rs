@@ -245,7 +245,9 @@ impl<T: Send + Sync + 'static> Outlet<T> {
     fn lock(&self) -> MutexGuard<'_, Ring<T>> {
         // A panic while holding this lock cannot leave the ring inconsistent: every
         // critical section is a handful of infallible VecDeque operations.
-        self.ring.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.ring
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub(crate) fn channel(&self) -> &ChannelId {
@@ -605,12 +607,18 @@ mod tests {
     #[test]
     fn disconnect_closes_after_the_buffered_items() {
         let out = outlet(1);
-        assert!(matches!(out.push(item(1), Some(Overflow::Disconnect)), Push::Queued));
+        assert!(matches!(
+            out.push(item(1), Some(Overflow::Disconnect)),
+            Push::Queued
+        ));
         assert!(matches!(
             out.push(item(2), Some(Overflow::Disconnect)),
             Push::Disconnected(_)
         ));
-        assert!(matches!(out.push(item(3), Some(Overflow::Disconnect)), Push::Gone(_)));
+        assert!(matches!(
+            out.push(item(3), Some(Overflow::Disconnect)),
+            Push::Gone(_)
+        ));
         assert_eq!(seq_of(out.next()), 1);
         assert!(matches!(out.next(), Next::Closed(CloseReason::Lagging)));
     }

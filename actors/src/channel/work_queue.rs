@@ -81,7 +81,9 @@ impl fmt::Debug for ClaimToken {
 
 /// A string that is not a claim token.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not a claim token: expected `<seq>-<16 hex digits>`, as handed out with the claim")]
+#[error(
+    "`{0}` is not a claim token: expected `<seq>-<16 hex digits>`, as handed out with the claim"
+)]
 pub struct ParseClaimTokenError(String);
 
 impl FromStr for ClaimToken {
@@ -457,14 +459,18 @@ impl<T: Send + Sync + 'static> WorkQueueHandle<T> {
             .acquire_owned()
             .await
             .map_err(|_| self.closed())?;
-        self.enqueue(vec![msg.into()], permit).await.map(|r| *r.end())
+        self.enqueue(vec![msg.into()], permit)
+            .await
+            .map(|r| *r.end())
     }
 
     /// Enqueues an item (needs WRITE), or fails with [`ChannelError::Full`] at once.
     pub async fn try_send(&self, msg: impl Into<Outgoing<T>>) -> Result<Seq, ChannelError> {
         self.port.check(Rights::WRITE)?;
         let permit = self.try_permits(1)?;
-        self.enqueue(vec![msg.into()], permit).await.map(|r| *r.end())
+        self.enqueue(vec![msg.into()], permit)
+            .await
+            .map(|r| *r.end())
     }
 
     /// Enqueues a batch in one request (needs WRITE), waiting until all of it fits.
@@ -532,7 +538,11 @@ impl<T: Send + Sync + 'static> WorkQueueHandle<T> {
 
     /// Claims up to `max` items for `lease` (needs READ). Answers at once, with no items
     /// if none are ready.
-    pub async fn claim(&self, max: usize, lease: Duration) -> Result<Vec<Inbound<T>>, ChannelError> {
+    pub async fn claim(
+        &self,
+        max: usize,
+        lease: Duration,
+    ) -> Result<Vec<Inbound<T>>, ChannelError> {
         match self.request_claim(max, lease, false).await? {
             ClaimReply::Ready(items) => Ok(items),
             ClaimReply::Parked(_) => Ok(Vec::new()),
@@ -628,7 +638,12 @@ impl<T: Send + Sync + 'static> WorkQueueHandle<T> {
     /// handled), then unregisters `retire` if given, in the same step, so the queue never
     /// hands the retiring worker the room the settled items free. Waits for room in a
     /// spawned task if the queue's mailbox is full.
-    pub(crate) fn settle_now(&self, tokens: Vec<ClaimToken>, how: Settle, retire: Option<WorkerId>) {
+    pub(crate) fn settle_now(
+        &self,
+        tokens: Vec<ClaimToken>,
+        how: Settle,
+        retire: Option<WorkerId>,
+    ) {
         let msg = SettleClaims {
             grant: Arc::clone(self.port.grant()),
             tokens,
@@ -847,7 +862,9 @@ impl<T: Send + Sync + 'static> QueueState<T> {
                     tracing::error!(channel = %core.id, %seq, %error, "dead letter lost: the dead-letter channel refused it");
                 }
             }
-            None => tracing::warn!(channel = %core.id, %seq, reason = ?letter.reason, "dead letter discarded: no dead-letter channel is set"),
+            None => {
+                tracing::warn!(channel = %core.id, %seq, reason = ?letter.reason, "dead letter discarded: no dead-letter channel is set")
+            }
         }
     }
 
@@ -871,7 +888,9 @@ impl<T: Send + Sync + 'static> QueueState<T> {
             );
             self.workers[index].unsettled += 1;
             let inbound = self.lease(core, item, &holder, lease, Some(id));
-            if let Push::Gone(_) | Push::Full(_) | Push::Disconnected(_) = outlet.push(inbound, None) {
+            if let Push::Gone(_) | Push::Full(_) | Push::Disconnected(_) =
+                outlet.push(inbound, None)
+            {
                 self.remove_worker(core, id, CloseReason::Unsubscribed);
             }
         }
@@ -1089,9 +1108,10 @@ impl<T: Send + Sync + 'static> Handler<Claim<T>> for ChannelActor<QueueState<T>>
     fn handle(&mut self, msg: Claim<T>, ctx: &mut Ctx<T>) -> Self::Result {
         self.core.check(&msg.grant, Rights::READ)?;
         if msg.max == 0 || msg.max > MAX_BATCH {
-            return Err(self
-                .core
-                .invalid(format!("claim between 1 and {MAX_BATCH} items, not {}", msg.max)));
+            return Err(self.core.invalid(format!(
+                "claim between 1 and {MAX_BATCH} items, not {}",
+                msg.max
+            )));
         }
         if msg.lease.is_zero() {
             return Err(self.core.invalid("the lease must be longer than zero"));
@@ -1192,7 +1212,12 @@ impl<T: Send + Sync + 'static> Handler<SettleClaims> for ChannelActor<QueueState
             }
         }
         if let Some(id) = msg.retire {
-            if self.kind.workers.iter().any(|w| w.id == id && &w.holder == holder) {
+            if self
+                .kind
+                .workers
+                .iter()
+                .any(|w| w.id == id && &w.holder == holder)
+            {
                 self.kind
                     .remove_worker(&mut self.core, id, CloseReason::Unsubscribed);
             }

@@ -8,8 +8,7 @@ use actix::Addr;
 use tokio::sync::oneshot;
 
 use crate::channel::{
-    BroadcastHandle, ChannelError, MailboxHandle, SubscribeOptions, WorkQueueHandle,
-    WorkerOptions,
+    BroadcastHandle, ChannelError, MailboxHandle, SubscribeOptions, WorkQueueHandle, WorkerOptions,
 };
 use crate::ids::{ChannelId, SystemId};
 use crate::placement::{Placement, PlacementError};
@@ -99,7 +98,11 @@ impl<S: System> SystemActor<S> {
 
 impl<S: System> SystemBuilder<S> {
     /// Has a broadcast channel push every message to the system.
-    pub fn subscribe(mut self, handle: BroadcastHandle<S::Message>, options: SubscribeOptions) -> Self {
+    pub fn subscribe(
+        mut self,
+        handle: BroadcastHandle<S::Message>,
+        options: SubscribeOptions,
+    ) -> Self {
         self.links.push(LinkSpec::Subscribe(handle, options));
         self
     }
@@ -152,7 +155,10 @@ impl<S: System> SystemBuilder<S> {
                     channel: link.channel().clone(),
                 });
             }
-            if self.links[..i].iter().any(|l| l.channel() == link.channel()) {
+            if self.links[..i]
+                .iter()
+                .any(|l| l.channel() == link.channel())
+            {
                 return Err(SpawnError::DuplicateLink {
                     system: self.id.clone(),
                     channel: link.channel().clone(),

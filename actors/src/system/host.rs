@@ -72,13 +72,12 @@ impl<T: Send + Sync + 'static> LinkSpec<T> {
             }
             LinkSpec::Inbox(handle) => {
                 handle.subscribe_actor(me)?;
-                let outlet = handle
-                    .inbox_outlet()
-                    .cloned()
-                    .ok_or_else(|| ChannelError::UnknownRecipient {
+                let outlet = handle.inbox_outlet().cloned().ok_or_else(|| {
+                    ChannelError::UnknownRecipient {
                         channel: handle.channel().clone(),
                         recipient: handle.holder().clone(),
-                    })?;
+                    }
+                })?;
                 Ok(Attached {
                     outlet,
                     id: AttachedId::Inbox,
@@ -433,8 +432,11 @@ impl<S: System> Actor for SystemActor<S> {
             return;
         }
         let me: Recipient<Delivery<S::Message>> = ctx.address().recipient();
-        let specs: Vec<LinkSpec<S::Message>> =
-            self.links.iter().map(|link| link.spec.clone_spec()).collect();
+        let specs: Vec<LinkSpec<S::Message>> = self
+            .links
+            .iter()
+            .map(|link| link.spec.clone_spec())
+            .collect();
         let attach_all = async move {
             let mut attached = Vec::with_capacity(specs.len());
             for spec in specs {
@@ -548,11 +550,15 @@ impl<S: System> Handler<Delivery<S::Message>> for SystemActor<S> {
         if delivery.lagged() > 0 {
             Status::bump(&self.status.lagged, delivery.lagged());
             let missed = delivery.lagged();
-            self.run_hook(ctx, None, |system, sctx| system.on_lagged(sctx, &channel, missed));
+            self.run_hook(ctx, None, |system, sctx| {
+                system.on_lagged(sctx, &channel, missed)
+            });
         }
         if let Some(reason) = delivery.closed() {
             self.links[index].attached = None;
-            self.run_hook(ctx, None, |system, sctx| system.on_closed(sctx, &channel, reason));
+            self.run_hook(ctx, None, |system, sctx| {
+                system.on_closed(sctx, &channel, reason)
+            });
         }
     }
 }

@@ -87,7 +87,12 @@ pub trait System: Sized + 'static {
     }
 
     /// Called when a channel stops delivering to this system, and why.
-    fn on_closed(&mut self, ctx: &mut SystemContext<'_, Self>, channel: &ChannelId, reason: CloseReason) {
+    fn on_closed(
+        &mut self,
+        ctx: &mut SystemContext<'_, Self>,
+        channel: &ChannelId,
+        reason: CloseReason,
+    ) {
         let _ = (ctx, channel, reason);
     }
 
