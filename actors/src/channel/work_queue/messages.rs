@@ -1,0 +1,301 @@
+//! The messages a work queue's actor handles, one handler each.
+
+use std::ops::RangeInclusive;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use tokio::sync::{oneshot, OwnedSemaphorePermit};
+use tokio::time::Instant;
+
+use super::options::{SettleReport, WorkerId, WorkerOptions};
+use super::state::{Ctx, QueueState, Queued, WaitingClaim, Worker};
+use super::token::ClaimToken;
+use crate::channel::access::Grant;
+use crate::channel::actor::ChannelActor;
+use crate::channel::outlet::{Inbound, Outlet, Wake};
+use crate::channel::{ChannelError, CloseReason, MAX_BATCH};
+use crate::envelope::{Envelope, Outgoing};
+use crate::ids::Seq;
+use crate::rights::Rights;
+
+pub(crate) struct Enqueue<T> {
+    pub(super) grant: Arc<Grant>,
+    pub(super) msgs: Vec<Outgoing<T>>,
+    /// Room reserved for `msgs`: kept by the queue on success, returned on refusal.
+    pub(super) permit: OwnedSemaphorePermit,
+}
+
+impl<T: Send + Sync + 'static> Message for Enqueue<T> {
+    type Result = Result<RangeInclusive<Seq>, ChannelError>;
+}
+
+impl<T: Send + Sync + 'static> Handler<Enqueue<T>> for ChannelActor<QueueState<T>> {
+    type Result = Result<RangeInclusive<Seq>, ChannelError>;
+
+    fn handle(&mut self, msg: Enqueue<T>, ctx: &mut Ctx<T>) -> Self::Result {
+        self.core.check_write(&msg.grant)?;
+        msg.permit.forget();
+        let state = &mut self.kind;
+        let first = state.last_seq.next();
+        for outgoing in msg.msgs {
+            state.last_seq = state.last_seq.next();
+            let envelope = Arc::new(Envelope::stamp(
+                &self.core.id,
+                state.last_seq,
+                msg.grant.holder(),
+                None,
+                outgoing,
+            ));
+            state.ready.push_back(Queued {
+                envelope,
+                attempts: 0,
+                last_error: None,
+            });
+            self.core.counters.accepted += 1;
+        }
+        let last = state.last_seq;
+        self.settled(ctx);
+        Ok(first..=last)
+    }
+}
+
+pub(crate) enum ClaimReply<T> {
+    Ready(Vec<Inbound<T>>),
+    Parked(oneshot::Receiver<Result<Vec<Inbound<T>>, ChannelError>>),
+}
+
+pub(crate) struct Claim<T> {
+    pub(super) grant: Arc<Grant>,
+    pub(super) max: usize,
+    pub(super) lease: Duration,
+    pub(super) park: bool,
+    pub(super) payload: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T: Send + Sync + 'static> Message for Claim<T> {
+    type Result = Result<ClaimReply<T>, ChannelError>;
+}
+
+impl<T: Send + Sync + 'static> Handler<Claim<T>> for ChannelActor<QueueState<T>> {
+    type Result = Result<ClaimReply<T>, ChannelError>;
+
+    fn handle(&mut self, msg: Claim<T>, ctx: &mut Ctx<T>) -> Self::Result {
+        self.core.check(&msg.grant, Rights::READ)?;
+        if msg.max == 0 || msg.max > MAX_BATCH {
+            return Err(self.core.invalid(format!(
+                "claim between 1 and {MAX_BATCH} items, not {}",
+                msg.max
+            )));
+        }
+        if msg.lease.is_zero() {
+            return Err(self.core.invalid("the lease must be longer than zero"));
+        }
+        let state = &mut self.kind;
+        if state.ready.is_empty() && msg.park {
+            if state.waiting.len() >= state.max_waiting {
+                state.waiting.retain(|w| !w.reply.is_closed());
+            }
+            if state.waiting.len() >= state.max_waiting {
+                self.core.counters.rejected += 1;
+                return Err(ChannelError::TooManyWaiters {
+                    channel: self.core.id.clone(),
+                    limit: state.max_waiting,
+                });
+            }
+            let (reply, rx) = oneshot::channel();
+            state.waiting.push_back(WaitingClaim {
+                holder: msg.grant.holder().clone(),
+                max: msg.max,
+                lease: msg.lease,
+                reply,
+            });
+            return Ok(ClaimReply::Parked(rx));
+        }
+        let n = msg.max.min(state.ready.len());
+        let items = (0..n)
+            .map(|_| {
+                let item = state.ready.pop_front().expect("counted");
+                state.lease(&mut self.core, item, msg.grant.holder(), msg.lease, None)
+            })
+            .collect();
+        self.arm_timer(ctx);
+        Ok(ClaimReply::Ready(items))
+    }
+}
+
+/// What to do with a claim.
+pub(crate) enum Settle {
+    Ack,
+    Nack(Option<String>),
+    Extend(Duration),
+}
+
+pub(crate) struct SettleClaims {
+    pub(super) grant: Arc<Grant>,
+    pub(super) tokens: Vec<ClaimToken>,
+    pub(super) how: Settle,
+    /// A worker of the caller's to unregister once the tokens are settled.
+    pub(super) retire: Option<WorkerId>,
+}
+
+impl Message for SettleClaims {
+    type Result = Result<SettleReport, ChannelError>;
+}
+
+impl<T: Send + Sync + 'static> Handler<SettleClaims> for ChannelActor<QueueState<T>> {
+    type Result = Result<SettleReport, ChannelError>;
+
+    fn handle(&mut self, msg: SettleClaims, ctx: &mut Ctx<T>) -> Self::Result {
+        self.core.check(&msg.grant, Rights::READ)?;
+        if let Settle::Extend(lease) = msg.how {
+            if lease.is_zero() {
+                return Err(self.core.invalid("the lease must be longer than zero"));
+            }
+        }
+        let holder = msg.grant.holder();
+        let mut report = SettleReport::default();
+        for token in msg.tokens {
+            let state = &mut self.kind;
+            let live = state
+                .in_flight
+                .get(&token.seq)
+                .is_some_and(|lease| lease.nonce == token.nonce && &lease.holder == holder);
+            if !live {
+                self.core.counters.rejected += 1;
+                report.stale.push(token);
+                continue;
+            }
+            report.settled += 1;
+            match &msg.how {
+                Settle::Ack => {
+                    state.unlease(token.seq);
+                    state.permits.add_permits(1);
+                    self.core.counters.acked += 1;
+                }
+                Settle::Nack(reason) => {
+                    let mut item = state.unlease(token.seq).expect("checked live").item;
+                    item.last_error = reason.clone();
+                    state.requeue(&mut self.core, item);
+                }
+                Settle::Extend(lease) => {
+                    let entry = state.in_flight.get_mut(&token.seq).expect("checked live");
+                    state.expiries.remove(&(entry.deadline, token.seq));
+                    entry.deadline = Instant::now() + *lease;
+                    state.expiries.insert((entry.deadline, token.seq));
+                }
+            }
+        }
+        if let Some(id) = msg.retire {
+            if self
+                .kind
+                .workers
+                .iter()
+                .any(|w| w.id == id && &w.holder == holder)
+            {
+                self.kind
+                    .remove_worker(&mut self.core, id, CloseReason::Unsubscribed);
+            }
+        }
+        self.settled(ctx);
+        Ok(report)
+    }
+}
+
+pub(crate) struct ReleaseClaims {
+    pub(super) grant: Arc<Grant>,
+}
+
+impl Message for ReleaseClaims {
+    type Result = Result<usize, ChannelError>;
+}
+
+impl<T: Send + Sync + 'static> Handler<ReleaseClaims> for ChannelActor<QueueState<T>> {
+    type Result = Result<usize, ChannelError>;
+
+    fn handle(&mut self, msg: ReleaseClaims, ctx: &mut Ctx<T>) -> Self::Result {
+        self.core.check(&msg.grant, Rights::READ)?;
+        let holder = msg.grant.holder();
+        let seqs = self.kind.leases_where(|lease| &lease.holder == holder);
+        let released = self.kind.release(&mut self.core, seqs);
+        self.settled(ctx);
+        Ok(released)
+    }
+}
+
+pub(crate) struct RegisterWorker<T: Send + Sync + 'static> {
+    pub(super) grant: Arc<Grant>,
+    pub(super) wake: Wake<T>,
+    pub(super) options: WorkerOptions,
+}
+
+impl<T: Send + Sync + 'static> Message for RegisterWorker<T> {
+    type Result = Result<(WorkerId, Arc<Outlet<T>>), ChannelError>;
+}
+
+impl<T: Send + Sync + 'static> Handler<RegisterWorker<T>> for ChannelActor<QueueState<T>> {
+    type Result = Result<(WorkerId, Arc<Outlet<T>>), ChannelError>;
+
+    fn handle(&mut self, msg: RegisterWorker<T>, ctx: &mut Ctx<T>) -> Self::Result {
+        self.core.check(&msg.grant, Rights::READ)?;
+        let prefetch = msg.options.prefetch;
+        if prefetch == 0 || prefetch > MAX_BATCH {
+            return Err(self
+                .core
+                .invalid(format!("prefetch must be 1 to {MAX_BATCH}, not {prefetch}")));
+        }
+        let lease = msg.options.lease.unwrap_or(self.kind.lease);
+        if lease.is_zero() {
+            return Err(self.core.invalid("the lease must be longer than zero"));
+        }
+        let state = &mut self.kind;
+        let id = WorkerId(state.next_worker_id);
+        state.next_worker_id += 1;
+        let outlet = Outlet::new(
+            self.core.id.clone(),
+            prefetch,
+            msg.wake,
+            None,
+            Arc::clone(&self.core.drain),
+        );
+        state.workers.push(Worker {
+            id,
+            holder: msg.grant.holder().clone(),
+            outlet: Arc::clone(&outlet),
+            prefetch,
+            lease,
+            unsettled: 0,
+        });
+        self.settled(ctx);
+        Ok((id, outlet))
+    }
+}
+
+pub(crate) struct UnregisterWorker {
+    pub(super) grant: Arc<Grant>,
+    pub(super) id: WorkerId,
+}
+
+impl Message for UnregisterWorker {
+    type Result = Result<bool, ChannelError>;
+}
+
+impl<T: Send + Sync + 'static> Handler<UnregisterWorker> for ChannelActor<QueueState<T>> {
+    type Result = Result<bool, ChannelError>;
+
+    fn handle(&mut self, msg: UnregisterWorker, ctx: &mut Ctx<T>) -> Self::Result {
+        self.core.check(&msg.grant, Rights::NONE)?;
+        let holder = msg.grant.holder();
+        let owned = self
+            .kind
+            .workers
+            .iter()
+            .any(|w| w.id == msg.id && &w.holder == holder);
+        let removed = owned
+            && self
+                .kind
+                .remove_worker(&mut self.core, msg.id, CloseReason::Unsubscribed);
+        self.settled(ctx);
+        Ok(removed)
+    }
+}

@@ -1,0 +1,256 @@
+//! The work queue: competing consumers, at-least-once delivery with leases.
+//!
+//! Producers wait for room (`send`) or are refused (`try_send` → [`ChannelError::Full`]).
+//! Consumers either **claim** items (pull) or register as **push workers** that receive
+//! up to `prefetch` unsettled items at a time, round-robin. Every delivery carries a
+//! [`ClaimToken`] and a lease: `ack` settles it, `nack` returns it at once, `extend`
+//! lengthens the lease. A lease that runs out returns the item, delivered again with its
+//! attempt number one higher; a token from an expired lease is stale and changes
+//! nothing. Past `max_attempts` an item goes to the dead-letter channel with the reason.
+//!
+//! ```
+//! use std::time::Duration;
+//! use exokern_actors::channel::WorkQueue;
+//! use exokern_actors::{Rights, SystemId};
+//!
+//! # actix_rt::System::new().block_on(async {
+//! let jobs = WorkQueue::<String>::builder("jobs".parse()?).capacity(100).start()?;
+//! let producer = jobs.grant(SystemId::new("producer")?, Rights::WRITE).await?;
+//! let worker = jobs.grant(SystemId::new("worker")?, Rights::READ).await?;
+//!
+//! producer.send("resize image 1".to_string()).await?;
+//! let claimed = worker.claim(10, Duration::from_secs(30)).await?;
+//! assert_eq!(claimed.len(), 1);
+//! assert_eq!(claimed[0].attempt(), 1);
+//! worker.ack(claimed[0].claim_token().unwrap()).await?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
+
+use std::collections::{BTreeSet, VecDeque};
+use std::fmt;
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use rustc_hash::FxHashMap;
+use tokio::sync::Semaphore;
+
+use crate::channel::actor::{ChannelActor, Core};
+use crate::channel::handle::{grant, ChannelControl};
+use crate::channel::{ChannelError, StartError};
+use crate::ids::{ChannelId, Seq, SystemId};
+use crate::placement::Placement;
+use crate::rights::Rights;
+
+mod dead_letter;
+mod handle;
+mod messages;
+mod options;
+mod state;
+mod token;
+
+pub use dead_letter::{DeadLetter, DeadLetterReason};
+pub use handle::WorkQueueHandle;
+pub(crate) use messages::Settle;
+pub use options::{SettleReport, WorkerId, WorkerOptions};
+pub use token::{ClaimToken, ParseClaimTokenError};
+
+use dead_letter::DeadLetterSink;
+use state::QueueState;
+
+/// Builds and starts a [`WorkQueue`].
+#[must_use = "a builder does nothing until `start` is called"]
+pub struct WorkQueueBuilder<T: Send + Sync + 'static> {
+    id: ChannelId,
+    capacity: usize,
+    lease: Duration,
+    max_attempts: Option<u32>,
+    dead_letter: Option<Box<dyn DeadLetterSink<T>>>,
+    max_waiting: usize,
+    mailbox: usize,
+    placement: Placement,
+    owner: Option<SystemId>,
+}
+
+impl<T: Send + Sync + 'static> fmt::Debug for WorkQueueBuilder<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WorkQueueBuilder")
+            .field("id", &self.id)
+            .field("capacity", &self.capacity)
+            .field("lease", &self.lease)
+            .field("max_attempts", &self.max_attempts)
+            .finish()
+    }
+}
+
+impl<T: Send + Sync + 'static> WorkQueueBuilder<T> {
+    /// The most items the queue holds, claimed or not (default 10,000). Producers wait,
+    /// or are refused with `Full`, beyond it.
+    pub fn capacity(mut self, items: usize) -> Self {
+        self.capacity = items;
+        self
+    }
+
+    /// The default lease of a claim (default 30 s).
+    pub fn lease(mut self, lease: Duration) -> Self {
+        self.lease = lease;
+        self
+    }
+
+    /// After this many deliveries without an ack an item is dead-lettered (default:
+    /// unlimited).
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = Some(attempts);
+        self
+    }
+
+    /// Where dead letters go: a handle with WRITE on another work queue. Without one, dead
+    /// letters are counted, logged and discarded.
+    pub fn dead_letter(mut self, handle: WorkQueueHandle<DeadLetter<T>>) -> Self {
+        self.dead_letter = Some(Box::new(handle));
+        self
+    }
+
+    /// The most claims that may wait for items at once (default 1,024).
+    pub fn max_waiting_claims(mut self, claims: usize) -> Self {
+        self.max_waiting = claims;
+        self
+    }
+
+    /// How many requests may wait in the queue actor's mailbox (default 1,024).
+    pub fn mailbox_capacity(mut self, requests: usize) -> Self {
+        self.mailbox = requests;
+        self
+    }
+
+    /// Where the queue's actor runs (default: the caller's arbiter).
+    pub fn placement(mut self, placement: Placement) -> Self {
+        self.placement = placement;
+        self
+    }
+
+    /// The system that owns the queue; on an arbiter pool the queue runs beside it.
+    pub fn owner(mut self, owner: SystemId) -> Self {
+        self.owner = Some(owner);
+        self
+    }
+
+    /// Starts the queue's actor.
+    pub fn start(self) -> Result<WorkQueue<T>, StartError> {
+        let invalid = |reason| Err(StartError::invalid(&self.id, reason));
+        if self.capacity == 0 || self.capacity > Semaphore::MAX_PERMITS {
+            return invalid("capacity must be at least 1");
+        }
+        if self.lease.is_zero() {
+            return invalid("the lease must be longer than zero");
+        }
+        if self.max_attempts == Some(0) {
+            return invalid("max_attempts must be at least 1");
+        }
+        if self.mailbox == 0 {
+            return invalid("mailbox_capacity must be at least 1");
+        }
+        if let Some(dlq) = &self.dead_letter {
+            dlq.check_writable().map_err(|e| StartError::InvalidSpec {
+                channel: self.id.clone(),
+                reason: format!("the dead-letter handle cannot write: {e}"),
+            })?;
+        }
+        let permits = Arc::new(Semaphore::new(self.capacity));
+        let state = QueueState {
+            ready: VecDeque::new(),
+            in_flight: FxHashMap::default(),
+            expiries: BTreeSet::new(),
+            timer: None,
+            workers: Vec::new(),
+            next_worker: 0,
+            next_worker_id: 0,
+            waiting: VecDeque::new(),
+            max_waiting: self.max_waiting,
+            permits: Arc::clone(&permits),
+            last_seq: Seq::ZERO,
+            lease: self.lease,
+            max_attempts: self.max_attempts,
+            dead_letter: self.dead_letter,
+        };
+        let core = Core::new(self.id.clone(), self.capacity);
+        let mailbox = self.mailbox;
+        let addr = self.placement.start(self.owner.as_ref(), move |ctx| {
+            ctx.set_mailbox_capacity(mailbox);
+            ChannelActor::new(core, state)
+        })?;
+        Ok(WorkQueue {
+            control: ChannelControl::new(self.id, &addr),
+            addr,
+            permits,
+            capacity: self.capacity,
+        })
+    }
+}
+
+/// A work queue, as its owner sees it: grant handles, and (through [`ChannelControl`])
+/// revoke, inspect, drain and stop.
+pub struct WorkQueue<T: Send + Sync + 'static> {
+    pub(super) control: ChannelControl,
+    pub(super) addr: Addr<ChannelActor<QueueState<T>>>,
+    pub(super) permits: Arc<Semaphore>,
+    pub(super) capacity: usize,
+}
+
+impl<T: Send + Sync + 'static> WorkQueue<T> {
+    /// A builder for a queue named `id`.
+    pub fn builder(id: ChannelId) -> WorkQueueBuilder<T> {
+        WorkQueueBuilder {
+            id,
+            capacity: 10_000,
+            lease: Duration::from_secs(30),
+            max_attempts: None,
+            dead_letter: None,
+            max_waiting: 1024,
+            mailbox: 1024,
+            placement: Placement::Current,
+            owner: None,
+        }
+    }
+
+    /// Grants `holder` these rights (WRITE to produce, READ to consume) and returns its
+    /// handle.
+    pub async fn grant(
+        &self,
+        holder: SystemId,
+        rights: Rights,
+    ) -> Result<WorkQueueHandle<T>, ChannelError> {
+        let (port, ()) = grant(&self.addr, self.id(), holder, rights).await?;
+        Ok(WorkQueueHandle {
+            port,
+            permits: Arc::clone(&self.permits),
+            capacity: self.capacity,
+        })
+    }
+}
+
+impl<T: Send + Sync + 'static> Deref for WorkQueue<T> {
+    type Target = ChannelControl;
+    fn deref(&self) -> &ChannelControl {
+        &self.control
+    }
+}
+
+impl<T: Send + Sync + 'static> Clone for WorkQueue<T> {
+    fn clone(&self) -> Self {
+        WorkQueue {
+            control: self.control.clone(),
+            addr: self.addr.clone(),
+            permits: Arc::clone(&self.permits),
+            capacity: self.capacity,
+        }
+    }
+}
+
+impl<T: Send + Sync + 'static> fmt::Debug for WorkQueue<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("WorkQueue").field(&self.control).finish()
+    }
+}

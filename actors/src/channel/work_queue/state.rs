@@ -1,0 +1,363 @@
+//! The queue itself, inside its actor: ready items, leases, workers, waiting claims.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use rustc_hash::FxHashMap;
+use tokio::sync::{oneshot, Semaphore};
+use tokio::time::Instant;
+
+use super::dead_letter::{DeadLetter, DeadLetterReason, DeadLetterSink};
+use super::options::WorkerId;
+use super::token::ClaimToken;
+use crate::channel::access::Grant;
+use crate::channel::actor::{ChannelActor, Core, Kind};
+use crate::channel::outlet::{Inbound, Outlet, Push};
+use crate::channel::{ChannelError, ChannelKind, ChannelStats, CloseReason};
+use crate::envelope::Envelope;
+use crate::ids::{Seq, SystemId};
+
+/// An item in the queue, between deliveries.
+pub(super) struct Queued<T> {
+    pub(super) envelope: Arc<Envelope<T>>,
+    /// Deliveries so far.
+    pub(super) attempts: u32,
+    pub(super) last_error: Option<String>,
+}
+
+/// A delivered item awaiting its ack.
+pub(super) struct Lease<T> {
+    pub(super) item: Queued<T>,
+    pub(super) holder: SystemId,
+    pub(super) nonce: u64,
+    pub(super) deadline: Instant,
+    pub(super) worker: Option<WorkerId>,
+}
+
+pub(super) struct Worker<T: Send + Sync + 'static> {
+    pub(super) id: WorkerId,
+    pub(super) holder: SystemId,
+    pub(super) outlet: Arc<Outlet<T>>,
+    pub(super) prefetch: usize,
+    pub(super) lease: Duration,
+    pub(super) unsettled: usize,
+}
+
+pub(super) struct WaitingClaim<T> {
+    pub(super) holder: SystemId,
+    pub(super) max: usize,
+    pub(super) lease: Duration,
+    pub(super) reply: oneshot::Sender<Result<Vec<Inbound<T>>, ChannelError>>,
+}
+
+pub(crate) struct QueueState<T: Send + Sync + 'static> {
+    pub(super) ready: VecDeque<Queued<T>>,
+    pub(super) in_flight: FxHashMap<Seq, Lease<T>>,
+    pub(super) expiries: BTreeSet<(Instant, Seq)>,
+    pub(super) timer: Option<(Instant, SpawnHandle)>,
+    pub(super) workers: Vec<Worker<T>>,
+    pub(super) next_worker: usize,
+    pub(super) next_worker_id: u64,
+    pub(super) waiting: VecDeque<WaitingClaim<T>>,
+    pub(super) max_waiting: usize,
+    pub(super) permits: Arc<Semaphore>,
+    pub(super) last_seq: Seq,
+    pub(super) lease: Duration,
+    pub(super) max_attempts: Option<u32>,
+    pub(super) dead_letter: Option<Box<dyn DeadLetterSink<T>>>,
+}
+
+pub(super) type Ctx<T> = Context<ChannelActor<QueueState<T>>>;
+
+impl<T: Send + Sync + 'static> QueueState<T> {
+    /// Hands `item` to `holder` under a fresh lease.
+    pub(super) fn lease(
+        &mut self,
+        core: &mut Core,
+        mut item: Queued<T>,
+        holder: &SystemId,
+        lease: Duration,
+        worker: Option<WorkerId>,
+    ) -> Inbound<T> {
+        item.attempts += 1;
+        if item.attempts > 1 {
+            core.counters.redelivered += 1;
+        }
+        core.counters.delivered += 1;
+        let seq = item.envelope.seq();
+        let nonce = uuid::Uuid::new_v4().as_u64_pair().0;
+        let deadline = Instant::now() + lease;
+        let inbound = Inbound::work(
+            Arc::clone(&item.envelope),
+            ClaimToken { seq, nonce },
+            item.attempts,
+        );
+        self.expiries.insert((deadline, seq));
+        self.in_flight.insert(
+            seq,
+            Lease {
+                item,
+                holder: holder.clone(),
+                nonce,
+                deadline,
+                worker,
+            },
+        );
+        inbound
+    }
+
+    /// Ends a lease, whatever becomes of its item.
+    pub(super) fn unlease(&mut self, seq: Seq) -> Option<Lease<T>> {
+        let lease = self.in_flight.remove(&seq)?;
+        self.expiries.remove(&(lease.deadline, seq));
+        if let Some(id) = lease.worker {
+            if let Some(worker) = self.workers.iter_mut().find(|w| w.id == id) {
+                worker.unsettled -= 1;
+            }
+        }
+        Some(lease)
+    }
+
+    /// Puts a released item back at the front, or dead-letters it if it has had all its
+    /// attempts.
+    pub(super) fn requeue(&mut self, core: &mut Core, item: Queued<T>) {
+        match self.max_attempts {
+            Some(max) if item.attempts >= max => {
+                let reason = DeadLetterReason::MaxAttempts {
+                    last_error: item.last_error.clone(),
+                };
+                self.dead_letter(core, item, reason);
+            }
+            _ => self.ready.push_front(item),
+        }
+    }
+
+    /// Releases several leases, keeping their items in seq order at the front.
+    pub(super) fn release(&mut self, core: &mut Core, mut seqs: Vec<Seq>) -> usize {
+        seqs.sort_unstable();
+        let released = seqs.len();
+        for seq in seqs.into_iter().rev() {
+            if let Some(lease) = self.unlease(seq) {
+                self.requeue(core, lease.item);
+            }
+        }
+        released
+    }
+
+    pub(super) fn leases_where(&self, mut pred: impl FnMut(&Lease<T>) -> bool) -> Vec<Seq> {
+        self.in_flight
+            .iter()
+            .filter(|(_, lease)| pred(lease))
+            .map(|(seq, _)| *seq)
+            .collect()
+    }
+
+    pub(super) fn dead_letter(
+        &mut self,
+        core: &mut Core,
+        item: Queued<T>,
+        reason: DeadLetterReason,
+    ) {
+        core.counters.dead_lettered += 1;
+        self.permits.add_permits(1);
+        let seq = item.envelope.seq();
+        let letter = DeadLetter {
+            envelope: item.envelope,
+            attempts: item.attempts,
+            reason,
+        };
+        match &self.dead_letter {
+            Some(dlq) => {
+                if let Err(error) = dlq.offer(letter) {
+                    core.counters.dropped += 1;
+                    tracing::error!(channel = %core.id, %seq, %error, "dead letter lost: the dead-letter channel refused it");
+                }
+            }
+            None => {
+                tracing::warn!(channel = %core.id, %seq, reason = ?letter.reason, "dead letter discarded: no dead-letter channel is set")
+            }
+        }
+    }
+
+    /// Hands ready items to waiting claims, then to push workers, round-robin.
+    pub(super) fn dispatch(&mut self, core: &mut Core) {
+        while !self.ready.is_empty() {
+            if let Some(waiting) = self.waiting.pop_front() {
+                self.serve_waiting(core, waiting);
+                continue;
+            }
+            let Some(index) = self.next_free_worker() else {
+                break;
+            };
+            let item = self.ready.pop_front().expect("checked non-empty");
+            let worker = &self.workers[index];
+            let (holder, lease, id, outlet) = (
+                worker.holder.clone(),
+                worker.lease,
+                worker.id,
+                Arc::clone(&worker.outlet),
+            );
+            self.workers[index].unsettled += 1;
+            let inbound = self.lease(core, item, &holder, lease, Some(id));
+            if let Push::Gone(_) | Push::Full(_) | Push::Disconnected(_) =
+                outlet.push(inbound, None)
+            {
+                self.remove_worker(core, id, CloseReason::Unsubscribed);
+            }
+        }
+    }
+
+    pub(super) fn serve_waiting(&mut self, core: &mut Core, waiting: WaitingClaim<T>) {
+        if waiting.reply.is_closed() {
+            return;
+        }
+        let n = waiting.max.min(self.ready.len());
+        let items: Vec<Inbound<T>> = (0..n)
+            .map(|_| {
+                let item = self.ready.pop_front().expect("counted");
+                self.lease(core, item, &waiting.holder, waiting.lease, None)
+            })
+            .collect();
+        if let Err(Ok(items)) = waiting.reply.send(Ok(items)) {
+            // The claimer gave up between our check and the send: take the items back.
+            let seqs = items.iter().map(|i| i.seq()).collect();
+            self.release(core, seqs);
+        }
+    }
+
+    pub(super) fn next_free_worker(&mut self) -> Option<usize> {
+        let n = self.workers.len();
+        (0..n)
+            .map(|i| (self.next_worker + i) % n)
+            .find(|&i| self.workers[i].unsettled < self.workers[i].prefetch)
+            .inspect(|&i| self.next_worker = (i + 1) % n)
+    }
+
+    pub(super) fn remove_worker(
+        &mut self,
+        core: &mut Core,
+        id: WorkerId,
+        reason: CloseReason,
+    ) -> bool {
+        let Some(index) = self.workers.iter().position(|w| w.id == id) else {
+            return false;
+        };
+        let worker = self.workers.remove(index);
+        if self.next_worker > index {
+            self.next_worker -= 1;
+        }
+        worker.outlet.detach();
+        worker.outlet.close(reason);
+        let seqs = self.leases_where(|lease| lease.worker == Some(id));
+        self.release(core, seqs);
+        true
+    }
+
+    /// Returns expired leases to the queue.
+    pub(super) fn expire(&mut self, core: &mut Core, now: Instant) {
+        while let Some(&(deadline, seq)) = self.expiries.first() {
+            if deadline > now {
+                break;
+            }
+            if let Some(lease) = self.unlease(seq) {
+                tracing::debug!(channel = %core.id, %seq, holder = %lease.holder, "lease expired; redelivering");
+                let mut item = lease.item;
+                item.last_error = None;
+                self.requeue(core, item);
+            }
+        }
+    }
+}
+
+impl<T: Send + Sync + 'static> ChannelActor<QueueState<T>> {
+    /// Everything that follows a change to the queue: dispatch ready items, re-arm the
+    /// lease timer, and finish a drain if nothing is left.
+    pub(super) fn settled(&mut self, ctx: &mut Ctx<T>) {
+        self.kind.dispatch(&mut self.core);
+        self.arm_timer(ctx);
+        self.check_drained(ctx);
+    }
+
+    /// Keeps one timer armed for the earliest lease deadline.
+    pub(super) fn arm_timer(&mut self, ctx: &mut Ctx<T>) {
+        let next = self.kind.expiries.first().map(|&(deadline, _)| deadline);
+        match (next, &self.kind.timer) {
+            (Some(deadline), Some((armed, _))) if *armed <= deadline => return,
+            (None, None) => return,
+            _ => {}
+        }
+        if let Some((_, handle)) = self.kind.timer.take() {
+            ctx.cancel_future(handle);
+        }
+        if let Some(deadline) = next {
+            let delay = deadline.saturating_duration_since(Instant::now());
+            let handle = ctx.run_later(delay, |act, ctx| {
+                act.kind.timer = None;
+                act.kind.expire(&mut act.core, Instant::now());
+                act.settled(ctx);
+            });
+            self.kind.timer = Some((deadline, handle));
+        }
+    }
+}
+
+impl<T: Send + Sync + 'static> Kind for QueueState<T> {
+    const KIND: ChannelKind = ChannelKind::WorkQueue;
+    const DRAINS_THROUGH_OUTLETS: bool = false;
+    type GrantExtra = ();
+
+    fn granted(&mut self, _: &Core, _: &Arc<Grant>) {}
+
+    fn revoked(&mut self, core: &mut Core, holder: &SystemId) {
+        let workers: Vec<WorkerId> = self
+            .workers
+            .iter()
+            .filter(|w| &w.holder == holder)
+            .map(|w| w.id)
+            .collect();
+        for id in workers {
+            self.remove_worker(core, id, CloseReason::Revoked);
+        }
+        let seqs = self.leases_where(|lease| &lease.holder == holder);
+        self.release(core, seqs);
+        self.waiting.retain(|w| &w.holder != holder);
+        self.dispatch(core);
+    }
+
+    fn pending(&self) -> u64 {
+        (self.ready.len() + self.in_flight.len()) as u64
+    }
+
+    fn close(&mut self, core: &mut Core) -> u64 {
+        let undelivered = self.pending();
+        let mut leftovers: Vec<Queued<T>> = self.in_flight.drain().map(|(_, l)| l.item).collect();
+        leftovers.sort_by_key(|item| item.envelope.seq());
+        leftovers.extend(self.ready.drain(..));
+        self.expiries.clear();
+        for item in leftovers {
+            self.dead_letter(core, item, DeadLetterReason::ChannelStopped);
+        }
+        for waiting in self.waiting.drain(..) {
+            let _ = waiting.reply.send(Err(core.closed()));
+        }
+        for worker in self.workers.drain(..) {
+            worker.outlet.close(CloseReason::ChannelStopped);
+        }
+        self.permits.close();
+        undelivered
+    }
+
+    fn fill_stats(&self, stats: &mut ChannelStats) {
+        stats.depth = self.ready.len() as u64;
+        stats.in_flight = self.in_flight.len() as u64;
+        stats.lag = self
+            .workers
+            .iter()
+            .map(|w| w.outlet.len() as u64)
+            .max()
+            .unwrap_or(0);
+        stats.consumers = self.workers.len();
+    }
+}
