@@ -16,8 +16,10 @@
 mod access;
 pub(crate) mod actor;
 mod broadcast;
+mod delivery;
 mod error;
 mod handle;
+mod inbound;
 mod mailbox;
 mod outlet;
 mod stats;
@@ -27,10 +29,12 @@ pub use broadcast::{
     Broadcast, BroadcastBuilder, BroadcastHandle, StartAt, SubscribeOptions, Subscription,
     SubscriptionId,
 };
+pub use delivery::Delivery;
 pub use error::{ChannelError, CloseReason, RecvError};
 pub use handle::ChannelControl;
+pub use inbound::Inbound;
 pub use mailbox::{Mailbox, MailboxBuilder, MailboxHandle};
-pub use outlet::{Delivery, Inbound, Overflow};
+pub use outlet::Overflow;
 pub use stats::{ChannelKind, ChannelState, ChannelStats, DrainOutcome, DrainReport};
 pub use work_queue::{
     ClaimToken, DeadLetter, DeadLetterReason, ParseClaimTokenError, SettleReport, WorkQueue,

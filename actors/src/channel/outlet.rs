@@ -1,5 +1,4 @@
-//! Outlets: the bounded buffer between a channel and one consumer, and the
-//! [`Delivery`] message that tells a push consumer its buffer has items.
+//! Outlets: the bounded buffer between a channel and one consumer.
 //!
 //! The channel actor pushes into an outlet and rings its doorbell at most once until the
 //! consumer has seen the outlet empty, so a busy consumer gets one `Delivery` for a whole
@@ -11,123 +10,13 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::ops::Deref;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use actix::{Message, Recipient};
+use actix::Recipient;
 use tokio::sync::{Notify, Semaphore};
 
-use crate::channel::mailbox::ReplySlot;
-use crate::channel::{ClaimToken, CloseReason, RecvError};
-use crate::envelope::Envelope;
+use crate::channel::{CloseReason, Delivery, Inbound, RecvError};
 use crate::ids::{ChannelId, Seq};
-
-/// A message delivered to a consumer: the shared envelope, plus what the delivery adds
-/// (a claim on a work item, a reply slot on a request).
-///
-/// `Inbound` dereferences to its [`Envelope`], so `msg.payload()` and `msg.sender()` work
-/// directly.
-pub struct Inbound<T> {
-    envelope: Arc<Envelope<T>>,
-    kind: InboundKind<T>,
-}
-
-pub(crate) enum InboundKind<T> {
-    Message,
-    Request(ReplySlot<T>),
-    Work { token: ClaimToken, attempt: u32 },
-}
-
-impl<T> Inbound<T> {
-    pub(crate) fn message(envelope: Arc<Envelope<T>>) -> Inbound<T> {
-        Inbound {
-            envelope,
-            kind: InboundKind::Message,
-        }
-    }
-
-    pub(crate) fn request(envelope: Arc<Envelope<T>>, slot: ReplySlot<T>) -> Inbound<T> {
-        Inbound {
-            envelope,
-            kind: InboundKind::Request(slot),
-        }
-    }
-
-    pub(crate) fn work(envelope: Arc<Envelope<T>>, token: ClaimToken, attempt: u32) -> Inbound<T> {
-        Inbound {
-            envelope,
-            kind: InboundKind::Work { token, attempt },
-        }
-    }
-
-    /// The shared envelope.
-    pub fn envelope(&self) -> &Arc<Envelope<T>> {
-        &self.envelope
-    }
-
-    /// Consumes the delivery, keeping only the envelope. For a request this drops the
-    /// reply slot: the requester is told there will be no reply.
-    pub fn into_envelope(self) -> Arc<Envelope<T>> {
-        self.envelope
-    }
-
-    /// Which delivery of this message this is: 1 for the first, 2 for the first
-    /// redelivery of a work item, and so on. Always 1 for broadcast and mailbox messages.
-    pub fn attempt(&self) -> u32 {
-        match self.kind {
-            InboundKind::Work { attempt, .. } => attempt,
-            _ => 1,
-        }
-    }
-
-    /// The claim on a work-queue item, needed to ack, nack or extend it.
-    pub fn claim_token(&self) -> Option<ClaimToken> {
-        match self.kind {
-            InboundKind::Work { token, .. } => Some(token),
-            _ => None,
-        }
-    }
-
-    /// `true` if the sender is waiting for a reply.
-    pub fn is_request(&self) -> bool {
-        matches!(self.kind, InboundKind::Request(_))
-    }
-
-    pub(crate) fn take_reply_slot(&mut self) -> Option<ReplySlot<T>> {
-        match std::mem::replace(&mut self.kind, InboundKind::Message) {
-            InboundKind::Request(slot) => Some(slot),
-            other => {
-                self.kind = other;
-                None
-            }
-        }
-    }
-}
-
-impl<T> Deref for Inbound<T> {
-    type Target = Envelope<T>;
-    fn deref(&self) -> &Envelope<T> {
-        &self.envelope
-    }
-}
-
-impl<T: fmt::Debug> fmt::Debug for Inbound<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut d = f.debug_struct("Inbound");
-        d.field("envelope", &self.envelope);
-        match &self.kind {
-            InboundKind::Message => {}
-            InboundKind::Request(_) => {
-                d.field("request", &true);
-            }
-            InboundKind::Work { token, attempt } => {
-                d.field("token", token).field("attempt", attempt);
-            }
-        }
-        d.finish()
-    }
-}
-
 /// What a channel does when a subscriber's buffer is full.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -149,7 +38,7 @@ pub(crate) enum Wake<T: Send + Sync + 'static> {
     Actor(Recipient<Delivery<T>>),
 }
 
-struct Ring<T: Send + Sync + 'static> {
+pub(super) struct Ring<T: Send + Sync + 'static> {
     items: VecDeque<Inbound<T>>,
     capacity: usize,
     /// Items dropped since the consumer last looked.
@@ -362,7 +251,7 @@ impl<T: Send + Sync + 'static> Outlet<T> {
     }
 
     /// Consumer side: take the next event.
-    pub(crate) fn next(&self) -> Next<T> {
+    pub(super) fn next(&self) -> Next<T> {
         let mut ring = self.lock();
         if ring.missed > 0 {
             return Next::Lagged(std::mem::take(&mut ring.missed));
@@ -411,7 +300,7 @@ impl<T: Send + Sync + 'static> Outlet<T> {
 
     /// Consumer side, when a delivery ends before the outlet was seen empty: let the next
     /// push ring again, or ring now if the delivery stopped at its budget.
-    fn delivery_ended(self: &Arc<Self>, exhausted: bool) {
+    pub(super) fn delivery_ended(self: &Arc<Self>, exhausted: bool) {
         let mut ring = self.lock();
         ring.rung = false;
         if exhausted && !ring.items.is_empty() {
@@ -438,121 +327,6 @@ impl<T: Send + Sync + 'static> fmt::Debug for Outlet<T> {
     }
 }
 
-/// The message a channel sends to a push consumer (any actix actor that handles it) when
-/// items are waiting for it. Iterate it to take them.
-///
-/// One `Delivery` stands for a batch: the channel sends the next one only after this one
-/// has been iterated to the end. A delivery yields at most one buffer's worth of items and
-/// then schedules another, so a fast producer on another thread cannot monopolise the
-/// consumer's mailbox. Dropping a delivery early leaves the rest buffered for the next.
-///
-/// ```
-/// use actix::{Actor, Context, Handler};
-/// use exokern_actors::channel::Delivery;
-///
-/// struct Printer;
-/// impl Actor for Printer {
-///     type Context = Context<Self>;
-/// }
-/// impl Handler<Delivery<String>> for Printer {
-///     type Result = ();
-///     fn handle(&mut self, delivery: Delivery<String>, _: &mut Context<Self>) {
-///         let channel = delivery.channel().clone();
-///         for msg in delivery {
-///             println!("{channel} #{}: {}", msg.seq(), msg.payload());
-///         }
-///     }
-/// }
-/// ```
-pub struct Delivery<T: Send + Sync + 'static> {
-    outlet: Arc<Outlet<T>>,
-    budget: usize,
-    lagged: u64,
-    closed: Option<CloseReason>,
-    finished: bool,
-}
-
-impl<T: Send + Sync + 'static> Delivery<T> {
-    fn new(outlet: Arc<Outlet<T>>, budget: usize) -> Delivery<T> {
-        Delivery {
-            outlet,
-            budget,
-            lagged: 0,
-            closed: None,
-            finished: false,
-        }
-    }
-
-    /// The channel the items come from.
-    pub fn channel(&self) -> &ChannelId {
-        self.outlet.channel()
-    }
-
-    /// How many messages this consumer missed so far in this delivery because its buffer
-    /// overflowed (broadcast subscriptions with [`Overflow::DropOldest`]).
-    pub fn lagged(&self) -> u64 {
-        self.lagged
-    }
-
-    /// Set once iteration has reached the end of a closed stream: nothing more will come.
-    pub fn closed(&self) -> Option<CloseReason> {
-        self.closed
-    }
-
-    /// Drops a doorbell that never reached its consumer, without touching the outlet.
-    fn disarm(mut self) {
-        self.finished = true;
-    }
-
-    pub(crate) fn is_from(&self, outlet: &Arc<Outlet<T>>) -> bool {
-        Arc::ptr_eq(&self.outlet, outlet)
-    }
-}
-
-impl<T: Send + Sync + 'static> Iterator for Delivery<T> {
-    type Item = Inbound<T>;
-
-    fn next(&mut self) -> Option<Inbound<T>> {
-        while !self.finished && self.budget > 0 {
-            match self.outlet.next() {
-                Next::Item(item) => {
-                    self.budget -= 1;
-                    return Some(item);
-                }
-                Next::Lagged(missed) => self.lagged += missed,
-                Next::Empty => self.finished = true,
-                Next::Closed(reason) => {
-                    self.closed = Some(reason);
-                    self.finished = true;
-                }
-            }
-        }
-        None
-    }
-}
-
-impl<T: Send + Sync + 'static> Drop for Delivery<T> {
-    fn drop(&mut self) {
-        if !self.finished {
-            self.outlet.delivery_ended(self.budget == 0);
-        }
-    }
-}
-
-impl<T: Send + Sync + 'static> Message for Delivery<T> {
-    type Result = ();
-}
-
-impl<T: Send + Sync + 'static> fmt::Debug for Delivery<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Delivery")
-            .field("channel", self.outlet.channel())
-            .field("budget", &self.budget)
-            .field("lagged", &self.lagged)
-            .finish()
-    }
-}
-
 /// The position a [`Seq`] window starts after, used to report what a late joiner missed.
 pub(crate) fn missed_between(after: Seq, oldest: Seq) -> u64 {
     oldest.get().saturating_sub(after.get() + 1)
@@ -561,7 +335,7 @@ pub(crate) fn missed_between(after: Seq, oldest: Seq) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::envelope::Outgoing;
+    use crate::envelope::{Envelope, Outgoing};
     use crate::ids::SystemId;
 
     fn outlet(capacity: usize) -> Arc<Outlet<u32>> {

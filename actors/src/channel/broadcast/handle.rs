@@ -1,0 +1,227 @@
+//! [`BroadcastHandle`]: a holder's way to publish, read and subscribe.
+
+use std::fmt;
+use std::sync::Arc;
+
+use actix::prelude::*;
+
+use crate::channel::access::Grant;
+use crate::channel::handle::{handle_accessors, Port};
+use crate::channel::outlet::{Outlet, Overflow, Wake};
+use crate::channel::Inbound;
+use crate::channel::{ChannelError, Delivery, RecvError};
+use crate::envelope::{Envelope, Outgoing};
+use crate::ids::{ChannelId, Seq};
+use crate::rights::Rights;
+
+use super::state::{BroadcastState, Publish, Read, Subscribe, Unsubscribe};
+/// Identifies one subscription on one channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SubscriptionId(pub(super) u64);
+
+/// Where a new subscription starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StartAt {
+    /// With the next message published.
+    #[default]
+    Live,
+    /// With the retained messages after this seq, then live. If some of them were
+    /// already evicted the subscriber is told how many it missed, first.
+    After(Seq),
+    /// With every retained message, then live.
+    Earliest,
+}
+
+/// How to subscribe; anything not set takes the channel's default.
+#[derive(Debug, Clone, Copy, Default)]
+#[must_use]
+pub struct SubscribeOptions {
+    pub(super) start: StartAt,
+    pub(super) buffer: Option<usize>,
+    pub(super) overflow: Option<Overflow>,
+}
+
+impl SubscribeOptions {
+    /// Where to start.
+    pub fn start(mut self, start: StartAt) -> Self {
+        self.start = start;
+        self
+    }
+
+    /// How many messages the subscriber's buffer holds (at least 1).
+    pub fn buffer(mut self, buffer: usize) -> Self {
+        self.buffer = Some(buffer);
+        self
+    }
+
+    /// What happens when the buffer is full.
+    pub fn overflow(mut self, overflow: Overflow) -> Self {
+        self.overflow = Some(overflow);
+        self
+    }
+}
+
+/// A holder's handle on a broadcast channel. Cheap to clone; every message published
+/// through it carries the holder as its sender.
+pub struct BroadcastHandle<T: Send + Sync + 'static> {
+    pub(super) port: Port<BroadcastState<T>>,
+}
+
+impl<T: Send + Sync + 'static> Clone for BroadcastHandle<T> {
+    fn clone(&self) -> Self {
+        BroadcastHandle {
+            port: self.port.clone(),
+        }
+    }
+}
+
+impl<T: Send + Sync + 'static> fmt::Debug for BroadcastHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.port.fmt(f)
+    }
+}
+
+impl<T: Send + Sync + 'static> BroadcastHandle<T> {
+    handle_accessors!();
+
+    /// Publishes a message to every subscriber (needs WRITE). Never waits on
+    /// subscribers; waits only if the channel's own mailbox is full. Answers the seq the
+    /// message was given.
+    pub async fn publish(&self, msg: impl Into<Outgoing<T>>) -> Result<Seq, ChannelError> {
+        self.port.check(Rights::WRITE)?;
+        self.port
+            .call(Publish {
+                grant: Arc::clone(self.port.grant()),
+                msg: msg.into(),
+            })
+            .await
+    }
+
+    /// Reads up to `limit` retained messages with seq greater than `after` (needs READ).
+    /// If some were evicted, fails with [`ChannelError::Lagged`], saying how many and
+    /// where the retained history starts.
+    pub async fn read(
+        &self,
+        after: Seq,
+        limit: usize,
+    ) -> Result<Vec<Arc<Envelope<T>>>, ChannelError> {
+        self.port.check(Rights::READ)?;
+        self.port
+            .call(Read {
+                grant: Arc::clone(self.port.grant()),
+                after,
+                limit,
+                payload: std::marker::PhantomData,
+            })
+            .await
+    }
+
+    /// Subscribes for pull delivery (needs READ): take messages with
+    /// [`Subscription::recv`]. Dropping the subscription ends it.
+    pub async fn subscribe(
+        &self,
+        options: SubscribeOptions,
+    ) -> Result<Subscription<T>, ChannelError> {
+        let (id, outlet) = self.attach(Wake::Task, options).await?;
+        Ok(Subscription {
+            id,
+            outlet,
+            grant: Arc::clone(self.port.grant()),
+        })
+    }
+
+    /// Subscribes an actor for push delivery (needs READ): it receives a [`Delivery`]
+    /// whenever messages are waiting for it. Ends with [`unsubscribe`](Self::unsubscribe),
+    /// when the actor stops, or when the holder is revoked.
+    pub async fn subscribe_actor(
+        &self,
+        actor: Recipient<Delivery<T>>,
+        options: SubscribeOptions,
+    ) -> Result<SubscriptionId, ChannelError> {
+        Ok(self.attach(Wake::Actor(actor), options).await?.0)
+    }
+
+    pub(crate) async fn attach(
+        &self,
+        wake: Wake<T>,
+        options: SubscribeOptions,
+    ) -> Result<(SubscriptionId, Arc<Outlet<T>>), ChannelError> {
+        self.port.check(Rights::READ)?;
+        self.port
+            .call(Subscribe {
+                grant: Arc::clone(self.port.grant()),
+                wake,
+                options,
+            })
+            .await
+    }
+
+    /// Ends one of this holder's subscriptions; answers whether it existed.
+    pub async fn unsubscribe(&self, id: SubscriptionId) -> Result<bool, ChannelError> {
+        self.port.check(Rights::NONE)?;
+        self.port
+            .call(Unsubscribe {
+                grant: Arc::clone(self.port.grant()),
+                id,
+            })
+            .await
+    }
+}
+
+/// A pull subscription to a broadcast channel. Dropping it unsubscribes.
+pub struct Subscription<T: Send + Sync + 'static> {
+    pub(super) id: SubscriptionId,
+    pub(super) outlet: Arc<Outlet<T>>,
+    pub(super) grant: Arc<Grant>,
+}
+
+impl<T: Send + Sync + 'static> Subscription<T> {
+    /// This subscription's id.
+    pub fn id(&self) -> SubscriptionId {
+        self.id
+    }
+
+    /// The channel subscribed to.
+    pub fn channel(&self) -> &ChannelId {
+        self.outlet.channel()
+    }
+
+    /// Waits for the next message. After a [`RecvError::Lagged`] the next call continues
+    /// with the oldest message still buffered; after [`RecvError::Closed`] nothing more
+    /// comes.
+    pub async fn recv(&mut self) -> Result<Arc<Envelope<T>>, RecvError> {
+        self.grant.check(Rights::READ)?;
+        self.outlet.recv().await.map(Inbound::into_envelope)
+    }
+
+    /// Takes the next message if one is buffered.
+    pub fn try_recv(&mut self) -> Result<Option<Arc<Envelope<T>>>, RecvError> {
+        self.grant.check(Rights::READ)?;
+        Ok(self.outlet.try_recv()?.map(Inbound::into_envelope))
+    }
+
+    /// How many messages are buffered.
+    pub fn len(&self) -> usize {
+        self.outlet.len()
+    }
+
+    /// `true` if nothing is buffered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl<T: Send + Sync + 'static> Drop for Subscription<T> {
+    fn drop(&mut self) {
+        self.outlet.detach();
+    }
+}
+
+impl<T: Send + Sync + 'static> fmt::Debug for Subscription<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Subscription")
+            .field("id", &self.id)
+            .field("outlet", &self.outlet)
+            .finish()
+    }
+}

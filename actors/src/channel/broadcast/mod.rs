@@ -1,0 +1,188 @@
+//! The broadcast channel: every subscriber gets every message, pushed; a retained
+//! history lets late joiners read by seq.
+//!
+//! ```
+//! use exokern_actors::channel::{Broadcast, SubscribeOptions};
+//! use exokern_actors::{Rights, SystemId};
+//!
+//! # actix_rt::System::new().block_on(async {
+//! let ticks = Broadcast::<u64>::builder("ticks".parse()?).retention(64).start()?;
+//! let clock = ticks.grant(SystemId::new("clock")?, Rights::WRITE).await?;
+//! let agent = ticks.grant(SystemId::new("agent")?, Rights::READ).await?;
+//!
+//! let mut sub = agent.subscribe(SubscribeOptions::default()).await?;
+//! clock.publish(1).await?;
+//! let msg = sub.recv().await?;
+//! assert_eq!((*msg.payload(), msg.sender().as_str()), (1, "clock"));
+//!
+//! // A late joiner reads the retained history by seq.
+//! let history = agent.read(exokern_actors::Seq::ZERO, 10).await?;
+//! assert_eq!(history.len(), 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::ops::Deref;
+
+use actix::prelude::*;
+
+use crate::channel::actor::{ChannelActor, Core};
+use crate::channel::handle::{grant, ChannelControl};
+use crate::channel::outlet::Overflow;
+use crate::channel::{ChannelError, StartError, MAX_BATCH};
+use crate::ids::{ChannelId, Seq, SystemId};
+use crate::placement::Placement;
+use crate::rights::Rights;
+
+mod handle;
+mod state;
+
+pub use handle::{BroadcastHandle, StartAt, SubscribeOptions, Subscription, SubscriptionId};
+
+use state::BroadcastState;
+/// Builds and starts a [`Broadcast`] channel.
+#[derive(Debug)]
+#[must_use = "a builder does nothing until `start` is called"]
+pub struct BroadcastBuilder<T> {
+    id: ChannelId,
+    retention: usize,
+    buffer: usize,
+    overflow: Overflow,
+    mailbox: usize,
+    placement: Placement,
+    owner: Option<SystemId>,
+    payload: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T: Send + Sync + 'static> BroadcastBuilder<T> {
+    /// How many of the latest messages to keep for [`BroadcastHandle::read`] and late
+    /// subscribers (default 1,024; 0 keeps none).
+    pub fn retention(mut self, messages: usize) -> Self {
+        self.retention = messages;
+        self
+    }
+
+    /// The default subscriber buffer (default 1,024).
+    pub fn subscriber_buffer(mut self, messages: usize) -> Self {
+        self.buffer = messages;
+        self
+    }
+
+    /// The default overflow policy for subscribers (default [`Overflow::DropOldest`]).
+    pub fn overflow(mut self, overflow: Overflow) -> Self {
+        self.overflow = overflow;
+        self
+    }
+
+    /// How many requests may wait in the channel actor's mailbox before writers wait
+    /// (default 1,024).
+    pub fn mailbox_capacity(mut self, requests: usize) -> Self {
+        self.mailbox = requests;
+        self
+    }
+
+    /// Where the channel's actor runs (default: the caller's arbiter).
+    pub fn placement(mut self, placement: Placement) -> Self {
+        self.placement = placement;
+        self
+    }
+
+    /// The system that owns the channel; on an arbiter pool the channel runs beside it.
+    pub fn owner(mut self, owner: SystemId) -> Self {
+        self.owner = Some(owner);
+        self
+    }
+
+    /// Starts the channel's actor.
+    pub fn start(self) -> Result<Broadcast<T>, StartError> {
+        if self.buffer == 0 {
+            return Err(StartError::invalid(
+                &self.id,
+                "subscriber_buffer must be at least 1",
+            ));
+        }
+        if self.mailbox == 0 {
+            return Err(StartError::invalid(
+                &self.id,
+                "mailbox_capacity must be at least 1",
+            ));
+        }
+        let core = Core::new(self.id.clone(), self.retention);
+        let state = BroadcastState {
+            retained: VecDeque::with_capacity(self.retention.min(MAX_BATCH)),
+            retention: self.retention,
+            last_seq: Seq::ZERO,
+            subscribers: Vec::new(),
+            next_subscription: 0,
+            buffer: self.buffer,
+            overflow: self.overflow,
+        };
+        let mailbox = self.mailbox;
+        let addr = self.placement.start(self.owner.as_ref(), move |ctx| {
+            ctx.set_mailbox_capacity(mailbox);
+            ChannelActor::new(core, state)
+        })?;
+        Ok(Broadcast {
+            control: ChannelControl::new(self.id, &addr),
+            addr,
+        })
+    }
+}
+
+/// A broadcast channel, as its owner sees it: grant handles, and (through
+/// [`ChannelControl`]) revoke, inspect, drain and stop.
+pub struct Broadcast<T: Send + Sync + 'static> {
+    pub(super) control: ChannelControl,
+    pub(super) addr: Addr<ChannelActor<BroadcastState<T>>>,
+}
+
+impl<T: Send + Sync + 'static> Broadcast<T> {
+    /// A builder for a channel named `id`.
+    pub fn builder(id: ChannelId) -> BroadcastBuilder<T> {
+        BroadcastBuilder {
+            id,
+            retention: 1024,
+            buffer: 1024,
+            overflow: Overflow::DropOldest,
+            mailbox: 1024,
+            placement: Placement::Current,
+            owner: None,
+            payload: std::marker::PhantomData,
+        }
+    }
+
+    /// Grants `holder` these rights and returns its handle. A holder already granted
+    /// keeps its grant with the new rights.
+    pub async fn grant(
+        &self,
+        holder: SystemId,
+        rights: Rights,
+    ) -> Result<BroadcastHandle<T>, ChannelError> {
+        let (port, ()) = grant(&self.addr, self.id(), holder, rights).await?;
+        Ok(BroadcastHandle { port })
+    }
+}
+
+impl<T: Send + Sync + 'static> Deref for Broadcast<T> {
+    type Target = ChannelControl;
+    fn deref(&self) -> &ChannelControl {
+        &self.control
+    }
+}
+
+impl<T: Send + Sync + 'static> Clone for Broadcast<T> {
+    fn clone(&self) -> Self {
+        Broadcast {
+            control: self.control.clone(),
+            addr: self.addr.clone(),
+        }
+    }
+}
+
+impl<T: Send + Sync + 'static> fmt::Debug for Broadcast<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Broadcast").field(&self.control).finish()
+    }
+}

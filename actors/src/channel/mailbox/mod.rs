@@ -1,0 +1,250 @@
+//! The mailbox: one bounded inbox per recipient, read only by its recipient.
+//!
+//! A holder with READ gets an inbox; any holder with WRITE may send to it. Senders wait
+//! while the recipient's inbox is full (`send`), or are refused (`try_send`); a recipient
+//! that never reads holds up only the senders writing to it. The recipient takes
+//! messages with `recv` or has them pushed to an actor.
+//!
+//! `request` sends a message and resolves with its correlated reply: each request
+//! carries its own reply slot, so any number of concurrent requests from one sender each
+//! get their own answer, and a request dropped without a reply fails at once.
+//!
+//! ```
+//! use std::time::Duration;
+//! use exokern_actors::channel::Mailbox;
+//! use exokern_actors::{Rights, SystemId};
+//!
+//! # actix_rt::System::new().block_on(async {
+//! let mail = Mailbox::<String>::builder("mail".parse()?).start()?;
+//! let alice = mail.grant(SystemId::new("alice")?, Rights::READ | Rights::WRITE).await?;
+//! let bob = mail.grant(SystemId::new("bob")?, Rights::READ | Rights::WRITE).await?;
+//!
+//! let server = actix::spawn(async move {
+//!     let mut question = bob.recv().await?;
+//!     let answer = format!("{}? 42.", question.payload());
+//!     bob.reply(&mut question, answer)?;
+//!     Ok::<_, Box<dyn std::error::Error>>(())
+//! });
+//! let reply = alice
+//!     .request(&SystemId::new("bob")?, "the answer".to_string(), Duration::from_secs(1))
+//!     .await?;
+//! assert_eq!(reply.payload(), "the answer? 42.");
+//! assert_eq!(reply.sender().as_str(), "bob");
+//! server.await.unwrap().unwrap();
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
+
+use std::fmt;
+use std::ops::Deref;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use actix::prelude::*;
+use rustc_hash::FxHashMap;
+use tokio::sync::{oneshot, Semaphore};
+
+use crate::channel::actor::{ChannelActor, Core};
+use crate::channel::handle::{grant, ChannelControl};
+use crate::channel::{ChannelError, StartError};
+use crate::envelope::Envelope;
+use crate::ids::{ChannelId, MessageId, Seq, SystemId};
+use crate::placement::Placement;
+use crate::rights::Rights;
+
+mod handle;
+mod state;
+
+pub use handle::MailboxHandle;
+
+use state::MailboxState;
+/// Where the reply to one request goes.
+pub(crate) struct ReplySlot<T> {
+    pub(super) tx: oneshot::Sender<Result<Arc<Envelope<T>>, ChannelError>>,
+    pub(super) requester: SystemId,
+    pub(super) request: MessageId,
+}
+
+impl<T> ReplySlot<T> {
+    pub(super) fn fail(self, error: ChannelError) {
+        let _ = self.tx.send(Err(error));
+    }
+}
+
+/// State the channel shares with its handles: the seq counter (replies are stamped by
+/// the replier's handle) and each inbox's free room.
+#[derive(Debug)]
+pub(super) struct MailboxShared {
+    pub(super) inbox_capacity: usize,
+    pub(super) last_seq: AtomicU64,
+    pub(super) replies: AtomicU64,
+    pub(super) room: RwLock<FxHashMap<SystemId, Arc<Semaphore>>>,
+}
+
+impl MailboxShared {
+    pub(super) fn next_seq(&self) -> Seq {
+        Seq::new(self.last_seq.fetch_add(1, Ordering::Relaxed) + 1)
+    }
+
+    pub(super) fn room_of(&self, recipient: &SystemId) -> Option<Arc<Semaphore>> {
+        self.room
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(recipient)
+            .cloned()
+    }
+
+    pub(super) fn set_room(&self, recipient: &SystemId, room: Option<Arc<Semaphore>>) {
+        let mut map = self
+            .room
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match room {
+            Some(room) => map.insert(recipient.clone(), room),
+            None => map.remove(recipient),
+        };
+    }
+}
+
+/// Builds and starts a [`Mailbox`].
+#[must_use = "a builder does nothing until `start` is called"]
+pub struct MailboxBuilder<T> {
+    id: ChannelId,
+    inbox_capacity: usize,
+    mailbox: usize,
+    placement: Placement,
+    owner: Option<SystemId>,
+    payload: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T> fmt::Debug for MailboxBuilder<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MailboxBuilder")
+            .field("id", &self.id)
+            .field("inbox_capacity", &self.inbox_capacity)
+            .finish()
+    }
+}
+
+impl<T: Send + Sync + 'static> MailboxBuilder<T> {
+    /// How many messages each inbox holds (default 1,024).
+    pub fn inbox_capacity(mut self, messages: usize) -> Self {
+        self.inbox_capacity = messages;
+        self
+    }
+
+    /// How many requests may wait in the channel actor's mailbox (default 1,024).
+    pub fn mailbox_capacity(mut self, requests: usize) -> Self {
+        self.mailbox = requests;
+        self
+    }
+
+    /// Where the channel's actor runs (default: the caller's arbiter).
+    pub fn placement(mut self, placement: Placement) -> Self {
+        self.placement = placement;
+        self
+    }
+
+    /// The system that owns the channel; on an arbiter pool the channel runs beside it.
+    pub fn owner(mut self, owner: SystemId) -> Self {
+        self.owner = Some(owner);
+        self
+    }
+
+    /// Starts the channel's actor.
+    pub fn start(self) -> Result<Mailbox<T>, StartError> {
+        if self.inbox_capacity == 0 || self.inbox_capacity > Semaphore::MAX_PERMITS {
+            return Err(StartError::invalid(
+                &self.id,
+                "inbox_capacity must be at least 1",
+            ));
+        }
+        if self.mailbox == 0 {
+            return Err(StartError::invalid(
+                &self.id,
+                "mailbox_capacity must be at least 1",
+            ));
+        }
+        let shared = Arc::new(MailboxShared {
+            inbox_capacity: self.inbox_capacity,
+            last_seq: AtomicU64::new(0),
+            replies: AtomicU64::new(0),
+            room: RwLock::default(),
+        });
+        let state = MailboxState {
+            inboxes: FxHashMap::default(),
+            shared: Arc::clone(&shared),
+        };
+        let core = Core::new(self.id.clone(), self.inbox_capacity);
+        let mailbox = self.mailbox;
+        let addr = self.placement.start(self.owner.as_ref(), move |ctx| {
+            ctx.set_mailbox_capacity(mailbox);
+            ChannelActor::new(core, state)
+        })?;
+        Ok(Mailbox {
+            control: ChannelControl::new(self.id, &addr),
+            addr,
+            shared,
+        })
+    }
+}
+
+/// A mailbox channel, as its owner sees it: grant handles, and (through
+/// [`ChannelControl`]) revoke, inspect, drain and stop.
+pub struct Mailbox<T: Send + Sync + 'static> {
+    pub(super) control: ChannelControl,
+    pub(super) addr: Addr<ChannelActor<MailboxState<T>>>,
+    pub(super) shared: Arc<MailboxShared>,
+}
+
+impl<T: Send + Sync + 'static> Mailbox<T> {
+    /// A builder for a mailbox named `id`.
+    pub fn builder(id: ChannelId) -> MailboxBuilder<T> {
+        MailboxBuilder {
+            id,
+            inbox_capacity: 1024,
+            mailbox: 1024,
+            placement: Placement::Current,
+            owner: None,
+            payload: std::marker::PhantomData,
+        }
+    }
+
+    /// Grants `holder` these rights and returns its handle. READ gives the holder an
+    /// inbox; WRITE lets it send to any inbox.
+    pub async fn grant(
+        &self,
+        holder: SystemId,
+        rights: Rights,
+    ) -> Result<MailboxHandle<T>, ChannelError> {
+        let (port, inbox) = grant(&self.addr, self.id(), holder, rights).await?;
+        Ok(MailboxHandle {
+            port,
+            shared: Arc::clone(&self.shared),
+            inbox,
+        })
+    }
+}
+
+impl<T: Send + Sync + 'static> Deref for Mailbox<T> {
+    type Target = ChannelControl;
+    fn deref(&self) -> &ChannelControl {
+        &self.control
+    }
+}
+
+impl<T: Send + Sync + 'static> Clone for Mailbox<T> {
+    fn clone(&self) -> Self {
+        Mailbox {
+            control: self.control.clone(),
+            addr: self.addr.clone(),
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl<T: Send + Sync + 'static> fmt::Debug for Mailbox<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Mailbox").field(&self.control).finish()
+    }
+}
