@@ -137,7 +137,7 @@ impl Serialize for Metadata {
 ///
 /// A work queue may deliver the same envelope more than once (at-least-once delivery);
 /// the attempt number belongs to the delivery, see
-/// [`WorkItem::attempt`](crate::channel::WorkItem::attempt).
+/// [`Inbound::attempt`](crate::channel::Inbound::attempt).
 #[derive(Debug, Serialize)]
 pub struct Envelope<T> {
     id: MessageId,

@@ -12,9 +12,10 @@ use crate::ids::ChannelId;
 /// items are waiting for it. Iterate it to take them.
 ///
 /// One `Delivery` stands for a batch: the channel sends the next one only after this one
-/// has been iterated to the end. A delivery yields at most one buffer's worth of items and
-/// then schedules another, so a fast producer on another thread cannot monopolise the
-/// consumer's mailbox. Dropping a delivery early leaves the rest buffered for the next.
+/// has been iterated to the end. A delivery yields at most one buffer's worth of items
+/// (plus the one it may carry itself) and then schedules another, so a fast producer on
+/// another thread cannot monopolise the consumer's mailbox. Dropping a delivery early
+/// leaves the rest buffered for the next.
 ///
 /// ```
 /// use actix::{Actor, Context, Handler};
@@ -36,6 +37,8 @@ use crate::ids::ChannelId;
 /// ```
 pub struct Delivery<T: Send + Sync + 'static> {
     outlet: Arc<Outlet<T>>,
+    /// An item handed over with the doorbell, when the consumer was idle.
+    inline: Option<Inbound<T>>,
     budget: usize,
     lagged: u64,
     closed: Option<CloseReason>,
@@ -43,10 +46,11 @@ pub struct Delivery<T: Send + Sync + 'static> {
 }
 
 impl<T: Send + Sync + 'static> Delivery<T> {
-    pub(super) fn new(outlet: Arc<Outlet<T>>, budget: usize) -> Delivery<T> {
+    pub(super) fn new(outlet: Arc<Outlet<T>>, budget: usize, inline: Option<Inbound<T>>) -> Delivery<T> {
         Delivery {
             outlet,
-            budget,
+            inline,
+            budget: budget.max(1),
             lagged: 0,
             closed: None,
             finished: false,
@@ -59,7 +63,8 @@ impl<T: Send + Sync + 'static> Delivery<T> {
     }
 
     /// How many messages this consumer missed so far in this delivery because its buffer
-    /// overflowed (broadcast subscriptions with [`Overflow::DropOldest`]).
+    /// overflowed (broadcast subscriptions with
+    /// [`Overflow::DropOldest`](crate::channel::Overflow::DropOldest)).
     pub fn lagged(&self) -> u64 {
         self.lagged
     }
@@ -69,9 +74,11 @@ impl<T: Send + Sync + 'static> Delivery<T> {
         self.closed
     }
 
-    /// Drops a doorbell that never reached its consumer, without touching the outlet.
-    pub(super) fn disarm(mut self) {
+    /// Drops a doorbell that never reached its consumer without touching the outlet
+    /// (whose lock the caller holds); gives back the item it carried.
+    pub(super) fn disarm(mut self) -> Option<Inbound<T>> {
         self.finished = true;
+        self.inline.take()
     }
 
     pub(crate) fn is_from(&self, outlet: &Arc<Outlet<T>>) -> bool {
@@ -83,8 +90,21 @@ impl<T: Send + Sync + 'static> Iterator for Delivery<T> {
     type Item = Inbound<T>;
 
     fn next(&mut self) -> Option<Inbound<T>> {
+        if let Some(item) = self.inline.take() {
+            self.outlet.took_inline();
+            return Some(item);
+        }
         while !self.finished && self.budget > 0 {
+            if !self.outlet.has_pending() {
+                self.finished = self.outlet.settle_idle();
+                continue;
+            }
             match self.outlet.next() {
+                Next::Last(item) => {
+                    self.finished = true;
+                    self.budget -= 1;
+                    return Some(item);
+                }
                 Next::Item(item) => {
                     self.budget -= 1;
                     return Some(item);
@@ -103,7 +123,9 @@ impl<T: Send + Sync + 'static> Iterator for Delivery<T> {
 
 impl<T: Send + Sync + 'static> Drop for Delivery<T> {
     fn drop(&mut self) {
-        if !self.finished {
+        if let Some(item) = self.inline.take() {
+            self.outlet.restore(item);
+        } else if !self.finished {
             self.outlet.delivery_ended(self.budget == 0);
         }
     }
@@ -117,6 +139,7 @@ impl<T: Send + Sync + 'static> fmt::Debug for Delivery<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Delivery")
             .field("channel", self.outlet.channel())
+            .field("inline", &self.inline.is_some())
             .field("budget", &self.budget)
             .field("lagged", &self.lagged)
             .finish()

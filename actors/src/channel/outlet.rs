@@ -2,21 +2,32 @@
 //!
 //! The channel actor pushes into an outlet and rings its doorbell at most once until the
 //! consumer has seen the outlet empty, so a busy consumer gets one `Delivery` for a whole
-//! batch, not one message per item. Pull consumers wait on a `Notify` instead of a
-//! doorbell. The outlet's bound is what keeps a slow consumer from costing the channel
-//! memory or time: a broadcast drops the oldest item (counted, and reported to the
-//! consumer as lag) or disconnects the consumer; work queues and inboxes never overflow
-//! because they only push what the consumer has room for.
+//! batch, not one message per item. When a push consumer is idle and its outlet empty,
+//! the item rides inside the `Delivery` itself and never touches the buffer. Pull
+//! consumers wait on a `Notify` instead of a doorbell. The outlet's bound is what keeps a
+//! slow consumer from costing the channel memory or time: a broadcast drops the oldest
+//! item (counted, and reported to the consumer as lag) or disconnects the consumer; work
+//! queues and inboxes never overflow because they only push what the consumer has room
+//! for.
+//!
+//! The doorbell (`rung`) and "something waits" (`pending`) flags are atomics so that a
+//! consumer can finish a batch without taking the lock. The producer sets `pending`
+//! before swapping `rung`; the consumer clears `rung` before reading `pending`. With
+//! both sequentially consistent, one of them always sees the other, so no push is left
+//! without a doorbell.
 
 use std::collections::VecDeque;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use actix::dev::SendError;
 use actix::Recipient;
 use tokio::sync::{Notify, Semaphore};
 
 use crate::channel::{CloseReason, Delivery, Inbound, RecvError};
 use crate::ids::{ChannelId, Seq};
+
 /// What a channel does when a subscriber's buffer is full.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -38,17 +49,30 @@ pub(crate) enum Wake<T: Send + Sync + 'static> {
     Actor(Recipient<Delivery<T>>),
 }
 
+impl<T: Send + Sync + 'static> Wake<T> {
+    /// The push consumer's address, for a channel to keep beside the outlet.
+    pub(crate) fn recipient(&self) -> Option<Recipient<Delivery<T>>> {
+        match self {
+            Wake::Task => None,
+            Wake::Actor(recipient) => Some(recipient.clone()),
+        }
+    }
+}
+
 pub(super) struct Ring<T: Send + Sync + 'static> {
     items: VecDeque<Inbound<T>>,
-    capacity: usize,
     /// Items dropped since the consumer last looked.
     missed: u64,
-    /// The consumer has been told there are items and has not yet seen the outlet empty.
-    rung: bool,
     closed: Option<CloseReason>,
     /// The consumer is gone; the channel forgets this outlet at its next push.
     detached: bool,
     wake: Wake<T>,
+}
+
+impl<T: Send + Sync + 'static> Ring<T> {
+    fn has_pending(&self) -> bool {
+        !self.items.is_empty() || self.missed > 0 || self.closed.is_some()
+    }
 }
 
 /// What happened to a pushed item.
@@ -60,13 +84,17 @@ pub(crate) enum Push<T> {
     Disconnected(Inbound<T>),
     /// Not queued: the outlet is full (only for outlets that are never meant to overflow).
     Full(Inbound<T>),
-    /// Not queued: the consumer is gone or the outlet is closed.
-    Gone(Inbound<T>),
+    /// Not queued: the consumer is gone or the outlet is closed. Carries the item back,
+    /// unless it went down with a consumer that stopped as it was handed over.
+    Gone(Option<Inbound<T>>),
 }
 
 /// What a consumer takes from its outlet.
 pub(crate) enum Next<T> {
     Item(Inbound<T>),
+    /// The item that emptied the outlet: the consumer has seen everything, and the next
+    /// push will ring again, so a delivery can end without looking once more.
+    Last(Inbound<T>),
     Lagged(u64),
     Empty,
     Closed(CloseReason),
@@ -75,14 +103,13 @@ pub(crate) enum Next<T> {
 /// Signals that a channel is draining; consumers notify it when they empty an outlet.
 #[derive(Debug, Default)]
 pub(crate) struct DrainSignal {
-    draining: std::sync::atomic::AtomicBool,
+    draining: AtomicBool,
     emptied: Notify,
 }
 
 impl DrainSignal {
     pub(crate) fn start(&self) {
-        self.draining
-            .store(true, std::sync::atomic::Ordering::Release);
+        self.draining.store(true, SeqCst);
     }
 
     pub(crate) async fn outlet_emptied(&self) {
@@ -90,16 +117,24 @@ impl DrainSignal {
     }
 
     fn note_emptied(&self) {
-        if self.draining.load(std::sync::atomic::Ordering::Acquire) {
+        if self.draining.load(SeqCst) {
             self.emptied.notify_one();
         }
     }
 }
 
 /// The buffer between a channel and one consumer.
+// `repr(C)` keeps the two flags every delivery touches in the first cache line, beside
+// the `Arc` counts, ahead of the lock and the ring the fast path never touches.
+#[repr(C)]
 pub(crate) struct Outlet<T: Send + Sync + 'static> {
-    channel: ChannelId,
+    /// The consumer has been told and has not yet seen the outlet empty.
+    rung: AtomicBool,
+    /// The ring holds something for the consumer: items, a lag report, or the close.
+    pending: AtomicBool,
+    capacity: usize,
     ring: Mutex<Ring<T>>,
+    channel: ChannelId,
     notify: Notify,
     /// Inbox permits, returned as the consumer takes items (mailbox only).
     credits: Option<Arc<Semaphore>>,
@@ -116,15 +151,16 @@ impl<T: Send + Sync + 'static> Outlet<T> {
     ) -> Arc<Outlet<T>> {
         Arc::new(Outlet {
             channel,
+            capacity,
             ring: Mutex::new(Ring {
                 items: VecDeque::new(),
-                capacity,
                 missed: 0,
-                rung: false,
                 closed: None,
                 detached: false,
                 wake,
             }),
+            pending: AtomicBool::new(false),
+            rung: AtomicBool::new(false),
             notify: Notify::new(),
             credits,
             drain,
@@ -134,23 +170,87 @@ impl<T: Send + Sync + 'static> Outlet<T> {
     fn lock(&self) -> MutexGuard<'_, Ring<T>> {
         // A panic while holding this lock cannot leave the ring inconsistent: every
         // critical section is a handful of infallible VecDeque operations.
-        self.ring
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.ring.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub(crate) fn channel(&self) -> &ChannelId {
         &self.channel
     }
 
+    /// Channel side: queue an item for a consumer whose address the channel keeps (push)
+    /// or does not (pull).
+    pub(crate) fn push_via(
+        self: &Arc<Self>,
+        recipient: Option<&Recipient<Delivery<T>>>,
+        item: Inbound<T>,
+        overflow: Option<Overflow>,
+    ) -> Push<T> {
+        match recipient {
+            Some(recipient) => self.push_to(recipient, item, overflow),
+            None => self.push(item, overflow),
+        }
+    }
+
+    /// Channel side, for a push consumer whose recipient the channel keeps: when the
+    /// consumer is idle and has seen everything, hand the item over inside the doorbell
+    /// without taking the lock; otherwise queue it as [`push`](Self::push) does.
+    ///
+    /// Only the channel pushes, so no other push races this one. A consumer restoring an
+    /// untaken item sets `pending` before clearing `rung`, so having won `rung` we see
+    /// that item on the second look and queue behind it rather than overtake it.
+    fn push_to(
+        self: &Arc<Self>,
+        recipient: &Recipient<Delivery<T>>,
+        item: Inbound<T>,
+        overflow: Option<Overflow>,
+    ) -> Push<T> {
+        if self.pending.load(SeqCst) || self.rung.swap(true, SeqCst) {
+            return self.push(item, overflow);
+        }
+        if self.pending.load(SeqCst) {
+            // We own the doorbell, but a restored item waits: queue behind it and ring.
+            let mut ring = self.lock();
+            ring.items.push_back(item);
+            self.pending.store(true, SeqCst);
+            let delivery = Delivery::new(Arc::clone(self), self.capacity, None);
+            if self.send(recipient, delivery).is_err() {
+                ring.detached = true;
+            }
+            return Push::Queued;
+        }
+        match self.send(recipient, Delivery::new(Arc::clone(self), self.capacity, Some(item))) {
+            Ok(()) => Push::Queued,
+            Err(item) => {
+                self.lock().detached = true;
+                Push::Gone(item)
+            }
+        }
+    }
+
     /// Channel side: queue an item, applying `overflow` if the buffer is full.
     pub(crate) fn push(self: &Arc<Self>, item: Inbound<T>, overflow: Option<Overflow>) -> Push<T> {
         let mut ring = self.lock();
         if ring.detached || ring.closed.is_some() {
-            return Push::Gone(item);
+            return Push::Gone(Some(item));
+        }
+        if !ring.has_pending() {
+            if let Wake::Actor(recipient) = &ring.wake {
+                if !self.rung.swap(true, SeqCst) {
+                    // The consumer is idle and has seen everything: hand the item over
+                    // inside the doorbell.
+                    let delivery = Delivery::new(Arc::clone(self), self.capacity, Some(item));
+                    return match self.send(recipient, delivery) {
+                        Ok(()) => Push::Queued,
+                        Err(item) => {
+                            ring.detached = true;
+                            Push::Gone(item)
+                        }
+                    };
+                }
+            }
         }
         let mut outcome = Push::Queued;
-        if ring.items.len() >= ring.capacity {
+        if ring.items.len() >= self.capacity {
             match overflow {
                 Some(Overflow::DropOldest) => {
                     ring.items.pop_front();
@@ -195,6 +295,7 @@ impl<T: Send + Sync + 'static> Outlet<T> {
         ring.detached = true;
         let dropped = ring.items.len();
         ring.items.clear();
+        self.pending.store(ring.has_pending(), SeqCst);
         drop(ring);
         self.release_credits(dropped);
         dropped
@@ -213,74 +314,127 @@ impl<T: Send + Sync + 'static> Outlet<T> {
     pub(crate) fn set_wake(self: &Arc<Self>, wake: Wake<T>) {
         let mut ring = self.lock();
         ring.wake = wake;
-        ring.rung = false;
-        if !ring.items.is_empty() || ring.closed.is_some() {
+        self.rung.store(false, SeqCst);
+        if ring.has_pending() {
             self.ring_bell(&mut ring);
         }
     }
 
+    /// Marks the ring as holding something and tells the consumer, unless it has been
+    /// told already. Called with the lock held.
     fn ring_bell(self: &Arc<Self>, ring: &mut Ring<T>) {
-        if ring.rung {
+        self.pending.store(true, SeqCst);
+        if self.rung.swap(true, SeqCst) {
             return;
         }
-        ring.rung = true;
         match &ring.wake {
             Wake::Task => self.notify.notify_one(),
             Wake::Actor(recipient) => {
-                let delivery = Delivery::new(Arc::clone(self), ring.capacity.max(1));
-                match recipient.try_send(delivery) {
-                    Ok(()) => {}
-                    // The consumer's mailbox is full of other traffic. At most one
-                    // doorbell per outlet is ever outstanding, so waiting for room in a
-                    // spawned task is bounded by the number of outlets.
-                    Err(actix::dev::SendError::Full(delivery)) => {
-                        let recipient = recipient.clone();
-                        actix::spawn(async move {
-                            let _ = recipient.send(delivery).await;
-                        });
-                    }
-                    Err(actix::dev::SendError::Closed(delivery)) => {
-                        // We hold the ring's lock: the undelivered doorbell must not run
-                        // its drop logic, which takes the lock again.
-                        delivery.disarm();
-                        ring.detached = true;
-                    }
+                let delivery = Delivery::new(Arc::clone(self), self.capacity, None);
+                if self.send(recipient, delivery).is_err() {
+                    ring.detached = true;
                 }
             }
+        }
+    }
+
+    /// Sends a doorbell; if the consumer is gone, gives back the item it carried, if any.
+    /// Called with the lock held.
+    fn send(
+        &self,
+        recipient: &Recipient<Delivery<T>>,
+        delivery: Delivery<T>,
+    ) -> Result<(), Option<Inbound<T>>> {
+        match recipient.try_send(delivery) {
+            Ok(()) => Ok(()),
+            // The consumer's mailbox is full of other traffic. At most one doorbell per
+            // outlet is ever outstanding, so waiting for room in a spawned task is
+            // bounded by the number of outlets.
+            Err(SendError::Full(delivery)) => {
+                let recipient = recipient.clone();
+                actix::spawn(async move {
+                    let _ = recipient.send(delivery).await;
+                });
+                Ok(())
+            }
+            // We hold the lock: the refused doorbell must not run its drop logic, which
+            // takes the lock again.
+            Err(SendError::Closed(delivery)) => Err(delivery.disarm()),
         }
     }
 
     /// Consumer side: take the next event.
     pub(super) fn next(&self) -> Next<T> {
         let mut ring = self.lock();
-        if ring.missed > 0 {
-            return Next::Lagged(std::mem::take(&mut ring.missed));
-        }
-        match ring.items.pop_front() {
-            Some(item) => {
-                let emptied = ring.items.is_empty();
-                drop(ring);
-                self.release_credits(1);
-                if emptied {
-                    self.drain.note_emptied();
-                }
+        let next = if ring.missed > 0 {
+            Next::Lagged(std::mem::take(&mut ring.missed))
+        } else if let Some(item) = ring.items.pop_front() {
+            if ring.has_pending() {
                 Next::Item(item)
+            } else {
+                self.rung.store(false, SeqCst);
+                Next::Last(item)
             }
-            None => {
-                ring.rung = false;
-                match ring.closed {
-                    Some(reason) => Next::Closed(reason),
-                    None => Next::Empty,
-                }
+        } else {
+            self.rung.store(false, SeqCst);
+            match ring.closed {
+                Some(reason) => Next::Closed(reason),
+                None => Next::Empty,
             }
+        };
+        self.pending.store(ring.has_pending(), SeqCst);
+        drop(ring);
+        match next {
+            Next::Last(_) => {
+                self.release_credits(1);
+                self.drain.note_emptied();
+            }
+            Next::Item(_) => self.release_credits(1),
+            _ => {}
         }
+        next
+    }
+
+    /// Consumer side, without the lock: `true` if the ring holds something to take.
+    pub(super) fn has_pending(&self) -> bool {
+        self.pending.load(SeqCst)
+    }
+
+    /// Consumer side, without the lock, once the consumer has taken everything: clears
+    /// the doorbell. Answers whether the delivery is done; `false` means something
+    /// arrived meanwhile and this delivery takes it.
+    pub(super) fn settle_idle(&self) -> bool {
+        self.rung.store(false, SeqCst);
+        if !self.pending.load(SeqCst) {
+            self.drain.note_emptied();
+            return true;
+        }
+        // Something arrived while the doorbell was set. Take it here, unless the
+        // producer has already rung again and another delivery is on its way.
+        self.rung.swap(true, SeqCst)
+    }
+
+    /// Consumer side: an item handed over inside a doorbell was taken.
+    pub(super) fn took_inline(&self) {
+        self.release_credits(1);
+    }
+
+    /// Consumer side: a doorbell was dropped with its item untaken; keep the item for
+    /// the next delivery.
+    pub(super) fn restore(&self, item: Inbound<T>) {
+        let mut ring = self.lock();
+        if !ring.detached {
+            ring.items.push_front(item);
+            self.pending.store(true, SeqCst);
+        }
+        self.rung.store(false, SeqCst);
     }
 
     /// Consumer side: wait for the next event (pull consumers).
     pub(crate) async fn recv(&self) -> Result<Inbound<T>, RecvError> {
         loop {
             match self.next() {
-                Next::Item(item) => return Ok(item),
+                Next::Item(item) | Next::Last(item) => return Ok(item),
                 Next::Lagged(missed) => return Err(RecvError::Lagged { missed }),
                 Next::Closed(reason) => return Err(RecvError::Closed(reason)),
                 Next::Empty => self.notify.notified().await,
@@ -291,7 +445,7 @@ impl<T: Send + Sync + 'static> Outlet<T> {
     /// Consumer side: take without waiting; `Ok(None)` if nothing is buffered.
     pub(crate) fn try_recv(&self) -> Result<Option<Inbound<T>>, RecvError> {
         match self.next() {
-            Next::Item(item) => Ok(Some(item)),
+            Next::Item(item) | Next::Last(item) => Ok(Some(item)),
             Next::Lagged(missed) => Err(RecvError::Lagged { missed }),
             Next::Closed(reason) => Err(RecvError::Closed(reason)),
             Next::Empty => Ok(None),
@@ -302,8 +456,8 @@ impl<T: Send + Sync + 'static> Outlet<T> {
     /// push ring again, or ring now if the delivery stopped at its budget.
     pub(super) fn delivery_ended(self: &Arc<Self>, exhausted: bool) {
         let mut ring = self.lock();
-        ring.rung = false;
-        if exhausted && !ring.items.is_empty() {
+        self.rung.store(false, SeqCst);
+        if exhausted && ring.has_pending() {
             self.ring_bell(&mut ring);
         }
     }
@@ -321,7 +475,7 @@ impl<T: Send + Sync + 'static> fmt::Debug for Outlet<T> {
         f.debug_struct("Outlet")
             .field("channel", &self.channel)
             .field("len", &ring.items.len())
-            .field("capacity", &ring.capacity)
+            .field("capacity", &self.capacity)
             .field("closed", &ring.closed)
             .finish()
     }
@@ -361,7 +515,7 @@ mod tests {
 
     fn seq_of(next: Next<u32>) -> u64 {
         match next {
-            Next::Item(item) => item.seq().get(),
+            Next::Item(item) | Next::Last(item) => item.seq().get(),
             _ => panic!("expected an item"),
         }
     }

@@ -98,8 +98,8 @@ pub enum DrainOutcome {
     AlreadyStopped,
 }
 
-/// The result of [`drain`](crate::channel::Broadcast::drain) or
-/// [`stop`](crate::channel::Broadcast::stop).
+/// The result of [`drain`](crate::channel::ChannelControl::drain) or
+/// [`stop`](crate::channel::ChannelControl::stop).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct DrainReport {
     /// How it ended.

@@ -48,7 +48,8 @@ impl SubscribeOptions {
         self
     }
 
-    /// How many messages the subscriber's buffer holds (at least 1).
+    /// How many messages may wait for the subscriber (at least 1). A push subscriber
+    /// also holds the one message being handed to it.
     pub fn buffer(mut self, buffer: usize) -> Self {
         self.buffer = Some(buffer);
         self

@@ -8,7 +8,7 @@ use actix::prelude::*;
 use crate::channel::access::Grant;
 use crate::channel::actor::{ChannelActor, Core, Kind};
 use crate::channel::outlet::{missed_between, Outlet, Overflow, Push, Wake};
-use crate::channel::Inbound;
+use crate::channel::{Delivery, Inbound};
 use crate::channel::{ChannelError, ChannelKind, ChannelStats, CloseReason, MAX_BATCH};
 use crate::envelope::{Envelope, Outgoing};
 use crate::ids::{Seq, SystemId};
@@ -19,6 +19,8 @@ pub(super) struct Subscriber<T: Send + Sync + 'static> {
     pub(super) id: SubscriptionId,
     pub(super) holder: SystemId,
     pub(super) outlet: Arc<Outlet<T>>,
+    /// The push consumer's address, kept here so deliveries skip the outlet's lock.
+    pub(super) recipient: Option<Recipient<Delivery<T>>>,
     pub(super) overflow: Overflow,
 }
 
@@ -35,9 +37,10 @@ pub(crate) struct BroadcastState<T: Send + Sync + 'static> {
 impl<T: Send + Sync + 'static> BroadcastState<T> {
     /// Pushes to one subscriber and counts the outcome; `false` if it is gone.
     fn deliver(core: &mut Core, sub: &Subscriber<T>, env: &Arc<Envelope<T>>) -> bool {
+        let item = Inbound::message(Arc::clone(env));
         match sub
             .outlet
-            .push(Inbound::message(Arc::clone(env)), Some(sub.overflow))
+            .push_via(sub.recipient.as_ref(), item, Some(sub.overflow))
         {
             Push::Queued => {
                 core.counters.delivered += 1;
@@ -215,6 +218,7 @@ impl<T: Send + Sync + 'static> Handler<Subscribe<T>> for ChannelActor<BroadcastS
         }
         let id = SubscriptionId(state.next_subscription);
         state.next_subscription += 1;
+        let recipient = msg.wake.recipient();
         let outlet = Outlet::new(
             self.core.id.clone(),
             buffer,
@@ -226,6 +230,7 @@ impl<T: Send + Sync + 'static> Handler<Subscribe<T>> for ChannelActor<BroadcastS
             id,
             holder: msg.grant.holder().clone(),
             outlet: Arc::clone(&outlet),
+            recipient,
             overflow: msg.options.overflow.unwrap_or(state.overflow),
         };
         let after = match msg.options.start {

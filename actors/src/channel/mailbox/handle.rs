@@ -119,11 +119,7 @@ impl<T: Send + Sync + 'static> MailboxHandle<T> {
         self.port.check(Rights::WRITE)?;
         let id = MessageId::random();
         let (tx, rx) = oneshot::channel();
-        let slot = ReplySlot {
-            tx,
-            requester: self.holder().clone(),
-            request: id,
-        };
+        let slot = ReplySlot { tx };
         let msg = msg.into().with_id(id);
         let exchange = async {
             let permit = self.reserve(to).await?;
@@ -180,8 +176,8 @@ impl<T: Send + Sync + 'static> MailboxHandle<T> {
             self.channel(),
             seq,
             self.holder(),
-            Some(slot.requester),
-            msg.into().correlation(slot.request),
+            Some(request.sender().clone()),
+            msg.into().correlation(request.id()),
         );
         slot.tx
             .send(Ok(Arc::new(reply)))

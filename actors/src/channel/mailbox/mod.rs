@@ -48,7 +48,7 @@ use crate::channel::actor::{ChannelActor, Core};
 use crate::channel::handle::{grant, ChannelControl};
 use crate::channel::{ChannelError, StartError};
 use crate::envelope::Envelope;
-use crate::ids::{ChannelId, MessageId, Seq, SystemId};
+use crate::ids::{ChannelId, Seq, SystemId};
 use crate::placement::Placement;
 use crate::rights::Rights;
 
@@ -58,11 +58,10 @@ mod state;
 pub use handle::MailboxHandle;
 
 use state::MailboxState;
-/// Where the reply to one request goes.
+/// Where the reply to one request goes. The requester and the request's id are in the
+/// request's envelope; the slot only carries the way back.
 pub(crate) struct ReplySlot<T> {
     pub(super) tx: oneshot::Sender<Result<Arc<Envelope<T>>, ChannelError>>,
-    pub(super) requester: SystemId,
-    pub(super) request: MessageId,
 }
 
 impl<T> ReplySlot<T> {

@@ -145,7 +145,7 @@ impl<T: Send + Sync + 'static> Handler<SendMail<T>> for ChannelActor<MailboxStat
             &self.core.id,
             seq,
             grant.holder(),
-            Some(to),
+            Some(to.clone()),
             msg,
         ));
         let inbound = match reply {
@@ -153,26 +153,23 @@ impl<T: Send + Sync + 'static> Handler<SendMail<T>> for ChannelActor<MailboxStat
             None => Inbound::message(envelope),
         };
         self.core.counters.accepted += 1;
-        match inbox.push(inbound, None) {
+        let refused = match inbox.push(inbound, None) {
             Push::Queued | Push::DroppedOldest => {
                 permit.forget();
                 self.core.counters.delivered += 1;
-                Ok(seq)
+                return Ok(seq);
             }
-            Push::Gone(mut inbound) | Push::Full(mut inbound) | Push::Disconnected(mut inbound) => {
-                self.core.counters.dropped += 1;
-                let error = ChannelError::UnknownRecipient {
-                    channel: self.core.id.clone(),
-                    recipient: inbound
-                        .recipient()
-                        .cloned()
-                        .unwrap_or_else(|| grant.holder().clone()),
-                };
-                if let Some(slot) = inbound.take_reply_slot() {
-                    slot.fail(error.clone());
-                }
-                Err(error)
-            }
+            Push::Gone(inbound) => inbound,
+            Push::Full(inbound) | Push::Disconnected(inbound) => Some(inbound),
+        };
+        self.core.counters.dropped += 1;
+        let error = ChannelError::UnknownRecipient {
+            channel: self.core.id.clone(),
+            recipient: to,
+        };
+        if let Some(slot) = refused.and_then(|mut inbound| inbound.take_reply_slot()) {
+            slot.fail(error.clone());
         }
+        Err(error)
     }
 }

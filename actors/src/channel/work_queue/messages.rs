@@ -252,6 +252,7 @@ impl<T: Send + Sync + 'static> Handler<RegisterWorker<T>> for ChannelActor<Queue
         let state = &mut self.kind;
         let id = WorkerId(state.next_worker_id);
         state.next_worker_id += 1;
+        let recipient = msg.wake.recipient();
         let outlet = Outlet::new(
             self.core.id.clone(),
             prefetch,
@@ -263,6 +264,7 @@ impl<T: Send + Sync + 'static> Handler<RegisterWorker<T>> for ChannelActor<Queue
             id,
             holder: msg.grant.holder().clone(),
             outlet: Arc::clone(&outlet),
+            recipient,
             prefetch,
             lease,
             unsettled: 0,
