@@ -111,25 +111,35 @@ fn fan_out(c: &mut Criterion) {
             let fanout = Fanout(subs.into_iter().map(Addr::recipient).collect()).start();
             (fanout, done)
         });
-        group.bench_with_input(BenchmarkId::new("raw_actix", subscribers), &subscribers, |b, _| {
-            b.iter_custom(|iters| {
-                system.block_on(async {
-                    let start = Instant::now();
-                    for n in 0..iters {
-                        fanout.send(Publish(n)).await.unwrap();
-                        done.notified().await;
-                    }
-                    start.elapsed()
+        group.bench_with_input(
+            BenchmarkId::new("raw_actix", subscribers),
+            &subscribers,
+            |b, _| {
+                b.iter_custom(|iters| {
+                    system.block_on(async {
+                        let start = Instant::now();
+                        for n in 0..iters {
+                            fanout.send(Publish(n)).await.unwrap();
+                            done.notified().await;
+                        }
+                        start.elapsed()
+                    })
                 })
-            })
-        });
+            },
+        );
 
         let (writer, done, _channel) = system.block_on(async {
             let done = Rc::new(Notify::new());
-            let channel = Broadcast::<u64>::builder(cid("bench")).retention(0).start().unwrap();
+            let channel = Broadcast::<u64>::builder(cid("bench"))
+                .retention(0)
+                .start()
+                .unwrap();
             let writer = channel.grant(sid("writer"), Rights::WRITE).await.unwrap();
             for (i, sink) in sinks(subscribers, &done).into_iter().enumerate() {
-                let handle = channel.grant(sid(&format!("s{i}")), Rights::READ).await.unwrap();
+                let handle = channel
+                    .grant(sid(&format!("s{i}")), Rights::READ)
+                    .await
+                    .unwrap();
                 handle
                     .subscribe_actor(sink.recipient(), SubscribeOptions::default())
                     .await
@@ -137,18 +147,22 @@ fn fan_out(c: &mut Criterion) {
             }
             (writer, done, channel)
         });
-        group.bench_with_input(BenchmarkId::new("exokern", subscribers), &subscribers, |b, _| {
-            b.iter_custom(|iters| {
-                system.block_on(async {
-                    let start = Instant::now();
-                    for n in 0..iters {
-                        writer.publish(n).await.unwrap();
-                        done.notified().await;
-                    }
-                    start.elapsed()
+        group.bench_with_input(
+            BenchmarkId::new("exokern", subscribers),
+            &subscribers,
+            |b, _| {
+                b.iter_custom(|iters| {
+                    system.block_on(async {
+                        let start = Instant::now();
+                        for n in 0..iters {
+                            writer.publish(n).await.unwrap();
+                            done.notified().await;
+                        }
+                        start.elapsed()
+                    })
                 })
-            })
-        });
+            },
+        );
     }
     group.finish();
 }

@@ -62,7 +62,10 @@ fn round_trip(c: &mut Criterion) {
     let system = actix_rt::System::new();
     let other = system.block_on(async { actix_rt::Arbiter::new() });
     let mut group = c.benchmark_group("mailbox_request_reply");
-    for (placement, arbiter) in [("same_arbiter", None), ("two_arbiters", Some(other.handle()))] {
+    for (placement, arbiter) in [
+        ("same_arbiter", None),
+        ("two_arbiters", Some(other.handle())),
+    ] {
         let start_responder = |arbiter: &Option<actix_rt::ArbiterHandle>| match arbiter {
             None => Responder { inbox: None }.start(),
             Some(handle) => Responder::start_in_arbiter(handle, |_| Responder { inbox: None }),

@@ -63,7 +63,9 @@ impl Handler<Claim> for RawQueue {
 impl Handler<Ack> for RawQueue {
     type Result = usize;
     fn handle(&mut self, Ack(ids): Ack, _: &mut Context<Self>) -> usize {
-        ids.iter().filter(|id| self.claimed.remove(id).is_some()).count()
+        ids.iter()
+            .filter(|id| self.claimed.remove(id).is_some())
+            .count()
     }
 }
 
@@ -81,7 +83,9 @@ fn produce_claim_ack(c: &mut Criterion) {
                 system.block_on(async {
                     let start = Instant::now();
                     for _ in 0..iters {
-                        raw.send(Enqueue((0..batch as u64).collect())).await.unwrap();
+                        raw.send(Enqueue((0..batch as u64).collect()))
+                            .await
+                            .unwrap();
                         let items = raw.send(Claim(batch)).await.unwrap();
                         let ids = items.iter().map(|(id, _)| *id).collect();
                         assert_eq!(raw.send(Ack(ids)).await.unwrap(), batch);

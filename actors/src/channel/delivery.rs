@@ -39,18 +39,22 @@ pub struct Delivery<T: Send + Sync + 'static> {
     outlet: Arc<Outlet<T>>,
     /// An item handed over with the doorbell, when the consumer was idle.
     inline: Option<Inbound<T>>,
-    budget: usize,
-    lagged: u64,
+    budget: u32,
+    lagged: u32,
     closed: Option<CloseReason>,
     finished: bool,
 }
 
 impl<T: Send + Sync + 'static> Delivery<T> {
-    pub(super) fn new(outlet: Arc<Outlet<T>>, budget: usize, inline: Option<Inbound<T>>) -> Delivery<T> {
+    pub(super) fn new(
+        outlet: Arc<Outlet<T>>,
+        budget: usize,
+        inline: Option<Inbound<T>>,
+    ) -> Delivery<T> {
         Delivery {
             outlet,
             inline,
-            budget: budget.max(1),
+            budget: u32::try_from(budget.max(1)).unwrap_or(u32::MAX),
             lagged: 0,
             closed: None,
             finished: false,
@@ -66,7 +70,7 @@ impl<T: Send + Sync + 'static> Delivery<T> {
     /// overflowed (broadcast subscriptions with
     /// [`Overflow::DropOldest`](crate::channel::Overflow::DropOldest)).
     pub fn lagged(&self) -> u64 {
-        self.lagged
+        u64::from(self.lagged)
     }
 
     /// Set once iteration has reached the end of a closed stream: nothing more will come.
@@ -109,7 +113,10 @@ impl<T: Send + Sync + 'static> Iterator for Delivery<T> {
                     self.budget -= 1;
                     return Some(item);
                 }
-                Next::Lagged(missed) => self.lagged += missed,
+                Next::Lagged(missed) => {
+                    let missed = u32::try_from(missed).unwrap_or(u32::MAX);
+                    self.lagged = self.lagged.saturating_add(missed);
+                }
                 Next::Empty => self.finished = true,
                 Next::Closed(reason) => {
                     self.closed = Some(reason);

@@ -49,16 +49,6 @@ pub(crate) enum Wake<T: Send + Sync + 'static> {
     Actor(Recipient<Delivery<T>>),
 }
 
-impl<T: Send + Sync + 'static> Wake<T> {
-    /// The push consumer's address, for a channel to keep beside the outlet.
-    pub(crate) fn recipient(&self) -> Option<Recipient<Delivery<T>>> {
-        match self {
-            Wake::Task => None,
-            Wake::Actor(recipient) => Some(recipient.clone()),
-        }
-    }
-}
-
 pub(super) struct Ring<T: Send + Sync + 'static> {
     items: VecDeque<Inbound<T>>,
     /// Items dropped since the consumer last looked.
@@ -133,6 +123,10 @@ pub(crate) struct Outlet<T: Send + Sync + 'static> {
     /// The ring holds something for the consumer: items, a lag report, or the close.
     pending: AtomicBool,
     capacity: usize,
+    /// What a full ring does; `None` for outlets that never get more than they can hold.
+    overflow: Option<Overflow>,
+    /// A push consumer that never changes, reachable without the lock.
+    direct: Option<Recipient<Delivery<T>>>,
     ring: Mutex<Ring<T>>,
     channel: ChannelId,
     notify: Notify,
@@ -142,16 +136,62 @@ pub(crate) struct Outlet<T: Send + Sync + 'static> {
 }
 
 impl<T: Send + Sync + 'static> Outlet<T> {
-    pub(crate) fn new(
+    /// An outlet read by pulling, or pushed to an actor chosen later with
+    /// [`set_wake`](Self::set_wake) (mailbox inboxes, pull subscriptions).
+    pub(crate) fn pull(
         channel: ChannelId,
         capacity: usize,
+        overflow: Option<Overflow>,
+        credits: Option<Arc<Semaphore>>,
+        drain: Arc<DrainSignal>,
+    ) -> Arc<Outlet<T>> {
+        Outlet::build(
+            channel,
+            capacity,
+            overflow,
+            Wake::Task,
+            None,
+            credits,
+            drain,
+        )
+    }
+
+    /// An outlet pushed to one actor for its whole life (broadcast subscriptions, work
+    /// queue workers); deliveries to an idle consumer skip the lock.
+    pub(crate) fn to_actor(
+        channel: ChannelId,
+        capacity: usize,
+        overflow: Option<Overflow>,
+        recipient: Recipient<Delivery<T>>,
+        drain: Arc<DrainSignal>,
+    ) -> Arc<Outlet<T>> {
+        let direct = Some(recipient.clone());
+        Outlet::build(
+            channel,
+            capacity,
+            overflow,
+            Wake::Actor(recipient),
+            direct,
+            None,
+            drain,
+        )
+    }
+
+    fn build(
+        channel: ChannelId,
+        capacity: usize,
+        overflow: Option<Overflow>,
         wake: Wake<T>,
+        direct: Option<Recipient<Delivery<T>>>,
         credits: Option<Arc<Semaphore>>,
         drain: Arc<DrainSignal>,
     ) -> Arc<Outlet<T>> {
         Arc::new(Outlet {
-            channel,
+            rung: AtomicBool::new(false),
+            pending: AtomicBool::new(false),
             capacity,
+            overflow,
+            direct,
             ring: Mutex::new(Ring {
                 items: VecDeque::new(),
                 missed: 0,
@@ -159,8 +199,7 @@ impl<T: Send + Sync + 'static> Outlet<T> {
                 detached: false,
                 wake,
             }),
-            pending: AtomicBool::new(false),
-            rung: AtomicBool::new(false),
+            channel,
             notify: Notify::new(),
             credits,
             drain,
@@ -170,42 +209,29 @@ impl<T: Send + Sync + 'static> Outlet<T> {
     fn lock(&self) -> MutexGuard<'_, Ring<T>> {
         // A panic while holding this lock cannot leave the ring inconsistent: every
         // critical section is a handful of infallible VecDeque operations.
-        self.ring.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.ring
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub(crate) fn channel(&self) -> &ChannelId {
         &self.channel
     }
 
-    /// Channel side: queue an item for a consumer whose address the channel keeps (push)
-    /// or does not (pull).
-    pub(crate) fn push_via(
-        self: &Arc<Self>,
-        recipient: Option<&Recipient<Delivery<T>>>,
-        item: Inbound<T>,
-        overflow: Option<Overflow>,
-    ) -> Push<T> {
-        match recipient {
-            Some(recipient) => self.push_to(recipient, item, overflow),
-            None => self.push(item, overflow),
-        }
-    }
-
-    /// Channel side, for a push consumer whose recipient the channel keeps: when the
-    /// consumer is idle and has seen everything, hand the item over inside the doorbell
-    /// without taking the lock; otherwise queue it as [`push`](Self::push) does.
+    /// Channel side: queue an item for the consumer, applying the outlet's overflow
+    /// policy if its buffer is full.
     ///
-    /// Only the channel pushes, so no other push races this one. A consumer restoring an
-    /// untaken item sets `pending` before clearing `rung`, so having won `rung` we see
-    /// that item on the second look and queue behind it rather than overtake it.
-    fn push_to(
-        self: &Arc<Self>,
-        recipient: &Recipient<Delivery<T>>,
-        item: Inbound<T>,
-        overflow: Option<Overflow>,
-    ) -> Push<T> {
+    /// For an idle push consumer that has seen everything, the item is handed over
+    /// inside the doorbell without taking the lock. Only the channel pushes, so no
+    /// other push races this one. A consumer restoring an untaken item sets `pending`
+    /// before clearing `rung`, so having won `rung` we see that item on the second look
+    /// and queue behind it rather than overtake it.
+    pub(crate) fn push(self: &Arc<Self>, item: Inbound<T>) -> Push<T> {
+        let Some(recipient) = &self.direct else {
+            return self.push_locked(item);
+        };
         if self.pending.load(SeqCst) || self.rung.swap(true, SeqCst) {
-            return self.push(item, overflow);
+            return self.push_locked(item);
         }
         if self.pending.load(SeqCst) {
             // We own the doorbell, but a restored item waits: queue behind it and ring.
@@ -218,7 +244,10 @@ impl<T: Send + Sync + 'static> Outlet<T> {
             }
             return Push::Queued;
         }
-        match self.send(recipient, Delivery::new(Arc::clone(self), self.capacity, Some(item))) {
+        match self.send(
+            recipient,
+            Delivery::new(Arc::clone(self), self.capacity, Some(item)),
+        ) {
             Ok(()) => Push::Queued,
             Err(item) => {
                 self.lock().detached = true;
@@ -227,8 +256,7 @@ impl<T: Send + Sync + 'static> Outlet<T> {
         }
     }
 
-    /// Channel side: queue an item, applying `overflow` if the buffer is full.
-    pub(crate) fn push(self: &Arc<Self>, item: Inbound<T>, overflow: Option<Overflow>) -> Push<T> {
+    fn push_locked(self: &Arc<Self>, item: Inbound<T>) -> Push<T> {
         let mut ring = self.lock();
         if ring.detached || ring.closed.is_some() {
             return Push::Gone(Some(item));
@@ -251,7 +279,7 @@ impl<T: Send + Sync + 'static> Outlet<T> {
         }
         let mut outcome = Push::Queued;
         if ring.items.len() >= self.capacity {
-            match overflow {
+            match self.overflow {
                 Some(Overflow::DropOldest) => {
                     ring.items.pop_front();
                     ring.missed += 1;
@@ -492,11 +520,11 @@ mod tests {
     use crate::envelope::{Envelope, Outgoing};
     use crate::ids::SystemId;
 
-    fn outlet(capacity: usize) -> Arc<Outlet<u32>> {
-        Outlet::new(
+    fn outlet(capacity: usize, overflow: Option<Overflow>) -> Arc<Outlet<u32>> {
+        Outlet::pull(
             ChannelId::new("c").unwrap(),
             capacity,
-            Wake::Task,
+            overflow,
             None,
             Arc::default(),
         )
@@ -522,9 +550,9 @@ mod tests {
 
     #[test]
     fn drop_oldest_reports_lag_before_the_items_after_the_gap() {
-        let out = outlet(2);
+        let out = outlet(2, Some(Overflow::DropOldest));
         for seq in 1..=5 {
-            out.push(item(seq), Some(Overflow::DropOldest));
+            out.push(item(seq));
         }
         assert!(matches!(out.next(), Next::Lagged(3)));
         assert_eq!(seq_of(out.next()), 4);
@@ -534,52 +562,43 @@ mod tests {
 
     #[test]
     fn disconnect_closes_after_the_buffered_items() {
-        let out = outlet(1);
-        assert!(matches!(
-            out.push(item(1), Some(Overflow::Disconnect)),
-            Push::Queued
-        ));
-        assert!(matches!(
-            out.push(item(2), Some(Overflow::Disconnect)),
-            Push::Disconnected(_)
-        ));
-        assert!(matches!(
-            out.push(item(3), Some(Overflow::Disconnect)),
-            Push::Gone(_)
-        ));
+        let out = outlet(1, Some(Overflow::Disconnect));
+        assert!(matches!(out.push(item(1)), Push::Queued));
+        assert!(matches!(out.push(item(2)), Push::Disconnected(_)));
+        assert!(matches!(out.push(item(3)), Push::Gone(_)));
         assert_eq!(seq_of(out.next()), 1);
         assert!(matches!(out.next(), Next::Closed(CloseReason::Lagging)));
     }
 
     #[test]
     fn outlets_without_a_policy_refuse_rather_than_overflow() {
-        let out = outlet(1);
-        assert!(matches!(out.push(item(1), None), Push::Queued));
-        assert!(matches!(out.push(item(2), None), Push::Full(_)));
+        let out = outlet(1, None);
+        assert!(matches!(out.push(item(1)), Push::Queued));
+        assert!(matches!(out.push(item(2)), Push::Full(_)));
         assert_eq!(out.len(), 1);
     }
 
     #[test]
     fn detaching_drops_what_was_never_taken() {
-        let out = outlet(4);
-        out.push(item(1), None);
-        out.push(item(2), None);
+        let out = outlet(4, None);
+        out.push(item(1));
+        out.push(item(2));
         assert_eq!(out.detach(), 2);
-        assert!(matches!(out.push(item(3), None), Push::Gone(_)));
+        assert!(matches!(out.push(item(3)), Push::Gone(_)));
     }
 
     #[test]
     fn credits_return_as_items_are_taken() {
         let credits = Arc::new(Semaphore::new(0));
-        let out = Outlet::new(
+        let out = Outlet::pull(
             ChannelId::new("c").unwrap(),
             4,
-            Wake::Task,
+            None,
             Some(Arc::clone(&credits)),
             Arc::default(),
         );
-        out.push(item(1), None);
-        out.push(item(2), None);
+        out.push(item(1));
+        out.push(item(2));
         assert_eq!(credits.available_permits(), 0);
         out.next();
         assert_eq!(credits.available_permits(), 1);
@@ -589,7 +608,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_parked_receiver_wakes_on_push_and_on_close() {
-        let out = outlet(4);
+        let out = outlet(4, None);
         let reader = {
             let out = Arc::clone(&out);
             tokio::spawn(async move {
@@ -599,7 +618,7 @@ mod tests {
             })
         };
         tokio::task::yield_now().await;
-        out.push(item(7), None);
+        out.push(item(7));
         tokio::task::yield_now().await;
         out.close(CloseReason::ChannelStopped);
         let (first, second) = reader.await.unwrap();

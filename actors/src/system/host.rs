@@ -64,7 +64,7 @@ impl<T: Send + Sync + 'static> LinkSpec<T> {
                 })
             }
             LinkSpec::Work(handle, options) => {
-                let (id, outlet) = handle.attach(Wake::Actor(me), options).await?;
+                let (id, outlet) = handle.attach(me, options).await?;
                 Ok(Attached {
                     outlet,
                     id: AttachedId::Worker(id),

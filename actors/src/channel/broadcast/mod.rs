@@ -41,7 +41,7 @@ mod state;
 
 pub use handle::{BroadcastHandle, StartAt, SubscribeOptions, Subscription, SubscriptionId};
 
-use state::BroadcastState;
+use state::{BroadcastState, Subscribers};
 /// Builds and starts a [`Broadcast`] channel.
 #[derive(Debug)]
 #[must_use = "a builder does nothing until `start` is called"]
@@ -114,7 +114,7 @@ impl<T: Send + Sync + 'static> BroadcastBuilder<T> {
             retained: VecDeque::with_capacity(self.retention.min(MAX_BATCH)),
             retention: self.retention,
             last_seq: Seq::ZERO,
-            subscribers: Vec::new(),
+            subscribers: Subscribers::default(),
             next_subscription: 0,
             buffer: self.buffer,
             overflow: self.overflow,

@@ -8,27 +8,85 @@ use actix::prelude::*;
 use crate::channel::access::Grant;
 use crate::channel::actor::{ChannelActor, Core, Kind};
 use crate::channel::outlet::{missed_between, Outlet, Overflow, Push, Wake};
-use crate::channel::{Delivery, Inbound};
+use crate::channel::Inbound;
 use crate::channel::{ChannelError, ChannelKind, ChannelStats, CloseReason, MAX_BATCH};
 use crate::envelope::{Envelope, Outgoing};
 use crate::ids::{Seq, SystemId};
 use crate::rights::Rights;
 
 use super::handle::{StartAt, SubscribeOptions, SubscriptionId};
-pub(super) struct Subscriber<T: Send + Sync + 'static> {
-    pub(super) id: SubscriptionId,
-    pub(super) holder: SystemId,
-    pub(super) outlet: Arc<Outlet<T>>,
-    /// The push consumer's address, kept here so deliveries skip the outlet's lock.
-    pub(super) recipient: Option<Recipient<Delivery<T>>>,
-    pub(super) overflow: Overflow,
+/// The subscribers, laid out so that a publish streams through nothing but outlet
+/// pointers; who owns each subscription is kept apart, for the rare operations that ask.
+pub(super) struct Subscribers<T: Send + Sync + 'static> {
+    outlets: Vec<Arc<Outlet<T>>>,
+    owners: Vec<(SubscriptionId, SystemId)>,
+}
+
+impl<T: Send + Sync + 'static> Default for Subscribers<T> {
+    fn default() -> Self {
+        Subscribers {
+            outlets: Vec::new(),
+            owners: Vec::new(),
+        }
+    }
+}
+
+impl<T: Send + Sync + 'static> Subscribers<T> {
+    fn add(&mut self, id: SubscriptionId, holder: SystemId, outlet: Arc<Outlet<T>>) {
+        self.outlets.push(outlet);
+        self.owners.push((id, holder));
+    }
+
+    fn remove_at(&mut self, index: usize) -> Arc<Outlet<T>> {
+        self.owners.swap_remove(index);
+        self.outlets.swap_remove(index)
+    }
+
+    /// Keeps the outlets for which `keep` is true (order is not kept).
+    fn retain(&mut self, mut keep: impl FnMut(&Arc<Outlet<T>>) -> bool) {
+        let mut index = 0;
+        while index < self.outlets.len() {
+            if keep(&self.outlets[index]) {
+                index += 1;
+            } else {
+                self.remove_at(index);
+            }
+        }
+    }
+
+    /// Removes and returns the subscriptions whose owner matches.
+    fn remove_where(
+        &mut self,
+        mut owned: impl FnMut(SubscriptionId, &SystemId) -> bool,
+    ) -> Vec<Arc<Outlet<T>>> {
+        let mut removed = Vec::new();
+        let mut index = 0;
+        while index < self.owners.len() {
+            let (id, holder) = &self.owners[index];
+            if owned(*id, holder) {
+                removed.push(self.remove_at(index));
+            } else {
+                index += 1;
+            }
+        }
+        removed
+    }
+
+    fn outlets(&self) -> &[Arc<Outlet<T>>] {
+        &self.outlets
+    }
+
+    fn drain(&mut self) -> impl Iterator<Item = Arc<Outlet<T>>> + '_ {
+        self.owners.clear();
+        self.outlets.drain(..)
+    }
 }
 
 pub(crate) struct BroadcastState<T: Send + Sync + 'static> {
     pub(super) retained: VecDeque<Arc<Envelope<T>>>,
     pub(super) retention: usize,
     pub(super) last_seq: Seq,
-    pub(super) subscribers: Vec<Subscriber<T>>,
+    pub(super) subscribers: Subscribers<T>,
     pub(super) next_subscription: u64,
     pub(super) buffer: usize,
     pub(super) overflow: Overflow,
@@ -36,12 +94,8 @@ pub(crate) struct BroadcastState<T: Send + Sync + 'static> {
 
 impl<T: Send + Sync + 'static> BroadcastState<T> {
     /// Pushes to one subscriber and counts the outcome; `false` if it is gone.
-    fn deliver(core: &mut Core, sub: &Subscriber<T>, env: &Arc<Envelope<T>>) -> bool {
-        let item = Inbound::message(Arc::clone(env));
-        match sub
-            .outlet
-            .push_via(sub.recipient.as_ref(), item, Some(sub.overflow))
-        {
+    fn deliver(core: &mut Core, outlet: &Arc<Outlet<T>>, env: &Arc<Envelope<T>>) -> bool {
+        match outlet.push(Inbound::message(Arc::clone(env))) {
             Push::Queued => {
                 core.counters.delivered += 1;
                 true
@@ -56,7 +110,7 @@ impl<T: Send + Sync + 'static> BroadcastState<T> {
                 false
             }
             Push::Gone(_) => {
-                core.counters.dropped += sub.outlet.detach() as u64;
+                core.counters.dropped += outlet.detach() as u64;
                 false
             }
         }
@@ -85,35 +139,35 @@ impl<T: Send + Sync + 'static> Kind for BroadcastState<T> {
     fn granted(&mut self, _: &Core, _: &Arc<Grant>) {}
 
     fn revoked(&mut self, core: &mut Core, holder: &SystemId) {
-        self.subscribers.retain(|sub| {
-            if &sub.holder != holder {
-                return true;
-            }
-            core.counters.dropped += sub.outlet.detach() as u64;
-            sub.outlet.close(CloseReason::Revoked);
-            false
-        });
+        for outlet in self.subscribers.remove_where(|_, owner| owner == holder) {
+            core.counters.dropped += outlet.detach() as u64;
+            outlet.close(CloseReason::Revoked);
+        }
     }
 
     fn pending(&self) -> u64 {
-        self.subscribers.iter().map(|s| s.outlet.len() as u64).sum()
+        self.subscribers
+            .outlets()
+            .iter()
+            .map(|outlet| outlet.len() as u64)
+            .sum()
     }
 
     fn close(&mut self, _: &mut Core) -> u64 {
         let undelivered = self.pending();
-        for sub in self.subscribers.drain(..) {
-            sub.outlet.close(CloseReason::ChannelStopped);
+        for outlet in self.subscribers.drain() {
+            outlet.close(CloseReason::ChannelStopped);
         }
         undelivered
     }
 
     fn fill_stats(&self, stats: &mut ChannelStats) {
-        for sub in &self.subscribers {
-            let backlog = sub.outlet.len() as u64;
+        for outlet in self.subscribers.outlets() {
+            let backlog = outlet.len() as u64;
             stats.depth += backlog;
             stats.lag = stats.lag.max(backlog);
         }
-        stats.consumers = self.subscribers.len();
+        stats.consumers = self.subscribers.outlets().len();
     }
 }
 
@@ -155,7 +209,7 @@ impl<T: Send + Sync + 'static> Handler<Publish<T>> for ChannelActor<BroadcastSta
         let core = &mut self.core;
         state
             .subscribers
-            .retain(|sub| BroadcastState::deliver(core, sub, &env));
+            .retain(|outlet| BroadcastState::deliver(core, outlet, &env));
         Ok(seq)
     }
 }
@@ -218,20 +272,11 @@ impl<T: Send + Sync + 'static> Handler<Subscribe<T>> for ChannelActor<BroadcastS
         }
         let id = SubscriptionId(state.next_subscription);
         state.next_subscription += 1;
-        let recipient = msg.wake.recipient();
-        let outlet = Outlet::new(
-            self.core.id.clone(),
-            buffer,
-            msg.wake,
-            None,
-            Arc::clone(&self.core.drain),
-        );
-        let sub = Subscriber {
-            id,
-            holder: msg.grant.holder().clone(),
-            outlet: Arc::clone(&outlet),
-            recipient,
-            overflow: msg.options.overflow.unwrap_or(state.overflow),
+        let overflow = Some(msg.options.overflow.unwrap_or(state.overflow));
+        let (channel, drain) = (self.core.id.clone(), Arc::clone(&self.core.drain));
+        let outlet = match msg.wake {
+            Wake::Task => Outlet::pull(channel, buffer, overflow, None, drain),
+            Wake::Actor(actor) => Outlet::to_actor(channel, buffer, overflow, actor, drain),
         };
         let after = match msg.options.start {
             StartAt::Live => state.last_seq,
@@ -240,15 +285,12 @@ impl<T: Send + Sync + 'static> Handler<Subscribe<T>> for ChannelActor<BroadcastS
         };
         let (missed, retained) = state.retained_after(after);
         outlet.report_missed(missed);
-        let mut live = true;
-        for env in retained {
-            if !BroadcastState::deliver(&mut self.core, &sub, env) {
-                live = false;
-                break;
-            }
-        }
+        let live = retained
+            .into_iter()
+            .all(|env| BroadcastState::deliver(&mut self.core, &outlet, env));
         if live {
-            state.subscribers.push(sub);
+            let holder = msg.grant.holder().clone();
+            state.subscribers.add(id, holder, Arc::clone(&outlet));
         }
         Ok((id, outlet))
     }
@@ -269,17 +311,14 @@ impl<T: Send + Sync + 'static> Handler<Unsubscribe> for ChannelActor<BroadcastSt
     fn handle(&mut self, msg: Unsubscribe, ctx: &mut Context<Self>) -> Self::Result {
         self.core.check(&msg.grant, Rights::NONE)?;
         let holder = msg.grant.holder();
-        let Some(index) = self
+        let removed = self
             .kind
             .subscribers
-            .iter()
-            .position(|sub| sub.id == msg.id && &sub.holder == holder)
-        else {
-            return Ok(false);
-        };
-        let sub = self.kind.subscribers.swap_remove(index);
-        sub.outlet.close(CloseReason::Unsubscribed);
+            .remove_where(|id, owner| id == msg.id && owner == holder);
+        for outlet in &removed {
+            outlet.close(CloseReason::Unsubscribed);
+        }
         self.check_drained(ctx);
-        Ok(true)
+        Ok(!removed.is_empty())
     }
 }

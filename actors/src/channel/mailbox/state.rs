@@ -9,7 +9,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::channel::access::Grant;
 use crate::channel::actor::{ChannelActor, Core, Kind};
-use crate::channel::outlet::{Outlet, Push, Wake};
+use crate::channel::outlet::{Outlet, Push};
 use crate::channel::Inbound;
 use crate::channel::{ChannelError, ChannelKind, ChannelStats, CloseReason};
 use crate::envelope::{Envelope, Outgoing};
@@ -53,10 +53,10 @@ impl<T: Send + Sync + 'static> Kind for MailboxState<T> {
         let inbox = self.inboxes.entry(holder.clone()).or_insert_with(|| {
             let room = Arc::new(Semaphore::new(core.capacity));
             self.shared.set_room(holder, Some(Arc::clone(&room)));
-            Outlet::new(
+            Outlet::pull(
                 core.id.clone(),
                 core.capacity,
-                Wake::Task,
+                None,
                 Some(room),
                 Arc::clone(&core.drain),
             )
@@ -153,7 +153,7 @@ impl<T: Send + Sync + 'static> Handler<SendMail<T>> for ChannelActor<MailboxStat
             None => Inbound::message(envelope),
         };
         self.core.counters.accepted += 1;
-        let refused = match inbox.push(inbound, None) {
+        let refused = match inbox.push(inbound) {
             Push::Queued | Push::DroppedOldest => {
                 permit.forget();
                 self.core.counters.delivered += 1;

@@ -13,7 +13,8 @@ use super::state::{Ctx, QueueState, Queued, WaitingClaim, Worker};
 use super::token::ClaimToken;
 use crate::channel::access::Grant;
 use crate::channel::actor::ChannelActor;
-use crate::channel::outlet::{Outlet, Wake};
+use crate::channel::outlet::Outlet;
+use crate::channel::Delivery;
 use crate::channel::Inbound;
 use crate::channel::{ChannelError, CloseReason, MAX_BATCH};
 use crate::envelope::{Envelope, Outgoing};
@@ -226,7 +227,7 @@ impl<T: Send + Sync + 'static> Handler<ReleaseClaims> for ChannelActor<QueueStat
 
 pub(crate) struct RegisterWorker<T: Send + Sync + 'static> {
     pub(super) grant: Arc<Grant>,
-    pub(super) wake: Wake<T>,
+    pub(super) worker: Recipient<Delivery<T>>,
     pub(super) options: WorkerOptions,
 }
 
@@ -252,19 +253,17 @@ impl<T: Send + Sync + 'static> Handler<RegisterWorker<T>> for ChannelActor<Queue
         let state = &mut self.kind;
         let id = WorkerId(state.next_worker_id);
         state.next_worker_id += 1;
-        let recipient = msg.wake.recipient();
-        let outlet = Outlet::new(
+        let outlet = Outlet::to_actor(
             self.core.id.clone(),
             prefetch,
-            msg.wake,
             None,
+            msg.worker,
             Arc::clone(&self.core.drain),
         );
         state.workers.push(Worker {
             id,
             holder: msg.grant.holder().clone(),
             outlet: Arc::clone(&outlet),
-            recipient,
             prefetch,
             lease,
             unsettled: 0,

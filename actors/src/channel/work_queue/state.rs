@@ -15,7 +15,7 @@ use super::token::ClaimToken;
 use crate::channel::access::Grant;
 use crate::channel::actor::{ChannelActor, Core, Kind};
 use crate::channel::outlet::{Outlet, Push};
-use crate::channel::{Delivery, Inbound};
+use crate::channel::Inbound;
 use crate::channel::{ChannelError, ChannelKind, ChannelStats, CloseReason};
 use crate::envelope::Envelope;
 use crate::ids::{Seq, SystemId};
@@ -41,8 +41,6 @@ pub(super) struct Worker<T: Send + Sync + 'static> {
     pub(super) id: WorkerId,
     pub(super) holder: SystemId,
     pub(super) outlet: Arc<Outlet<T>>,
-    /// The worker's address, kept here so deliveries skip the outlet's lock.
-    pub(super) recipient: Option<Recipient<Delivery<T>>>,
     pub(super) prefetch: usize,
     pub(super) lease: Duration,
     pub(super) unsettled: usize,
@@ -201,10 +199,7 @@ impl<T: Send + Sync + 'static> QueueState<T> {
                 (worker.holder.clone(), worker.lease, worker.id)
             };
             let inbound = self.lease(core, item, &holder, lease, Some(id));
-            let worker = &self.workers[index];
-            let pushed = worker
-                .outlet
-                .push_via(worker.recipient.as_ref(), inbound, None);
+            let pushed = self.workers[index].outlet.push(inbound);
             if let Push::Gone(_) | Push::Full(_) | Push::Disconnected(_) = pushed {
                 self.remove_worker(core, id, CloseReason::Unsubscribed);
             }
