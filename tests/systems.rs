@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{cid, sid};
-use exokern::channel::{ChannelError, WorkQueueHandle};
+use exokern::channel::{ChannelError, DeadLetter, DeadLetterReason, WorkQueueHandle};
 use exokern::prelude::*;
 use exokern::system::{SpawnError, SystemState};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
@@ -205,7 +205,7 @@ async fn work_setup(
 }
 
 #[actix_rt::test]
-async fn a_panicking_workers_claimed_items_are_redelivered() {
+async fn a_panicking_workers_claimed_items_are_redelivered_and_only_the_culprit_pays_an_attempt() {
     let (q, producer, ports) = work_setup(&["worker"]).await;
     let panicked = Arc::new(AtomicBool::new(false));
     let once = Arc::clone(&panicked);
@@ -223,7 +223,9 @@ async fn a_panicking_workers_claimed_items_are_redelivered() {
         got.push(next_got(&mut events).await);
     }
     assert!(panicked.load(Ordering::SeqCst));
-    // 0 and 1 were acked before the panic; 2 and 3 (claimed with them) came back.
+    // 0 and 1 were acked before the panic. 2 made the system panic: it came back on
+    // its second attempt. 3 was claimed with them but never handed to the system: it
+    // came back too, still on its first attempt.
     let mut items: Vec<(u32, u32)> = got.iter().map(|&(p, a, _)| (p, a)).collect();
     items.sort_unstable();
     assert_eq!(
@@ -232,7 +234,7 @@ async fn a_panicking_workers_claimed_items_are_redelivered() {
             (0, 1),
             (1, 1),
             (2, 2),
-            (3, 2),
+            (3, 1),
             (4, 1),
             (5, 1),
             (6, 1),
@@ -242,8 +244,59 @@ async fn a_panicking_workers_claimed_items_are_redelivered() {
     let stats = q.stats().await.unwrap();
     assert_eq!(
         (stats.acked, stats.redelivered, stats.in_flight, stats.depth),
-        (8, 2, 0, 0)
+        (8, 1, 0, 0)
     );
+}
+
+#[actix_rt::test]
+async fn a_poison_item_is_dead_lettered_alone_and_its_batch_mates_are_untouched() {
+    let dlq = WorkQueue::<DeadLetter<u32>>::builder(cid("dead"))
+        .start()
+        .unwrap();
+    let dlq_writer = dlq.grant(sid("jobs"), Rights::WRITE).await.unwrap();
+    let dlq_reader = dlq.grant(sid("ops"), Rights::READ).await.unwrap();
+    let q = WorkQueue::<u32>::builder(cid("jobs"))
+        .max_attempts(3)
+        .dead_letter(dlq_writer)
+        .start()
+        .unwrap();
+    let producer = q.grant(sid("producer"), Rights::WRITE).await.unwrap();
+    let port = q.grant(sid("worker"), Rights::READ).await.unwrap();
+    let (factory, mut events) = probe(|payload, _| payload == 1);
+    let _worker = SystemActor::builder(sid("worker"), factory)
+        .worker(port, WorkerOptions::default().prefetch(4))
+        .restart(RestartPolicy::up_to(10, Duration::from_secs(60)))
+        .spawn()
+        .await
+        .unwrap();
+    producer.send_batch(0..8u32).await.unwrap();
+
+    let mut got = Vec::new();
+    while got.len() < 7 {
+        got.push(next_got(&mut events).await);
+    }
+    let mut items: Vec<(u32, u32)> = got.iter().map(|&(p, a, _)| (p, a)).collect();
+    items.sort_unstable();
+    let expected: Vec<(u32, u32)> = (0..8).filter(|&n| n != 1).map(|n| (n, 1)).collect();
+    assert_eq!(
+        items, expected,
+        "everything but the poison, each on its first attempt"
+    );
+    let letter = dlq_reader
+        .claim_wait(10, Duration::from_secs(30), Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(letter.len(), 1);
+    let letter = letter[0].payload();
+    assert_eq!((*letter.envelope().payload(), letter.attempts()), (1, 3));
+    match letter.reason() {
+        DeadLetterReason::MaxAttempts {
+            last_error: Some(error),
+        } => assert!(error.contains("probe told to panic on 1"), "{error}"),
+        other => panic!("{other:?}"),
+    }
+    let stats = q.stats().await.unwrap();
+    assert_eq!((stats.acked, stats.dead_lettered), (7, 1));
 }
 
 #[actix_rt::test]

@@ -85,6 +85,15 @@ impl<T: Send + Sync + 'static> Delivery<T> {
         self.inline.take()
     }
 
+    /// Takes everything still waiting for this consumer, ignoring the budget: for a
+    /// consumer that is being retired and hands its items back.
+    pub(crate) fn take_rest(&mut self) -> Vec<Inbound<T>> {
+        self.finished = true;
+        let mut rest: Vec<Inbound<T>> = self.inline.take().into_iter().collect();
+        rest.extend(self.outlet.take_all());
+        rest
+    }
+
     pub(crate) fn is_from(&self, outlet: &Arc<Outlet<T>>) -> bool {
         Arc::ptr_eq(&self.outlet, outlet)
     }

@@ -458,6 +458,16 @@ impl<T: Send + Sync + 'static> Outlet<T> {
         self.rung.store(false, SeqCst);
     }
 
+    /// Consumer side: everything buffered, at once (a consumer being retired).
+    pub(super) fn take_all(&self) -> Vec<Inbound<T>> {
+        let mut ring = self.lock();
+        let taken: Vec<Inbound<T>> = ring.items.drain(..).collect();
+        self.pending.store(ring.has_pending(), SeqCst);
+        drop(ring);
+        self.release_credits(taken.len());
+        taken
+    }
+
     /// Consumer side: wait for the next event (pull consumers).
     pub(crate) async fn recv(&self) -> Result<Inbound<T>, RecvError> {
         loop {

@@ -1,6 +1,7 @@
 //! [`SystemContext`]: what a hook can do besides changing its own state.
 
 use std::fmt;
+use std::future::Future;
 
 use actix::{Addr, AsyncContext, Context};
 
@@ -96,6 +97,13 @@ impl<'a, S: System> SystemContext<'a, S> {
     /// Stops the system for good once the current hook returns.
     pub fn stop(&mut self) {
         *self.stop = true;
+    }
+
+    /// Runs `work` on the system's arbiter, alongside its hooks, for as long as the system
+    /// lives (it is dropped if the system stops; it survives restarts). For asynchronous
+    /// work that needs no access to the system's state, such as sending on a channel.
+    pub fn spawn(&mut self, work: impl Future<Output = ()> + 'static) {
+        self.actx.spawn(actix::fut::wrap_future(work));
     }
 
     /// The host actor's address.

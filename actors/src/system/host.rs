@@ -259,6 +259,15 @@ impl<S: System> fmt::Debug for SystemActor<S> {
     }
 }
 
+/// Why a hook produced nothing.
+#[derive(Debug)]
+enum HookFailed {
+    /// The system had failed for good; there was nothing to run the hook on.
+    NoSystem,
+    /// The hook panicked with this message.
+    Panicked(String),
+}
+
 fn panic_message(payload: &(dyn Any + Send)) -> String {
     payload
         .downcast_ref::<&str>()
@@ -290,15 +299,15 @@ impl<S: System> SystemActor<S> {
         }
     }
 
-    /// Runs a hook, catching a panic. Answers `None` if there was no system to run it on
-    /// or the hook panicked (the system has then been restarted or stopped).
+    /// Runs a hook, catching a panic. If the hook panicked, the system has been
+    /// restarted or stopped by the time this returns.
     fn run_hook<R>(
         &mut self,
         ctx: &mut Context<Self>,
         work: Option<(ClaimToken, &mut Verdict)>,
         hook: impl FnOnce(&mut S, &mut SystemContext<'_, S>) -> R,
-    ) -> Option<R> {
-        let system = self.system.as_mut()?;
+    ) -> Result<R, HookFailed> {
+        let system = self.system.as_mut().ok_or(HookFailed::NoSystem)?;
         let mut stop = false;
         let result = {
             let mut sctx = SystemContext::new(&self.id, &self.links, ctx, work, &mut stop);
@@ -308,20 +317,20 @@ impl<S: System> SystemActor<S> {
             ctx.stop();
         }
         match result {
-            Ok(value) => Some(value),
+            Ok(value) => Ok(value),
             Err(payload) => {
-                self.panicked(ctx, &*payload);
-                None
+                let message = panic_message(&*payload);
+                self.panicked(ctx, &message);
+                Err(HookFailed::Panicked(message))
             }
         }
     }
 
     /// A hook panicked: drop the instance, and restart from the factory if the policy
     /// allows, releasing the work the system had claimed.
-    fn panicked(&mut self, ctx: &mut Context<Self>, payload: &(dyn Any + Send)) {
+    fn panicked(&mut self, ctx: &mut Context<Self>, message: &str) {
         Status::bump(&self.status.panics, 1);
         self.system = None;
-        let message = panic_message(payload);
         if !self.window.try_restart(&self.policy, Instant::now()) {
             tracing::error!(system = %self.id, panic = %message, "system panicked past its restart policy; stopping it");
             self.fail(ctx);
@@ -331,7 +340,7 @@ impl<S: System> SystemActor<S> {
         Status::bump(&self.status.restarts, 1);
         self.reattach_workers(ctx);
         if self.instantiate(ctx) {
-            self.run_hook(ctx, None, |system, sctx| system.started(sctx));
+            let _ = self.run_hook(ctx, None, |system, sctx| system.started(sctx));
         }
     }
 
@@ -409,7 +418,7 @@ impl<S: System> SystemActor<S> {
     fn tick(&mut self, ctx: &mut Context<Self>, tick: Tick) {
         if self
             .run_hook(ctx, None, |system, sctx| system.on_tick(sctx, tick))
-            .is_some()
+            .is_ok()
         {
             Status::bump(&self.status.ticks, 1);
         }
@@ -459,7 +468,7 @@ impl<S: System> Actor for SystemActor<S> {
                     }
                 }
             }
-            act.run_hook(ctx, None, |system, sctx| system.started(sctx));
+            let _ = act.run_hook(ctx, None, |system, sctx| system.started(sctx));
             if act.system.is_none() {
                 return;
             }
@@ -475,7 +484,7 @@ impl<S: System> Actor for SystemActor<S> {
 
     fn stopping(&mut self, ctx: &mut Context<Self>) -> Running {
         if self.status.state() != SystemState::Failed {
-            self.run_hook(ctx, None, |system, sctx| system.stopping(sctx));
+            let _ = self.run_hook(ctx, None, |system, sctx| system.stopping(sctx));
         }
         Running::Stop
     }
@@ -502,7 +511,7 @@ impl<S: System> Handler<Delivery<S::Message>> for SystemActor<S> {
 
     fn handle(&mut self, mut delivery: Delivery<S::Message>, ctx: &mut Context<Self>) {
         // A delivery from a registration this host replaced or dropped is stale: its
-        // items were released when the registration ended.
+        // items were handed back when the registration ended.
         let Some(index) = self.link_of(&delivery) else {
             return;
         };
@@ -510,53 +519,59 @@ impl<S: System> Handler<Delivery<S::Message>> for SystemActor<S> {
             Some(AttachedId::Worker(id)) => Some(id),
             _ => None,
         };
-        let mut retire = None;
-        let mut acks: Vec<ClaimToken> = Vec::new();
-        let mut nacks: Vec<(ClaimToken, Option<String>)> = Vec::new();
+        let mut settled: Vec<(ClaimToken, Settle)> = Vec::new();
+        let mut retire = false;
         while self.system.is_some() && ctx.state().alive() {
             let Some(msg) = delivery.next() else { break };
             let token = msg.claim_token();
             let mut verdict = Verdict::Ack;
-            let handled = self
-                .run_hook(ctx, token.map(|t| (t, &mut verdict)), |system, sctx| {
-                    system.on_message(sctx, msg)
-                })
-                .is_some();
+            let outcome = self.run_hook(ctx, token.map(|t| (t, &mut verdict)), |system, sctx| {
+                system.on_message(sctx, msg)
+            });
             Status::bump(&self.status.handled, 1);
-            match (token, handled) {
-                // The worker registration is being replaced; the rest of this batch is
-                // released with it.
-                (Some(_), false) => {
-                    retire = worker;
-                    break;
-                }
-                (Some(token), true) => match verdict {
-                    Verdict::Ack => acks.push(token),
-                    Verdict::Nack(reason) => nacks.push((token, reason)),
+            let Some(token) = token else { continue };
+            match outcome {
+                Ok(()) => match verdict {
+                    Verdict::Ack => settled.push((token, Settle::Ack)),
+                    Verdict::Nack(reason) => settled.push((token, Settle::Nack(reason))),
                     Verdict::Keep => {}
                 },
-                (None, _) => {}
+                // The item that made the system panic costs one attempt. Its worker
+                // registration is being replaced: what it still held, the system never
+                // saw, so that goes back without counting an attempt.
+                Err(failure) => {
+                    let reason = match failure {
+                        HookFailed::Panicked(message) => format!("the system panicked: {message}"),
+                        HookFailed::NoSystem => "the system had stopped".to_owned(),
+                    };
+                    settled.push((token, Settle::Nack(Some(reason))));
+                    let rest = delivery.take_rest();
+                    settled.extend(
+                        rest.iter()
+                            .filter_map(|m| m.claim_token())
+                            .map(|t| (t, Settle::Return)),
+                    );
+                    retire = true;
+                    break;
+                }
             }
         }
         if let LinkSpec::Work(handle, _) = &self.links[index].spec {
-            for (token, reason) in nacks {
-                handle.settle_now(vec![token], Settle::Nack(reason), None);
-            }
-            if !acks.is_empty() || retire.is_some() {
-                handle.settle_now(acks, Settle::Ack, retire);
+            if !settled.is_empty() || retire {
+                handle.settle_now(settled, worker.filter(|_| retire));
             }
         }
         let channel = delivery.channel().clone();
         if delivery.lagged() > 0 {
             Status::bump(&self.status.lagged, delivery.lagged());
             let missed = delivery.lagged();
-            self.run_hook(ctx, None, |system, sctx| {
+            let _ = self.run_hook(ctx, None, |system, sctx| {
                 system.on_lagged(sctx, &channel, missed)
             });
         }
         if let Some(reason) = delivery.closed() {
             self.links[index].attached = None;
-            self.run_hook(ctx, None, |system, sctx| {
+            let _ = self.run_hook(ctx, None, |system, sctx| {
                 system.on_closed(sctx, &channel, reason)
             });
         }

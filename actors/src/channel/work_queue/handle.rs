@@ -200,7 +200,8 @@ impl<T: Send + Sync + 'static> WorkQueueHandle<T> {
 
     /// Acks several claims in one request; stale tokens are reported, not fatal.
     pub async fn ack_many(&self, tokens: Vec<ClaimToken>) -> Result<SettleReport, ChannelError> {
-        self.settle(tokens, Settle::Ack).await
+        self.settle(tokens.into_iter().map(|t| (t, Settle::Ack)).collect())
+            .await
     }
 
     /// Returns a claimed item to the front of the queue at once, with an optional reason
@@ -216,7 +217,7 @@ impl<T: Send + Sync + 'static> WorkQueueHandle<T> {
     }
 
     async fn settle_one(&self, token: ClaimToken, how: Settle) -> Result<(), ChannelError> {
-        let report = self.settle(vec![token], how).await?;
+        let report = self.settle(vec![(token, how)]).await?;
         match report.stale.first() {
             Some(&token) => Err(ChannelError::StaleClaim {
                 channel: self.channel().clone(),
@@ -226,36 +227,27 @@ impl<T: Send + Sync + 'static> WorkQueueHandle<T> {
         }
     }
 
-    pub(crate) async fn settle(
+    async fn settle(
         &self,
-        tokens: Vec<ClaimToken>,
-        how: Settle,
+        claims: Vec<(ClaimToken, Settle)>,
     ) -> Result<SettleReport, ChannelError> {
         self.port.check(Rights::READ)?;
         self.port
             .call(SettleClaims {
                 grant: Arc::clone(self.port.grant()),
-                tokens,
-                how,
+                claims,
                 retire: None,
             })
             .await
     }
 
-    /// Settles claims without waiting for the answer (a host settling a batch it just
-    /// handled), then unregisters `retire` if given, in the same step, so the queue never
-    /// hands the retiring worker the room the settled items free. Waits for room in a
-    /// spawned task if the queue's mailbox is full.
-    pub(crate) fn settle_now(
-        &self,
-        tokens: Vec<ClaimToken>,
-        how: Settle,
-        retire: Option<WorkerId>,
-    ) {
+    /// Settles a batch without waiting for the answer (a host settling what it just
+    /// handled), then unregisters `retire` if given, all in one step. Waits for room in
+    /// a spawned task if the queue's mailbox is full.
+    pub(crate) fn settle_now(&self, claims: Vec<(ClaimToken, Settle)>, retire: Option<WorkerId>) {
         let msg = SettleClaims {
             grant: Arc::clone(self.port.grant()),
-            tokens,
-            how,
+            claims,
             retire,
         };
         match self.port.addr().try_send(msg) {

@@ -131,13 +131,17 @@ pub(crate) enum Settle {
     Ack,
     Nack(Option<String>),
     Extend(Duration),
+    /// Give back an item the consumer was never handed (it sat in a crashed worker's
+    /// buffer): it goes to the front again and the delivery does not count as an attempt.
+    Return,
 }
 
+/// Settles a batch of claims in one step, each its own way, then unregisters `retire`
+/// if given. Nothing is dispatched until the whole batch is done, so a retiring worker
+/// never receives the room its own settlements free.
 pub(crate) struct SettleClaims {
     pub(super) grant: Arc<Grant>,
-    pub(super) tokens: Vec<ClaimToken>,
-    pub(super) how: Settle,
-    /// A worker of the caller's to unregister once the tokens are settled.
+    pub(super) claims: Vec<(ClaimToken, Settle)>,
     pub(super) retire: Option<WorkerId>,
 }
 
@@ -150,14 +154,18 @@ impl<T: Send + Sync + 'static> Handler<SettleClaims> for ChannelActor<QueueState
 
     fn handle(&mut self, msg: SettleClaims, ctx: &mut Ctx<T>) -> Self::Result {
         self.core.check(&msg.grant, Rights::READ)?;
-        if let Settle::Extend(lease) = msg.how {
-            if lease.is_zero() {
-                return Err(self.core.invalid("the lease must be longer than zero"));
-            }
+        if msg
+            .claims
+            .iter()
+            .any(|(_, how)| matches!(how, Settle::Extend(lease) if lease.is_zero()))
+        {
+            return Err(self.core.invalid("the lease must be longer than zero"));
         }
         let holder = msg.grant.holder();
         let mut report = SettleReport::default();
-        for token in msg.tokens {
+        // Items going back to the queue, and whether this delivery counts as an attempt.
+        let mut back: Vec<(Queued<T>, bool)> = Vec::new();
+        for (token, how) in msg.claims {
             let state = &mut self.kind;
             let live = state
                 .in_flight
@@ -169,7 +177,7 @@ impl<T: Send + Sync + 'static> Handler<SettleClaims> for ChannelActor<QueueState
                 continue;
             }
             report.settled += 1;
-            match &msg.how {
+            match how {
                 Settle::Ack => {
                     state.unlease(token.seq);
                     state.permits.add_permits(1);
@@ -177,15 +185,29 @@ impl<T: Send + Sync + 'static> Handler<SettleClaims> for ChannelActor<QueueState
                 }
                 Settle::Nack(reason) => {
                     let mut item = state.unlease(token.seq).expect("checked live").item;
-                    item.last_error = reason.clone();
-                    state.requeue(&mut self.core, item);
+                    item.last_error = reason;
+                    back.push((item, true));
+                }
+                Settle::Return => {
+                    let mut item = state.unlease(token.seq).expect("checked live").item;
+                    item.attempts -= 1;
+                    back.push((item, false));
                 }
                 Settle::Extend(lease) => {
                     let entry = state.in_flight.get_mut(&token.seq).expect("checked live");
                     state.expiries.remove(&(entry.deadline, token.seq));
-                    entry.deadline = Instant::now() + *lease;
+                    entry.deadline = Instant::now() + lease;
                     state.expiries.insert((entry.deadline, token.seq));
                 }
+            }
+        }
+        // Each goes to the front: the latest first, so they keep their order.
+        back.sort_unstable_by_key(|(item, _)| std::cmp::Reverse(item.envelope.seq()));
+        for (item, attempted) in back {
+            if attempted {
+                self.kind.requeue(&mut self.core, item);
+            } else {
+                self.kind.ready.push_front(item);
             }
         }
         if let Some(id) = msg.retire {

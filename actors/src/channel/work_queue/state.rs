@@ -126,10 +126,13 @@ impl<T: Send + Sync + 'static> QueueState<T> {
     pub(super) fn requeue(&mut self, core: &mut Core, item: Queued<T>) {
         match self.max_attempts {
             Some(max) if item.attempts >= max => {
+                let seq = item.envelope.seq();
                 let reason = DeadLetterReason::MaxAttempts {
                     last_error: item.last_error.clone(),
                 };
-                self.dead_letter(core, item, reason);
+                if !self.dead_letter(core, item, reason) && self.dead_letter.is_none() {
+                    tracing::warn!(channel = %core.id, %seq, attempts = max, "item discarded after its last attempt: no dead-letter channel is set");
+                }
             }
             _ => self.ready.push_front(item),
         }
@@ -155,29 +158,33 @@ impl<T: Send + Sync + 'static> QueueState<T> {
             .collect()
     }
 
+    /// Gives up on an item: frees its room and sends it to the dead-letter channel.
+    /// Answers `false` if it could not be kept there (none is set, or it refused);
+    /// the caller says so in the log.
     pub(super) fn dead_letter(
         &mut self,
         core: &mut Core,
         item: Queued<T>,
         reason: DeadLetterReason,
-    ) {
+    ) -> bool {
         core.counters.dead_lettered += 1;
         self.permits.add_permits(1);
+        let Some(dlq) = &self.dead_letter else {
+            core.counters.dropped += 1;
+            return false;
+        };
         let seq = item.envelope.seq();
         let letter = DeadLetter {
             envelope: item.envelope,
             attempts: item.attempts,
             reason,
         };
-        match &self.dead_letter {
-            Some(dlq) => {
-                if let Err(error) = dlq.offer(letter) {
-                    core.counters.dropped += 1;
-                    tracing::error!(channel = %core.id, %seq, %error, "dead letter lost: the dead-letter channel refused it");
-                }
-            }
-            None => {
-                tracing::warn!(channel = %core.id, %seq, reason = ?letter.reason, "dead letter discarded: no dead-letter channel is set")
+        match dlq.offer(letter) {
+            Ok(()) => true,
+            Err(error) => {
+                core.counters.dropped += 1;
+                tracing::error!(channel = %core.id, %seq, %error, "dead letter lost: the dead-letter channel refused it");
+                false
             }
         }
     }
@@ -333,8 +340,14 @@ impl<T: Send + Sync + 'static> Kind for QueueState<T> {
         leftovers.sort_by_key(|item| item.envelope.seq());
         leftovers.extend(self.ready.drain(..));
         self.expiries.clear();
+        let mut discarded = 0usize;
         for item in leftovers {
-            self.dead_letter(core, item, DeadLetterReason::ChannelStopped);
+            if !self.dead_letter(core, item, DeadLetterReason::ChannelStopped) {
+                discarded += 1;
+            }
+        }
+        if discarded > 0 {
+            tracing::warn!(channel = %core.id, discarded, "queue stopped with unacked items and nowhere to dead-letter them");
         }
         for waiting in self.waiting.drain(..) {
             let _ = waiting.reply.send(Err(core.closed()));
