@@ -182,9 +182,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .init();
     // Systems' panics are caught by their hosts, which log them with the restart; keep
     // the default report (with its backtrace) out of the way.
-    std::panic::set_hook(Box::new(
-        |panic| tracing::debug!(location = ?panic.location(), "{}", panic.payload_as_str().unwrap_or("panic")),
-    ));
+    std::panic::set_hook(Box::new(|panic| {
+        let message = panic.payload().downcast_ref::<String>().map(String::as_str);
+        tracing::debug!(location = ?panic.location(), "{}", message.unwrap_or("panic"));
+    }));
     let seconds: u64 = std::env::args().nth(1).map_or(Ok(5), |s| s.parse())?;
 
     // Channels, each owned by the program, which grants the systems their handles.
