@@ -1,4 +1,4 @@
-//! The exokern runtime: channels, systems and kernel managers as actix actors.
+#![doc = include_str!("../README.md")]
 #![warn(missing_docs, missing_debug_implementations)]
 
 pub mod channel;
@@ -7,8 +7,8 @@ pub mod ids;
 pub mod placement;
 pub mod prelude;
 pub mod rights;
+pub mod system;
 
 pub use envelope::{Envelope, Metadata, MetadataError, Outgoing};
 pub use ids::{ChannelId, IdError, IdKind, MessageId, Seq, SystemId};
 pub use rights::{ParseRightsError, Rights};
-pub mod system;
