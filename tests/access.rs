@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use actix::{Actor, Context, Handler};
 use common::{cid, sid};
-use exokern::channel::{ChannelError, CloseReason, RecvError};
+use exokern::channel::{ChannelError, ChannelHandle, ChannelKind, CloseReason, RecvError};
 use exokern::prelude::*;
 
 #[actix_rt::test]
@@ -232,4 +232,38 @@ async fn under_concurrent_writes_nothing_is_accepted_after_revoke_returns() {
     assert_eq!(stats.accepted, accepted_at_revoke);
     let retained = reader.read(Seq::ZERO, 10_000).await.unwrap().len() as u64;
     assert_eq!(retained, total_ok.min(10_000));
+}
+
+#[actix_rt::test]
+async fn a_handle_of_any_kind_still_speaks_for_its_holder() {
+    let ch = Broadcast::<u8>::builder(cid("feed")).start().unwrap();
+    let q = WorkQueue::<u8>::builder(cid("jobs")).start().unwrap();
+    let mail = Mailbox::<u8>::builder(cid("mail")).start().unwrap();
+    let handles: Vec<ChannelHandle<u8>> = vec![
+        ch.grant(sid("agent"), Rights::READ).await.unwrap().into(),
+        q.grant(sid("agent"), Rights::WRITE).await.unwrap().into(),
+        mail.grant(sid("agent"), Rights::ALL).await.unwrap().into(),
+    ];
+    let kinds: Vec<ChannelKind> = handles.iter().map(ChannelHandle::kind).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ChannelKind::Broadcast,
+            ChannelKind::WorkQueue,
+            ChannelKind::Mailbox
+        ]
+    );
+    assert!(handles
+        .iter()
+        .all(|h| h.holder() == &sid("agent") && h.is_live()));
+    assert_eq!(handles[1].rights(), Rights::WRITE);
+    q.revoke(&sid("agent")).await;
+    assert!(!handles[1].is_live());
+    match &handles[1] {
+        ChannelHandle::WorkQueue(jobs) => assert!(matches!(
+            jobs.send(1).await,
+            Err(ChannelError::Revoked { .. })
+        )),
+        other => panic!("{:?}", other.kind()),
+    }
 }

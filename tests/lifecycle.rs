@@ -98,7 +98,7 @@ async fn a_work_queue_drain_waits_for_acks() {
         let q = q.clone();
         actix::spawn(async move { q.drain(Duration::from_secs(60)).await })
     };
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    tokio::time::advance(Duration::from_secs(1)).await;
     assert!(matches!(
         producer.send(3).await,
         Err(ChannelError::Draining { .. })

@@ -92,7 +92,7 @@ async fn a_full_inbox_makes_its_senders_wait_and_nobody_else() {
         .await
         .unwrap();
     assert_eq!(carol.recv().await.unwrap().payload(), "unaffected");
-    tokio::time::sleep(Duration::from_secs(30)).await;
+    tokio::time::advance(Duration::from_secs(30)).await;
     assert!(!waiting.is_finished());
 
     assert_eq!(bob.recv().await.unwrap().payload(), "1");

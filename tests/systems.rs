@@ -137,14 +137,34 @@ async fn ticks_come_on_the_interval_and_from_an_external_clock() {
         .await
         .unwrap();
     assert_eq!(events.recv().await, Some(Event::Started));
-    tokio::time::sleep(Duration::from_millis(3_500)).await;
     for n in 0..3 {
+        tokio::time::advance(Duration::from_secs(1)).await;
         assert_eq!(events.recv().await, Some(Event::Tick(n)));
     }
-    assert!(events.try_recv().is_err(), "no fourth tick before 4 s");
+    tokio::time::advance(Duration::from_millis(500)).await;
+    assert!(events.try_recv().is_err(), "no tick between boundaries");
     system.tick(100).await.unwrap();
     assert_eq!(events.recv().await, Some(Event::Tick(100)));
     assert_eq!(system.stats().ticks, 4);
+}
+
+#[actix_rt::test]
+async fn a_system_that_falls_behind_its_clock_skips_ticks_instead_of_bursting() {
+    tokio::time::pause();
+    let (factory, mut events) = probe(never);
+    let _system = SystemActor::builder(sid("ticker"), factory)
+        .tick_every(Duration::from_secs(1))
+        .spawn()
+        .await
+        .unwrap();
+    assert_eq!(events.recv().await, Some(Event::Started));
+    // The clock jumps 3.5 s at once: the late first tick runs, boundaries 2 s and 3 s
+    // are skipped, and the next tick is the one due at 4 s, numbered accordingly.
+    tokio::time::advance(Duration::from_millis(3_500)).await;
+    assert_eq!(events.recv().await, Some(Event::Tick(0)));
+    assert!(events.try_recv().is_err(), "no burst of missed ticks");
+    tokio::time::advance(Duration::from_millis(500)).await;
+    assert_eq!(events.recv().await, Some(Event::Tick(3)));
 }
 
 #[actix_rt::test]

@@ -100,7 +100,7 @@ async fn a_stale_ack_after_lease_expiry_is_rejected_and_changes_nothing() {
     let claimed = first.claim(1, Duration::from_secs(5)).await.unwrap();
     assert_eq!(claimed[0].attempt(), 1);
     let stale = token(&claimed[0]);
-    tokio::time::sleep(Duration::from_secs(6)).await;
+    tokio::time::advance(Duration::from_secs(6)).await;
 
     let again = second.claim(1, LEASE).await.unwrap();
     assert_eq!((*again[0].payload(), again[0].attempt()), (7, 2));
@@ -196,7 +196,7 @@ async fn items_past_max_attempts_go_to_the_dead_letter_queue_with_the_reason() {
         .unwrap()
         .remove(0);
     assert_eq!(third.attempt(), 3);
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    tokio::time::advance(Duration::from_secs(2)).await;
 
     // Item 14 is next, and nothing else is left for the worker.
     let rest = worker.claim(10, LEASE).await.unwrap();
@@ -270,12 +270,12 @@ async fn extending_a_lease_keeps_the_item_claimed() {
         .await
         .unwrap()
         .remove(0);
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    tokio::time::advance(Duration::from_secs(4)).await;
     consumer
         .extend(token(&item), Duration::from_secs(10))
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_secs(8)).await;
+    tokio::time::advance(Duration::from_secs(8)).await;
     // 12 s after the claim, past the first lease but inside the extended one.
     assert_eq!(q.stats().await.unwrap().in_flight, 1);
     assert!(consumer.claim(1, LEASE).await.unwrap().is_empty());
@@ -303,7 +303,7 @@ async fn producers_wait_when_the_queue_is_full_and_try_send_is_refused() {
     };
     // Claimed items still take room: the producer keeps waiting.
     let item = consumer.claim(1, LEASE).await.unwrap().remove(0);
-    tokio::time::sleep(Duration::from_secs(10)).await;
+    tokio::time::advance(Duration::from_secs(10)).await;
     assert!(!waiting.is_finished());
     // An ack frees room; the waiting send completes.
     consumer.ack(token(&item)).await.unwrap();
@@ -365,7 +365,7 @@ async fn claim_wait_parks_until_an_item_arrives_or_the_wait_ends() {
         let consumer = consumer.clone();
         actix::spawn(async move { consumer.claim_wait(5, LEASE, Duration::from_secs(60)).await })
     };
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    tokio::time::advance(Duration::from_secs(1)).await;
     producer.send(42).await.unwrap();
     let items = waiting.await.unwrap().unwrap();
     assert_eq!(

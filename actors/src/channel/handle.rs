@@ -10,7 +10,10 @@ use actix::{Addr, Handler, Message, Recipient};
 
 use crate::channel::access::Grant;
 use crate::channel::actor::{ChannelActor, Drain, GetStats, GrantAccess, Kind, RevokeAccess, Stop};
-use crate::channel::{ChannelError, ChannelKind, ChannelStats, DrainOutcome, DrainReport};
+use crate::channel::{
+    BroadcastHandle, ChannelError, ChannelKind, ChannelStats, DrainOutcome, DrainReport,
+    MailboxHandle, WorkQueueHandle,
+};
 use crate::ids::{ChannelId, SystemId};
 use crate::rights::Rights;
 
@@ -103,6 +106,10 @@ pub(crate) async fn grant<K: Kind>(
 /// Accessors every typed handle has.
 macro_rules! handle_accessors {
     () => {
+        pub(crate) fn grant(&self) -> &$crate::channel::access::Grant {
+            self.port.grant()
+        }
+
         /// The system this handle speaks for; stamped as the sender of everything sent
         /// through it.
         pub fn holder(&self) -> &$crate::ids::SystemId {
@@ -220,5 +227,85 @@ impl fmt::Debug for ChannelControl {
             .field("kind", &self.kind)
             .field("running", &self.is_running())
             .finish()
+    }
+}
+
+/// A handle on a channel of any kind, for code that learns the kind at run time (a
+/// kernel handing a system the channels it was granted, by id). Match it to use the
+/// kind's operations.
+#[derive(Debug)]
+pub enum ChannelHandle<T: Send + Sync + 'static> {
+    /// A broadcast channel.
+    Broadcast(BroadcastHandle<T>),
+    /// A work queue.
+    WorkQueue(WorkQueueHandle<T>),
+    /// A mailbox.
+    Mailbox(MailboxHandle<T>),
+}
+
+impl<T: Send + Sync + 'static> ChannelHandle<T> {
+    fn grant(&self) -> &Grant {
+        match self {
+            ChannelHandle::Broadcast(handle) => handle.grant(),
+            ChannelHandle::WorkQueue(handle) => handle.grant(),
+            ChannelHandle::Mailbox(handle) => handle.grant(),
+        }
+    }
+
+    /// The channel's kind.
+    pub fn kind(&self) -> ChannelKind {
+        match self {
+            ChannelHandle::Broadcast(_) => ChannelKind::Broadcast,
+            ChannelHandle::WorkQueue(_) => ChannelKind::WorkQueue,
+            ChannelHandle::Mailbox(_) => ChannelKind::Mailbox,
+        }
+    }
+
+    /// The system this handle speaks for.
+    pub fn holder(&self) -> &SystemId {
+        self.grant().holder()
+    }
+
+    /// The channel this handle opens.
+    pub fn channel(&self) -> &ChannelId {
+        self.grant().channel()
+    }
+
+    /// The rights of the holder's grant, as the channel holds them now.
+    pub fn rights(&self) -> Rights {
+        self.grant().rights()
+    }
+
+    /// `false` once the holder's access has been revoked.
+    pub fn is_live(&self) -> bool {
+        self.grant().is_live()
+    }
+}
+
+impl<T: Send + Sync + 'static> Clone for ChannelHandle<T> {
+    fn clone(&self) -> Self {
+        match self {
+            ChannelHandle::Broadcast(handle) => ChannelHandle::Broadcast(handle.clone()),
+            ChannelHandle::WorkQueue(handle) => ChannelHandle::WorkQueue(handle.clone()),
+            ChannelHandle::Mailbox(handle) => ChannelHandle::Mailbox(handle.clone()),
+        }
+    }
+}
+
+impl<T: Send + Sync + 'static> From<BroadcastHandle<T>> for ChannelHandle<T> {
+    fn from(handle: BroadcastHandle<T>) -> Self {
+        ChannelHandle::Broadcast(handle)
+    }
+}
+
+impl<T: Send + Sync + 'static> From<WorkQueueHandle<T>> for ChannelHandle<T> {
+    fn from(handle: WorkQueueHandle<T>) -> Self {
+        ChannelHandle::WorkQueue(handle)
+    }
+}
+
+impl<T: Send + Sync + 'static> From<MailboxHandle<T>> for ChannelHandle<T> {
+    fn from(handle: MailboxHandle<T>) -> Self {
+        ChannelHandle::Mailbox(handle)
     }
 }

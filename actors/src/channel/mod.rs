@@ -31,7 +31,7 @@ pub use broadcast::{
 };
 pub use delivery::Delivery;
 pub use error::{ChannelError, CloseReason, RecvError};
-pub use handle::ChannelControl;
+pub use handle::{ChannelControl, ChannelHandle};
 pub use inbound::Inbound;
 pub use mailbox::{Mailbox, MailboxBuilder, MailboxHandle};
 pub use outlet::Overflow;
