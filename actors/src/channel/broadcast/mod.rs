@@ -28,12 +28,11 @@ use std::ops::Deref;
 
 use actix::prelude::*;
 
-use crate::channel::actor::{ChannelActor, Core};
+use crate::channel::actor::{actor_options, ActorOptions, ChannelActor, Core};
 use crate::channel::handle::{grant, ChannelControl};
 use crate::channel::outlet::Overflow;
 use crate::channel::{ChannelError, StartError, MAX_BATCH};
 use crate::ids::{ChannelId, Seq, SystemId};
-use crate::placement::Placement;
 use crate::rights::Rights;
 
 mod handle;
@@ -50,9 +49,7 @@ pub struct BroadcastBuilder<T> {
     retention: usize,
     buffer: usize,
     overflow: Overflow,
-    mailbox: usize,
-    placement: Placement,
-    owner: Option<SystemId>,
+    actor: ActorOptions,
     payload: std::marker::PhantomData<fn() -> T>,
 }
 
@@ -76,24 +73,7 @@ impl<T: Send + Sync + 'static> BroadcastBuilder<T> {
         self
     }
 
-    /// How many requests may wait in the channel actor's mailbox before writers wait
-    /// (default 1,024).
-    pub fn mailbox_capacity(mut self, requests: usize) -> Self {
-        self.mailbox = requests;
-        self
-    }
-
-    /// Where the channel's actor runs (default: the caller's arbiter).
-    pub fn placement(mut self, placement: Placement) -> Self {
-        self.placement = placement;
-        self
-    }
-
-    /// The system that owns the channel; on an arbiter pool the channel runs beside it.
-    pub fn owner(mut self, owner: SystemId) -> Self {
-        self.owner = Some(owner);
-        self
-    }
+    actor_options!();
 
     /// Starts the channel's actor.
     pub fn start(self) -> Result<Broadcast<T>, StartError> {
@@ -101,12 +81,6 @@ impl<T: Send + Sync + 'static> BroadcastBuilder<T> {
             return Err(StartError::invalid(
                 &self.id,
                 "subscriber_buffer must be at least 1",
-            ));
-        }
-        if self.mailbox == 0 {
-            return Err(StartError::invalid(
-                &self.id,
-                "mailbox_capacity must be at least 1",
             ));
         }
         let core = Core::new(self.id.clone(), self.retention);
@@ -119,15 +93,8 @@ impl<T: Send + Sync + 'static> BroadcastBuilder<T> {
             buffer: self.buffer,
             overflow: self.overflow,
         };
-        let mailbox = self.mailbox;
-        let addr = self.placement.start(self.owner.as_ref(), move |ctx| {
-            ctx.set_mailbox_capacity(mailbox);
-            ChannelActor::new(core, state)
-        })?;
-        Ok(Broadcast {
-            control: ChannelControl::new(self.id, &addr),
-            addr,
-        })
+        let (addr, control) = self.actor.start(core, state)?;
+        Ok(Broadcast { control, addr })
     }
 }
 
@@ -146,9 +113,7 @@ impl<T: Send + Sync + 'static> Broadcast<T> {
             retention: 1024,
             buffer: 1024,
             overflow: Overflow::DropOldest,
-            mailbox: 1024,
-            placement: Placement::Current,
-            owner: None,
+            actor: ActorOptions::default(),
             payload: std::marker::PhantomData,
         }
     }

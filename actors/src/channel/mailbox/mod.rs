@@ -44,12 +44,11 @@ use actix::prelude::*;
 use rustc_hash::FxHashMap;
 use tokio::sync::{oneshot, Semaphore};
 
-use crate::channel::actor::{ChannelActor, Core};
+use crate::channel::actor::{actor_options, ActorOptions, ChannelActor, Core};
 use crate::channel::handle::{grant, ChannelControl};
 use crate::channel::{ChannelError, StartError};
 use crate::envelope::Envelope;
 use crate::ids::{ChannelId, Seq, SystemId};
-use crate::placement::Placement;
 use crate::rights::Rights;
 
 mod handle;
@@ -110,9 +109,7 @@ impl MailboxShared {
 pub struct MailboxBuilder<T> {
     id: ChannelId,
     inbox_capacity: usize,
-    mailbox: usize,
-    placement: Placement,
-    owner: Option<SystemId>,
+    actor: ActorOptions,
     payload: std::marker::PhantomData<fn() -> T>,
 }
 
@@ -132,23 +129,7 @@ impl<T: Send + Sync + 'static> MailboxBuilder<T> {
         self
     }
 
-    /// How many requests may wait in the channel actor's mailbox (default 1,024).
-    pub fn mailbox_capacity(mut self, requests: usize) -> Self {
-        self.mailbox = requests;
-        self
-    }
-
-    /// Where the channel's actor runs (default: the caller's arbiter).
-    pub fn placement(mut self, placement: Placement) -> Self {
-        self.placement = placement;
-        self
-    }
-
-    /// The system that owns the channel; on an arbiter pool the channel runs beside it.
-    pub fn owner(mut self, owner: SystemId) -> Self {
-        self.owner = Some(owner);
-        self
-    }
+    actor_options!();
 
     /// Starts the channel's actor.
     pub fn start(self) -> Result<Mailbox<T>, StartError> {
@@ -156,12 +137,6 @@ impl<T: Send + Sync + 'static> MailboxBuilder<T> {
             return Err(StartError::invalid(
                 &self.id,
                 "inbox_capacity must be at least 1",
-            ));
-        }
-        if self.mailbox == 0 {
-            return Err(StartError::invalid(
-                &self.id,
-                "mailbox_capacity must be at least 1",
             ));
         }
         let shared = Arc::new(MailboxShared {
@@ -175,13 +150,9 @@ impl<T: Send + Sync + 'static> MailboxBuilder<T> {
             shared: Arc::clone(&shared),
         };
         let core = Core::new(self.id.clone(), self.inbox_capacity);
-        let mailbox = self.mailbox;
-        let addr = self.placement.start(self.owner.as_ref(), move |ctx| {
-            ctx.set_mailbox_capacity(mailbox);
-            ChannelActor::new(core, state)
-        })?;
+        let (addr, control) = self.actor.start(core, state)?;
         Ok(Mailbox {
-            control: ChannelControl::new(self.id, &addr),
+            control,
             addr,
             shared,
         })
@@ -202,9 +173,7 @@ impl<T: Send + Sync + 'static> Mailbox<T> {
         MailboxBuilder {
             id,
             inbox_capacity: 1024,
-            mailbox: 1024,
-            placement: Placement::Current,
-            owner: None,
+            actor: ActorOptions::default(),
             payload: std::marker::PhantomData,
         }
     }

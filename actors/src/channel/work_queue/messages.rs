@@ -84,6 +84,7 @@ impl<T: Send + Sync + 'static> Handler<Claim<T>> for ChannelActor<QueueState<T>>
 
     fn handle(&mut self, msg: Claim<T>, ctx: &mut Ctx<T>) -> Self::Result {
         self.core.check(&msg.grant, Rights::READ)?;
+        self.kind.expire(&mut self.core, Instant::now());
         if msg.max == 0 || msg.max > MAX_BATCH {
             return Err(self.core.invalid(format!(
                 "claim between 1 and {MAX_BATCH} items, not {}",
@@ -154,6 +155,8 @@ impl<T: Send + Sync + 'static> Handler<SettleClaims> for ChannelActor<QueueState
 
     fn handle(&mut self, msg: SettleClaims, ctx: &mut Ctx<T>) -> Self::Result {
         self.core.check(&msg.grant, Rights::READ)?;
+        // A lease is over at its deadline, whether or not its timer has run yet.
+        self.kind.expire(&mut self.core, Instant::now());
         if msg
             .claims
             .iter()

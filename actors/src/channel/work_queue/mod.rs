@@ -37,11 +37,10 @@ use actix::prelude::*;
 use rustc_hash::FxHashMap;
 use tokio::sync::Semaphore;
 
-use crate::channel::actor::{ChannelActor, Core};
+use crate::channel::actor::{actor_options, ActorOptions, ChannelActor, Core};
 use crate::channel::handle::{grant, ChannelControl};
 use crate::channel::{ChannelError, StartError};
 use crate::ids::{ChannelId, Seq, SystemId};
-use crate::placement::Placement;
 use crate::rights::Rights;
 
 mod dead_letter;
@@ -69,9 +68,7 @@ pub struct WorkQueueBuilder<T: Send + Sync + 'static> {
     max_attempts: Option<u32>,
     dead_letter: Option<Box<dyn DeadLetterSink<T>>>,
     max_waiting: usize,
-    mailbox: usize,
-    placement: Placement,
-    owner: Option<SystemId>,
+    actor: ActorOptions,
 }
 
 impl<T: Send + Sync + 'static> fmt::Debug for WorkQueueBuilder<T> {
@@ -119,23 +116,7 @@ impl<T: Send + Sync + 'static> WorkQueueBuilder<T> {
         self
     }
 
-    /// How many requests may wait in the queue actor's mailbox (default 1,024).
-    pub fn mailbox_capacity(mut self, requests: usize) -> Self {
-        self.mailbox = requests;
-        self
-    }
-
-    /// Where the queue's actor runs (default: the caller's arbiter).
-    pub fn placement(mut self, placement: Placement) -> Self {
-        self.placement = placement;
-        self
-    }
-
-    /// The system that owns the queue; on an arbiter pool the queue runs beside it.
-    pub fn owner(mut self, owner: SystemId) -> Self {
-        self.owner = Some(owner);
-        self
-    }
+    actor_options!();
 
     /// Starts the queue's actor.
     pub fn start(self) -> Result<WorkQueue<T>, StartError> {
@@ -148,9 +129,6 @@ impl<T: Send + Sync + 'static> WorkQueueBuilder<T> {
         }
         if self.max_attempts == Some(0) {
             return invalid("max_attempts must be at least 1");
-        }
-        if self.mailbox == 0 {
-            return invalid("mailbox_capacity must be at least 1");
         }
         if let Some(dlq) = &self.dead_letter {
             dlq.check_writable().map_err(|e| StartError::InvalidSpec {
@@ -176,13 +154,9 @@ impl<T: Send + Sync + 'static> WorkQueueBuilder<T> {
             dead_letter: self.dead_letter,
         };
         let core = Core::new(self.id.clone(), self.capacity);
-        let mailbox = self.mailbox;
-        let addr = self.placement.start(self.owner.as_ref(), move |ctx| {
-            ctx.set_mailbox_capacity(mailbox);
-            ChannelActor::new(core, state)
-        })?;
+        let (addr, control) = self.actor.start(core, state)?;
         Ok(WorkQueue {
-            control: ChannelControl::new(self.id, &addr),
+            control,
             addr,
             permits,
             capacity: self.capacity,
@@ -209,9 +183,7 @@ impl<T: Send + Sync + 'static> WorkQueue<T> {
             max_attempts: None,
             dead_letter: None,
             max_waiting: 1024,
-            mailbox: 1024,
-            placement: Placement::Current,
-            owner: None,
+            actor: ActorOptions::default(),
         }
     }
 
