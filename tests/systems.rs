@@ -435,6 +435,45 @@ async fn stopping_runs_the_hook_and_returns_claimed_work() {
     assert_eq!((stats.consumers, stats.depth), (0, 1));
 }
 
+/// Handles one item, then stops itself.
+struct OneAndDone;
+
+impl System for OneAndDone {
+    type Message = u32;
+
+    fn on_message(&mut self, ctx: &mut SystemContext<'_, Self>, _: Inbound<u32>) {
+        ctx.stop();
+    }
+}
+
+#[actix_rt::test]
+async fn a_worker_that_stops_hands_back_what_it_never_saw_without_charging_an_attempt() {
+    let (q, producer, ports) = work_setup(&["quitter", "steady"]).await;
+    let quitter = SystemActor::builder(sid("quitter"), || OneAndDone)
+        .worker(ports[0].clone(), WorkerOptions::default().prefetch(4))
+        .spawn()
+        .await
+        .unwrap();
+    producer.send_batch(0..4u32).await.unwrap();
+    quitter.stopped().await;
+
+    let (factory, mut events) = probe(never);
+    let _steady = SystemActor::builder(sid("steady"), factory)
+        .worker(ports[1].clone(), WorkerOptions::default())
+        .spawn()
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    while got.len() < 3 {
+        let (payload, attempt, _) = next_got(&mut events).await;
+        got.push((payload, attempt));
+    }
+    got.sort_unstable();
+    assert_eq!(got, vec![(1, 1), (2, 1), (3, 1)]);
+    let stats = q.stats().await.unwrap();
+    assert_eq!((stats.acked, stats.redelivered), (4, 0));
+}
+
 /// Blocks its own mailbox until released, to fall behind on purpose.
 struct Sleeper {
     events: UnboundedSender<Event>,

@@ -459,7 +459,7 @@ impl<T: Send + Sync + 'static> Outlet<T> {
     }
 
     /// Consumer side: everything buffered, at once (a consumer being retired).
-    pub(super) fn take_all(&self) -> Vec<Inbound<T>> {
+    pub(crate) fn take_all(&self) -> Vec<Inbound<T>> {
         let mut ring = self.lock();
         let taken: Vec<Inbound<T>> = ring.items.drain(..).collect();
         self.pending.store(ring.has_pending(), SeqCst);

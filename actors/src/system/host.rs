@@ -86,25 +86,54 @@ impl<T: Send + Sync + 'static> LinkSpec<T> {
         }
     }
 
-    /// Ends push delivery, returning claimed work items to their queue.
-    async fn detach(self, id: AttachedId) {
-        let result = match (self, id) {
+    /// Ends push delivery through `attached`. A worker registration is retired in the
+    /// same step as the items still waiting in its buffer go back to the queue: the
+    /// system never saw them, so they are not charged an attempt.
+    fn detach(&self, attached: Attached<T>) {
+        match (self, attached.id) {
             (LinkSpec::Subscribe(handle, _), AttachedId::Subscription(id)) => {
-                handle.unsubscribe(id).await.map(drop)
+                let handle = handle.clone();
+                actix::spawn(async move {
+                    if let Err(error) = handle.unsubscribe(id).await {
+                        tracing::debug!(%error, "unsubscribing a stopped system");
+                    }
+                });
             }
             (LinkSpec::Work(handle, _), AttachedId::Worker(id)) => {
-                match handle.unregister_worker(id).await {
-                    Ok(_) => handle.release_all().await.map(drop),
-                    Err(e) => Err(e),
+                let unseen = unseen_claims(attached.outlet.take_all());
+                handle.settle_now(unseen, Some(id));
+            }
+            (LinkSpec::Inbox(handle), AttachedId::Inbox) => {
+                if let Err(error) = handle.unsubscribe_actor() {
+                    tracing::debug!(%error, "unsubscribing a stopped system from its inbox");
                 }
             }
-            (LinkSpec::Inbox(handle), AttachedId::Inbox) => handle.unsubscribe_actor(),
-            _ => Ok(()),
-        };
-        if let Err(error) = result {
-            tracing::debug!(%error, "detaching a system link");
+            _ => {}
         }
     }
+
+    /// Returns to the queue the items the holder claimed outside any registration (kept
+    /// or pulled by the system itself); they were handed to it, so they count.
+    fn release_claims(&self) -> Option<impl std::future::Future<Output = ()> + 'static> {
+        let LinkSpec::Work(handle, _) = self else {
+            return None;
+        };
+        let handle = handle.clone();
+        Some(async move {
+            if let Err(error) = handle.release_all().await {
+                tracing::debug!(%error, "releasing a system's claims");
+            }
+        })
+    }
+}
+
+/// Claims to hand back, uncounted, from work items a system never saw.
+fn unseen_claims<T>(items: Vec<crate::channel::Inbound<T>>) -> Vec<(ClaimToken, Settle)> {
+    items
+        .iter()
+        .filter_map(|item| item.claim_token())
+        .map(|token| (token, Settle::Return))
+        .collect()
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -247,6 +276,8 @@ pub struct SystemActor<S: System> {
     tick_every: Option<Duration>,
     status: Arc<Status>,
     ready: Option<oneshot::Sender<Result<(), SpawnError>>>,
+    /// The link whose delivery is being handled, if any.
+    delivering: Option<usize>,
 }
 
 impl<S: System> fmt::Debug for SystemActor<S> {
@@ -296,6 +327,7 @@ impl<S: System> SystemActor<S> {
             tick_every,
             status,
             ready: Some(ready),
+            delivering: None,
         }
     }
 
@@ -377,16 +409,20 @@ impl<S: System> SystemActor<S> {
         let me = ctx.address().recipient();
         for index in 0..self.links.len() {
             let link = &mut self.links[index];
-            if !matches!(link.spec, LinkSpec::Work(..)) {
+            let Some(release) = link.spec.release_claims() else {
                 continue;
+            };
+            if let Some(old) = link.attached.take() {
+                // The link being delivered is retired by its delivery handler, together
+                // with the batch it was handling.
+                if self.delivering != Some(index) {
+                    link.spec.detach(old);
+                }
             }
-            let old = link.attached.take();
             let spec = link.spec.clone_spec();
             let me = me.clone();
             let reattach = async move {
-                if let Some(old) = old {
-                    spec.clone_spec().detach(old.id).await;
-                }
+                release.await;
                 spec.attach(me).await
             };
             ctx.wait(reattach.into_actor(self).map(move |result, act, _| match result {
@@ -495,7 +531,10 @@ impl<S: System> Actor for SystemActor<S> {
         }
         for link in &mut self.links {
             if let Some(attached) = link.attached.take() {
-                actix::spawn(link.spec.clone_spec().detach(attached.id));
+                link.spec.detach(attached);
+            }
+            if let Some(release) = link.spec.release_claims() {
+                actix::spawn(release);
             }
         }
         if let Some(ready) = self.ready.take() {
@@ -521,6 +560,7 @@ impl<S: System> Handler<Delivery<S::Message>> for SystemActor<S> {
         };
         let mut settled: Vec<(ClaimToken, Settle)> = Vec::new();
         let mut retire = false;
+        self.delivering = Some(index);
         while self.system.is_some() && ctx.state().alive() {
             let Some(msg) = delivery.next() else { break };
             let token = msg.claim_token();
@@ -556,6 +596,7 @@ impl<S: System> Handler<Delivery<S::Message>> for SystemActor<S> {
                 }
             }
         }
+        self.delivering = None;
         if let LinkSpec::Work(handle, _) = &self.links[index].spec {
             if !settled.is_empty() || retire {
                 handle.settle_now(settled, worker.filter(|_| retire));
