@@ -1,5 +1,7 @@
-//! Mailbox request/reply round trip, beside a raw actix `send().await` to an actor that
-//! answers. Both on one arbiter, and with the answering actor on a second arbiter.
+//! Mailbox request/reply round trip, beside raw actix asking an actor that answers: with
+//! a plain `send().await`, and with `send().timeout(..)`, which does the same work as a
+//! request (every request has a deadline). On one arbiter, and with the answering actor
+//! on a second arbiter.
 
 #[path = "common/mod.rs"]
 mod common;
@@ -58,6 +60,8 @@ impl Handler<Wire> for Responder {
     }
 }
 
+const TIMEOUT: Duration = Duration::from_secs(5);
+
 fn round_trip(c: &mut Criterion) {
     let system = actix_rt::System::new();
     let other = system.block_on(async { actix_rt::Arbiter::new() });
@@ -83,6 +87,18 @@ fn round_trip(c: &mut Criterion) {
                 })
             })
         });
+        group.bench_function(BenchmarkId::new("raw_actix_timeout", placement), |b| {
+            b.iter_custom(|iters| {
+                system.block_on(async {
+                    let start = Instant::now();
+                    for n in 0..iters {
+                        let answer = raw.send(Ping(n)).timeout(TIMEOUT).await.unwrap();
+                        assert_eq!(answer, n + 1);
+                    }
+                    start.elapsed()
+                })
+            })
+        });
 
         let (client, _mail) = system.block_on(async {
             let mail = Mailbox::<u64>::builder(cid("rpc")).start().unwrap();
@@ -101,10 +117,7 @@ fn round_trip(c: &mut Criterion) {
                 system.block_on(async {
                     let start = Instant::now();
                     for n in 0..iters {
-                        let reply = client
-                            .request(&server, n, Duration::from_secs(5))
-                            .await
-                            .unwrap();
+                        let reply = client.request(&server, n, TIMEOUT).await.unwrap();
                         assert_eq!(*reply.payload(), n + 1);
                     }
                     start.elapsed()

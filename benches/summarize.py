@@ -29,12 +29,14 @@ def main():
         rows.setdefault((group, param), {})[variant] = median_ns(estimates)
     if not rows:
         sys.exit(f"no criterion results under {root}: run `cargo bench` first")
-    print(f"{'benchmark':<42} {'raw actix':>12} {'exokern':>12} {'ratio':>7}")
+    print(f"{'benchmark':<42} {'baseline':<18} {'baseline':>10} {'exokern':>10} {'ratio':>7}")
     for (group, param), variants in sorted(rows.items()):
-        raw, ours = variants.get("raw_actix"), variants.get("exokern")
-        if raw is None or ours is None:
+        ours = variants.get("exokern")
+        if ours is None:
             continue
-        print(f"{group + '/' + param:<42} {pretty(raw):>12} {pretty(ours):>12} {ours / raw:>6.2f}x")
+        for name, raw in sorted(variants.items()):
+            if name.startswith("raw_actix"):
+                print(f"{group + '/' + param:<42} {name:<18} {pretty(raw):>10} {pretty(ours):>10} {ours / raw:>6.2f}x")
 
 
 if __name__ == "__main__":

@@ -117,37 +117,43 @@ impl<T: Send + Sync + 'static> MailboxHandle<T> {
         timeout: Duration,
     ) -> Result<Arc<Envelope<T>>, ChannelError> {
         self.port.check(Rights::WRITE)?;
-        let id = MessageId::random();
-        let (tx, rx) = oneshot::channel();
-        let slot = ReplySlot { tx };
-        let msg = msg.into().with_id(id);
-        let exchange = async {
-            let permit = self.reserve(to).await?;
-            let mail = self.deliver(to, msg, permit, Some(slot));
-            // Errors reach the reply slot, so no answer from the channel is needed
-            // unless its mailbox is full and we must wait for room.
-            match self.port.addr().try_send(mail) {
-                Ok(()) => {}
-                Err(actix::dev::SendError::Full(mail)) => {
-                    self.port.call(mail).await?;
-                }
-                Err(actix::dev::SendError::Closed(_)) => return Err(self.port.closed()),
-            }
-            rx.await.unwrap_or_else(|_| {
-                Err(ChannelError::NoReply {
-                    channel: self.channel().clone(),
-                    recipient: to.clone(),
-                })
-            })
+        let deadline = tokio::time::Instant::now() + timeout;
+        let timed_out = || ChannelError::Timeout {
+            channel: self.channel().clone(),
+            timeout,
         };
-        tokio::time::timeout(timeout, exchange)
+        // Each wait is bounded by the same deadline. Waits that finish at once (room in
+        // the inbox, the channel's mailbox) never arm a timer; only the wait for the
+        // reply does.
+        let permit = tokio::time::timeout_at(deadline, self.reserve(to))
             .await
-            .unwrap_or_else(|_| {
-                Err(ChannelError::Timeout {
-                    channel: self.channel().clone(),
-                    timeout,
-                })
-            })
+            .map_err(|_| timed_out())??;
+        let (tx, rx) = oneshot::channel();
+        let mail = self.deliver(
+            to,
+            msg.into().with_id(MessageId::random()),
+            permit,
+            Some(ReplySlot { tx }),
+        );
+        // Errors reach the reply slot, so no answer from the channel is needed unless its
+        // mailbox is full and we must wait for room.
+        match self.port.addr().try_send(mail) {
+            Ok(()) => {}
+            Err(actix::dev::SendError::Full(mail)) => {
+                tokio::time::timeout_at(deadline, self.port.call(mail))
+                    .await
+                    .map_err(|_| timed_out())??;
+            }
+            Err(actix::dev::SendError::Closed(_)) => return Err(self.port.closed()),
+        }
+        match tokio::time::timeout_at(deadline, rx).await {
+            Ok(Ok(reply)) => reply,
+            Ok(Err(_)) => Err(ChannelError::NoReply {
+                channel: self.channel().clone(),
+                recipient: to.clone(),
+            }),
+            Err(_) => Err(timed_out()),
+        }
     }
 
     /// Replies to a request taken from this holder's inbox (needs WRITE). The reply goes
