@@ -122,12 +122,19 @@ impl<T: Send + Sync + 'static> MailboxHandle<T> {
             channel: self.channel().clone(),
             timeout,
         };
-        // Each wait is bounded by the same deadline. Waits that finish at once (room in
-        // the inbox, the channel's mailbox) never arm a timer; only the wait for the
-        // reply does.
-        let permit = tokio::time::timeout_at(deadline, self.reserve(to))
-            .await
-            .map_err(|_| timed_out())??;
+        // Each wait is bounded by the same deadline, but only a wait that does not
+        // finish at once pays for a timer: usually just the wait for the reply.
+        let room = self.shared.room_of(to).ok_or_else(|| self.unknown(to))?;
+        let permit = match Arc::clone(&room).try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(tokio::sync::TryAcquireError::Closed) => return Err(self.unknown(to)),
+            Err(tokio::sync::TryAcquireError::NoPermits) => {
+                tokio::time::timeout_at(deadline, room.acquire_owned())
+                    .await
+                    .map_err(|_| timed_out())?
+                    .map_err(|_| self.unknown(to))?
+            }
+        };
         let (tx, rx) = oneshot::channel();
         let mail = self.deliver(
             to,
