@@ -156,3 +156,62 @@ fn bad_channel_settings_are_refused_before_anything_starts() {
         ));
     });
 }
+
+/// Answers every request with its payload doubled, and says where it runs.
+struct Doubler {
+    thread: UnboundedSender<ThreadId>,
+}
+
+impl System for Doubler {
+    type Message = u64;
+
+    fn started(&mut self, _: &mut SystemContext<'_, Self>) {
+        let _ = self.thread.send(std::thread::current().id());
+    }
+
+    fn on_message(&mut self, ctx: &mut SystemContext<'_, Self>, mut msg: Inbound<u64>) {
+        let doubled = msg.payload() * 2;
+        ctx.reply(&mut msg, doubled).unwrap();
+    }
+}
+
+#[actix_rt::test]
+async fn mail_crosses_arbiters_in_both_directions_and_a_dropped_pool_handle_stops_nothing() {
+    let pool = ArbiterPool::new(2).unwrap();
+    let mail = Mailbox::<u64>::builder(cid("rpc")).start().unwrap();
+    let client = mail.grant(sid("client"), Rights::WRITE).await.unwrap();
+    let inbox = mail
+        .grant(sid("doubler"), Rights::READ | Rights::WRITE)
+        .await
+        .unwrap();
+    let (thread_tx, mut threads) = unbounded_channel();
+    let _doubler = SystemActor::builder(sid("doubler"), move || Doubler {
+        thread: thread_tx.clone(),
+    })
+    .inbox(inbox)
+    // The only handle on the pool goes with the builder: its arbiters keep running.
+    .placement(Placement::Pool(pool))
+    .spawn()
+    .await
+    .unwrap();
+    assert_ne!(threads.recv().await.unwrap(), std::thread::current().id());
+    let mut asks = Vec::new();
+    for n in 0..200u64 {
+        let client = client.clone();
+        asks.push(actix::spawn(async move {
+            client
+                .request(&sid("doubler"), n, Duration::from_secs(10))
+                .await
+                .map(|reply| (n, *reply.payload()))
+        }));
+    }
+    for ask in asks {
+        let (n, doubled) = ask.await.unwrap().unwrap();
+        assert_eq!(doubled, n * 2);
+    }
+    let stats = mail.stats().await.unwrap();
+    assert_eq!(
+        (stats.accepted, stats.delivered, stats.depth),
+        (400, 400, 0)
+    );
+}

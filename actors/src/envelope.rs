@@ -178,7 +178,7 @@ impl<T> Envelope<T> {
         outgoing: Outgoing<T>,
     ) -> Envelope<T> {
         Envelope {
-            id: outgoing.id.unwrap_or_else(MessageId::random),
+            id: MessageId::random(),
             seq,
             channel: channel.clone(),
             sender: sender.clone(),
@@ -260,7 +260,6 @@ impl<T> Envelope<T> {
 #[derive(Debug, Clone)]
 #[must_use = "an Outgoing message does nothing until it is sent through a handle"]
 pub struct Outgoing<T> {
-    id: Option<MessageId>,
     correlation: Option<MessageId>,
     reply_to: Option<ChannelId>,
     metadata: Metadata,
@@ -271,7 +270,6 @@ impl<T> Outgoing<T> {
     /// A message with this payload and nothing else set.
     pub fn new(payload: T) -> Outgoing<T> {
         Outgoing {
-            id: None,
             correlation: None,
             reply_to: None,
             metadata: Metadata::new(),
@@ -310,13 +308,6 @@ impl<T> Outgoing<T> {
     /// The payload.
     pub fn payload(&self) -> &T {
         &self.payload
-    }
-
-    /// Fixes the message id in advance, so the caller knows it before sending (requests
-    /// use this to correlate their reply).
-    pub(crate) fn with_id(mut self, id: MessageId) -> Outgoing<T> {
-        self.id = Some(id);
-        self
     }
 }
 

@@ -85,7 +85,8 @@ impl Placement {
 /// A fixed set of arbiters (threads). Owners are assigned round-robin on first sight and
 /// keep their arbiter, so a system and the channels it owns stay together.
 ///
-/// The arbiters stop when the last clone of the pool is dropped.
+/// The arbiters run until [`shutdown`](Self::shutdown) or until the actix `System`
+/// stops; dropping the pool's handles does not stop the actors placed on it.
 #[derive(Clone)]
 pub struct ArbiterPool {
     inner: Arc<PoolInner>,
@@ -148,6 +149,13 @@ impl ArbiterPool {
             .remove(owner);
     }
 
+    /// Stops every arbiter of the pool, and with them the actors placed there.
+    pub fn shutdown(&self) {
+        for arbiter in &self.inner.arbiters {
+            arbiter.stop();
+        }
+    }
+
     fn next_arbiter(&self) -> ArbiterHandle {
         let index = self.inner.next.fetch_add(1, Ordering::Relaxed) % self.len();
         self.inner.arbiters[index].handle()
@@ -159,14 +167,6 @@ impl fmt::Debug for ArbiterPool {
         f.debug_struct("ArbiterPool")
             .field("arbiters", &self.len())
             .finish()
-    }
-}
-
-impl Drop for PoolInner {
-    fn drop(&mut self) {
-        for arbiter in &self.arbiters {
-            arbiter.stop();
-        }
     }
 }
 

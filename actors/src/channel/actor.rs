@@ -47,6 +47,11 @@ pub(crate) trait Kind: Sized + Unpin + 'static {
 
     /// Adds the kind's gauges to a stats snapshot.
     fn fill_stats(&self, stats: &mut ChannelStats);
+
+    /// The channel moved to `state`; kinds whose handles act without the actor mirror it.
+    fn entered(&mut self, state: ChannelState) {
+        let _ = state;
+    }
 }
 
 /// Counters every kind keeps.
@@ -231,6 +236,7 @@ impl<K: Kind> ChannelActor<K> {
             ChannelState::Draining => self.core.drain_waiters.push(tx),
             ChannelState::Running => {
                 self.core.state = ChannelState::Draining;
+                self.kind.entered(ChannelState::Draining);
                 self.core.drain.start();
                 self.core.drain_waiters.push(tx);
                 self.core.drain_timer = Some(ctx.run_later(timeout, |act, ctx| {
@@ -286,6 +292,7 @@ impl<K: Kind> ChannelActor<K> {
     /// hold; everything that needs the actor now fails with `Closed`.
     fn close(&mut self) -> u64 {
         self.core.state = ChannelState::Stopped;
+        self.kind.entered(ChannelState::Stopped);
         self.kind.close(&mut self.core)
     }
 }

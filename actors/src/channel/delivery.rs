@@ -78,11 +78,11 @@ impl<T: Send + Sync + 'static> Delivery<T> {
         self.closed
     }
 
-    /// Drops a doorbell that never reached its consumer without touching the outlet
-    /// (whose lock the caller holds); gives back the item it carried.
-    pub(super) fn disarm(mut self) -> Option<Inbound<T>> {
+    /// Drops a doorbell that never reached its consumer, with the item it carried,
+    /// without touching the outlet (whose lock the caller holds).
+    pub(super) fn disarm(mut self) {
         self.finished = true;
-        self.inline.take()
+        self.inline = None;
     }
 
     /// Takes everything still waiting for this consumer, ignoring the budget: for a

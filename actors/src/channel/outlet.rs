@@ -66,17 +66,17 @@ impl<T: Send + Sync + 'static> Ring<T> {
 }
 
 /// What happened to a pushed item.
-pub(crate) enum Push<T> {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Push {
     Queued,
     /// Queued after dropping the oldest item.
     DroppedOldest,
     /// Not queued: the outlet overflowed and its policy disconnected the consumer.
-    Disconnected(Inbound<T>),
+    Disconnected,
     /// Not queued: the outlet is full (only for outlets that are never meant to overflow).
-    Full(Inbound<T>),
-    /// Not queued: the consumer is gone or the outlet is closed. Carries the item back,
-    /// unless it went down with a consumer that stopped as it was handed over.
-    Gone(Option<Inbound<T>>),
+    Full,
+    /// Not queued: the consumer is gone or the outlet is closed.
+    Gone,
 }
 
 /// What a consumer takes from its outlet.
@@ -226,7 +226,7 @@ impl<T: Send + Sync + 'static> Outlet<T> {
     /// other push races this one. A consumer restoring an untaken item sets `pending`
     /// before clearing `rung`, so having won `rung` we see that item on the second look
     /// and queue behind it rather than overtake it.
-    pub(crate) fn push(self: &Arc<Self>, item: Inbound<T>) -> Push<T> {
+    pub(crate) fn push(self: &Arc<Self>, item: Inbound<T>) -> Push {
         let Some(recipient) = &self.direct else {
             return self.push_locked(item);
         };
@@ -239,27 +239,24 @@ impl<T: Send + Sync + 'static> Outlet<T> {
             ring.items.push_back(item);
             self.pending.store(true, SeqCst);
             let delivery = Delivery::new(Arc::clone(self), self.capacity, None);
-            if self.send(recipient, delivery).is_err() {
+            if !self.send(recipient, delivery) {
                 ring.detached = true;
             }
             return Push::Queued;
         }
-        match self.send(
-            recipient,
-            Delivery::new(Arc::clone(self), self.capacity, Some(item)),
-        ) {
-            Ok(()) => Push::Queued,
-            Err(item) => {
-                self.lock().detached = true;
-                Push::Gone(item)
-            }
+        let delivery = Delivery::new(Arc::clone(self), self.capacity, Some(item));
+        if self.send(recipient, delivery) {
+            Push::Queued
+        } else {
+            self.lock().detached = true;
+            Push::Gone
         }
     }
 
-    fn push_locked(self: &Arc<Self>, item: Inbound<T>) -> Push<T> {
+    fn push_locked(self: &Arc<Self>, item: Inbound<T>) -> Push {
         let mut ring = self.lock();
         if ring.detached || ring.closed.is_some() {
-            return Push::Gone(Some(item));
+            return Push::Gone;
         }
         if !ring.has_pending() {
             if let Wake::Actor(recipient) = &ring.wake {
@@ -267,13 +264,11 @@ impl<T: Send + Sync + 'static> Outlet<T> {
                     // The consumer is idle and has seen everything: hand the item over
                     // inside the doorbell.
                     let delivery = Delivery::new(Arc::clone(self), self.capacity, Some(item));
-                    return match self.send(recipient, delivery) {
-                        Ok(()) => Push::Queued,
-                        Err(item) => {
-                            ring.detached = true;
-                            Push::Gone(item)
-                        }
-                    };
+                    if self.send(recipient, delivery) {
+                        return Push::Queued;
+                    }
+                    ring.detached = true;
+                    return Push::Gone;
                 }
             }
         }
@@ -288,9 +283,9 @@ impl<T: Send + Sync + 'static> Outlet<T> {
                 Some(Overflow::Disconnect) => {
                     ring.closed = Some(CloseReason::Lagging);
                     self.ring_bell(&mut ring);
-                    return Push::Disconnected(item);
+                    return Push::Disconnected;
                 }
-                None => return Push::Full(item),
+                None => return Push::Full,
             }
         }
         ring.items.push_back(item);
@@ -359,22 +354,17 @@ impl<T: Send + Sync + 'static> Outlet<T> {
             Wake::Task => self.notify.notify_one(),
             Wake::Actor(recipient) => {
                 let delivery = Delivery::new(Arc::clone(self), self.capacity, None);
-                if self.send(recipient, delivery).is_err() {
+                if !self.send(recipient, delivery) {
                     ring.detached = true;
                 }
             }
         }
     }
 
-    /// Sends a doorbell; if the consumer is gone, gives back the item it carried, if any.
-    /// Called with the lock held.
-    fn send(
-        &self,
-        recipient: &Recipient<Delivery<T>>,
-        delivery: Delivery<T>,
-    ) -> Result<(), Option<Inbound<T>>> {
+    /// Sends a doorbell; `false` if the consumer is gone. Called with the lock held.
+    fn send(&self, recipient: &Recipient<Delivery<T>>, delivery: Delivery<T>) -> bool {
         match recipient.try_send(delivery) {
-            Ok(()) => Ok(()),
+            Ok(()) => true,
             // The consumer's mailbox is full of other traffic. At most one doorbell per
             // outlet is ever outstanding, so waiting for room in a spawned task is
             // bounded by the number of outlets.
@@ -383,11 +373,14 @@ impl<T: Send + Sync + 'static> Outlet<T> {
                 actix::spawn(async move {
                     let _ = recipient.send(delivery).await;
                 });
-                Ok(())
+                true
             }
             // We hold the lock: the refused doorbell must not run its drop logic, which
             // takes the lock again.
-            Err(SendError::Closed(delivery)) => Err(delivery.disarm()),
+            Err(SendError::Closed(delivery)) => {
+                delivery.disarm();
+                false
+            }
         }
     }
 
@@ -574,8 +567,8 @@ mod tests {
     fn disconnect_closes_after_the_buffered_items() {
         let out = outlet(1, Some(Overflow::Disconnect));
         assert!(matches!(out.push(item(1)), Push::Queued));
-        assert!(matches!(out.push(item(2)), Push::Disconnected(_)));
-        assert!(matches!(out.push(item(3)), Push::Gone(_)));
+        assert!(matches!(out.push(item(2)), Push::Disconnected));
+        assert!(matches!(out.push(item(3)), Push::Gone));
         assert_eq!(seq_of(out.next()), 1);
         assert!(matches!(out.next(), Next::Closed(CloseReason::Lagging)));
     }
@@ -584,7 +577,7 @@ mod tests {
     fn outlets_without_a_policy_refuse_rather_than_overflow() {
         let out = outlet(1, None);
         assert!(matches!(out.push(item(1)), Push::Queued));
-        assert!(matches!(out.push(item(2)), Push::Full(_)));
+        assert!(matches!(out.push(item(2)), Push::Full));
         assert_eq!(out.len(), 1);
     }
 
@@ -594,7 +587,7 @@ mod tests {
         out.push(item(1));
         out.push(item(2));
         assert_eq!(out.detach(), 2);
-        assert!(matches!(out.push(item(3)), Push::Gone(_)));
+        assert!(matches!(out.push(item(3)), Push::Gone));
     }
 
     #[test]

@@ -105,11 +105,11 @@ impl<T: Send + Sync + 'static> BroadcastState<T> {
                 core.counters.dropped += 1;
                 true
             }
-            Push::Disconnected(_) | Push::Full(_) => {
+            Push::Disconnected | Push::Full => {
                 core.counters.dropped += 1;
                 false
             }
-            Push::Gone(_) => {
+            Push::Gone => {
                 core.counters.dropped += outlet.detach() as u64;
                 false
             }

@@ -6,22 +6,22 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
-use tokio::sync::{oneshot, OwnedSemaphorePermit};
+use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
 use crate::channel::handle::{handle_accessors, Port};
-use crate::channel::outlet::{Outlet, Wake};
+use crate::channel::outlet::{Outlet, Push, Wake};
 use crate::channel::Inbound;
 use crate::channel::{ChannelError, Delivery, RecvError, MAX_BATCH};
 use crate::envelope::{Envelope, Outgoing};
-use crate::ids::{MessageId, Seq, SystemId};
+use crate::ids::{Seq, SystemId};
 use crate::rights::Rights;
 
-use super::state::{MailboxState, SendMail};
+use super::state::MailboxState;
 use super::{MailboxShared, ReplySlot};
 /// A holder's handle on a mailbox: send to others, and (with READ) read its own inbox.
 pub struct MailboxHandle<T: Send + Sync + 'static> {
     pub(super) port: Port<MailboxState<T>>,
-    pub(super) shared: Arc<MailboxShared>,
+    pub(super) shared: Arc<MailboxShared<T>>,
     pub(super) inbox: Option<Arc<Outlet<T>>>,
 }
 
@@ -51,25 +51,51 @@ impl<T: Send + Sync + 'static> MailboxHandle<T> {
         }
     }
 
-    /// Waits for room in `to`'s inbox.
-    async fn reserve(&self, to: &SystemId) -> Result<OwnedSemaphorePermit, ChannelError> {
-        let room = self.shared.room_of(to).ok_or_else(|| self.unknown(to))?;
-        room.acquire_owned().await.map_err(|_| self.unknown(to))
+    /// `to`'s inbox and the room it has, if this holder may send to it now.
+    fn inbox_of(&self, to: &SystemId) -> Result<(Arc<Outlet<T>>, Arc<Semaphore>), ChannelError> {
+        self.port.check(Rights::WRITE)?;
+        self.shared.accepting()?;
+        let inbox = self.shared.inbox(to).ok_or_else(|| self.unknown(to))?;
+        let room = inbox.credits().cloned().ok_or_else(|| self.unknown(to))?;
+        Ok((inbox, room))
     }
 
+    /// Stamps a message and puts it, with the room reserved for it, into `to`'s inbox.
     fn deliver(
         &self,
         to: &SystemId,
+        inbox: &Arc<Outlet<T>>,
         msg: Outgoing<T>,
         permit: OwnedSemaphorePermit,
         reply: Option<ReplySlot<T>>,
-    ) -> SendMail<T> {
-        SendMail {
-            grant: Arc::clone(self.port.grant()),
-            to: to.clone(),
+    ) -> Result<Seq, ChannelError> {
+        // Checked again here: the holder may have been revoked, or the channel may have
+        // begun draining, while the sender waited for room.
+        self.port.check(Rights::WRITE)?;
+        self.shared.accepting()?;
+        let seq = self.shared.next_seq();
+        let envelope = Arc::new(Envelope::stamp(
+            self.channel(),
+            seq,
+            self.holder(),
+            Some(to.clone()),
             msg,
-            permit,
-            reply,
+        ));
+        let inbound = match reply {
+            Some(slot) => Inbound::request(envelope, slot),
+            None => Inbound::message(envelope),
+        };
+        match inbox.push(inbound) {
+            Push::Queued | Push::DroppedOldest => {
+                permit.forget();
+                self.shared.delivered.fetch_add(1, Ordering::Relaxed);
+                Ok(seq)
+            }
+            // The inbox closed while we held room in it: its recipient is gone.
+            Push::Gone | Push::Full | Push::Disconnected => {
+                self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+                Err(self.unknown(to))
+            }
         }
     }
 
@@ -79,11 +105,9 @@ impl<T: Send + Sync + 'static> MailboxHandle<T> {
         to: &SystemId,
         msg: impl Into<Outgoing<T>>,
     ) -> Result<Seq, ChannelError> {
-        self.port.check(Rights::WRITE)?;
-        let permit = self.reserve(to).await?;
-        self.port
-            .call(self.deliver(to, msg.into(), permit, None))
-            .await
+        let (inbox, room) = self.inbox_of(to)?;
+        let permit = room.acquire_owned().await.map_err(|_| self.unknown(to))?;
+        self.deliver(to, &inbox, msg.into(), permit, None)
     }
 
     /// Sends a message to `to`'s inbox (needs WRITE), or fails with
@@ -93,8 +117,7 @@ impl<T: Send + Sync + 'static> MailboxHandle<T> {
         to: &SystemId,
         msg: impl Into<Outgoing<T>>,
     ) -> Result<Seq, ChannelError> {
-        self.port.check(Rights::WRITE)?;
-        let room = self.shared.room_of(to).ok_or_else(|| self.unknown(to))?;
+        let (inbox, room) = self.inbox_of(to)?;
         let permit = room.try_acquire_owned().map_err(|e| match e {
             tokio::sync::TryAcquireError::Closed => self.unknown(to),
             tokio::sync::TryAcquireError::NoPermits => ChannelError::Full {
@@ -102,9 +125,7 @@ impl<T: Send + Sync + 'static> MailboxHandle<T> {
                 capacity: self.shared.inbox_capacity,
             },
         })?;
-        self.port
-            .call(self.deliver(to, msg.into(), permit, None))
-            .await
+        self.deliver(to, &inbox, msg.into(), permit, None)
     }
 
     /// Sends a request to `to` and waits up to `timeout` for its reply (needs WRITE).
@@ -116,15 +137,14 @@ impl<T: Send + Sync + 'static> MailboxHandle<T> {
         msg: impl Into<Outgoing<T>>,
         timeout: Duration,
     ) -> Result<Arc<Envelope<T>>, ChannelError> {
-        self.port.check(Rights::WRITE)?;
         let deadline = tokio::time::Instant::now() + timeout;
         let timed_out = || ChannelError::Timeout {
             channel: self.channel().clone(),
             timeout,
         };
-        // Each wait is bounded by the same deadline, but only a wait that does not
-        // finish at once pays for a timer: usually just the wait for the reply.
-        let room = self.shared.room_of(to).ok_or_else(|| self.unknown(to))?;
+        let (inbox, room) = self.inbox_of(to)?;
+        // Both waits are bounded by the same deadline, but waiting for room pays for a
+        // timer only when the inbox is full.
         let permit = match Arc::clone(&room).try_acquire_owned() {
             Ok(permit) => permit,
             Err(tokio::sync::TryAcquireError::Closed) => return Err(self.unknown(to)),
@@ -136,23 +156,7 @@ impl<T: Send + Sync + 'static> MailboxHandle<T> {
             }
         };
         let (tx, rx) = oneshot::channel();
-        let mail = self.deliver(
-            to,
-            msg.into().with_id(MessageId::random()),
-            permit,
-            Some(ReplySlot { tx }),
-        );
-        // Errors reach the reply slot, so no answer from the channel is needed unless its
-        // mailbox is full and we must wait for room.
-        match self.port.addr().try_send(mail) {
-            Ok(()) => {}
-            Err(actix::dev::SendError::Full(mail)) => {
-                tokio::time::timeout_at(deadline, self.port.call(mail))
-                    .await
-                    .map_err(|_| timed_out())??;
-            }
-            Err(actix::dev::SendError::Closed(_)) => return Err(self.port.closed()),
-        }
+        self.deliver(to, &inbox, msg.into(), permit, Some(ReplySlot { tx }))?;
         match tokio::time::timeout_at(deadline, rx).await {
             Ok(Ok(reply)) => reply,
             Ok(Err(_)) => Err(ChannelError::NoReply {
@@ -197,7 +201,7 @@ impl<T: Send + Sync + 'static> MailboxHandle<T> {
             .map_err(|_| ChannelError::RequesterGone {
                 channel: self.channel().clone(),
             })?;
-        self.shared.replies.fetch_add(1, Ordering::Relaxed);
+        self.shared.delivered.fetch_add(1, Ordering::Relaxed);
         Ok(seq)
     }
 

@@ -37,7 +37,7 @@
 
 use std::fmt;
 use std::ops::Deref;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, RwLock};
 
 use actix::prelude::*;
@@ -46,7 +46,8 @@ use tokio::sync::{oneshot, Semaphore};
 
 use crate::channel::actor::{actor_options, ActorOptions, ChannelActor, Core};
 use crate::channel::handle::{grant, ChannelControl};
-use crate::channel::{ChannelError, StartError};
+use crate::channel::outlet::Outlet;
+use crate::channel::{ChannelError, ChannelState, StartError};
 use crate::envelope::Envelope;
 use crate::ids::{ChannelId, Seq, SystemId};
 use crate::rights::Rights;
@@ -63,44 +64,95 @@ pub(crate) struct ReplySlot<T> {
     pub(super) tx: oneshot::Sender<Result<Arc<Envelope<T>>, ChannelError>>,
 }
 
-impl<T> ReplySlot<T> {
-    pub(super) fn fail(self, error: ChannelError) {
-        let _ = self.tx.send(Err(error));
-    }
-}
-
-/// State the channel shares with its handles: the seq counter (replies are stamped by
-/// the replier's handle) and each inbox's free room.
-#[derive(Debug)]
-pub(super) struct MailboxShared {
+/// The mailbox's data plane, shared by the channel's actor and every handle.
+///
+/// For this kind the queues are the per-recipient inboxes, so a send goes straight from
+/// the sender's handle into the recipient's inbox: no hop through the channel's actor,
+/// which on an arbiter pool would put a thread crossing between two agents on the same
+/// thread. The actor keeps the control plane (grants, revocation, drain, stats) and
+/// publishes its state here. Rights are checked on the shared grant at the moment of
+/// delivery, and inbox room still bounds every send.
+pub(super) struct MailboxShared<T: Send + Sync + 'static> {
+    pub(super) id: ChannelId,
     pub(super) inbox_capacity: usize,
-    pub(super) last_seq: AtomicU64,
-    pub(super) replies: AtomicU64,
-    pub(super) room: RwLock<FxHashMap<SystemId, Arc<Semaphore>>>,
+    state: AtomicU8,
+    last_seq: AtomicU64,
+    /// Messages delivered to inboxes, and replies to requesters.
+    pub(super) delivered: AtomicU64,
+    /// Messages refused at delivery (the recipient's inbox closed meanwhile).
+    pub(super) dropped: AtomicU64,
+    inboxes: RwLock<FxHashMap<SystemId, Arc<Outlet<T>>>>,
 }
 
-impl MailboxShared {
+impl<T: Send + Sync + 'static> MailboxShared<T> {
+    fn new(id: ChannelId, inbox_capacity: usize) -> MailboxShared<T> {
+        MailboxShared {
+            id,
+            inbox_capacity,
+            state: AtomicU8::new(0),
+            last_seq: AtomicU64::new(0),
+            delivered: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+            inboxes: RwLock::default(),
+        }
+    }
+
     pub(super) fn next_seq(&self) -> Seq {
         Seq::new(self.last_seq.fetch_add(1, Ordering::Relaxed) + 1)
     }
 
-    pub(super) fn room_of(&self, recipient: &SystemId) -> Option<Arc<Semaphore>> {
-        self.room
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .get(recipient)
-            .cloned()
+    pub(super) fn set_state(&self, state: ChannelState) {
+        let code = match state {
+            ChannelState::Running => 0,
+            ChannelState::Draining => 1,
+            ChannelState::Stopped => 2,
+        };
+        self.state.store(code, Ordering::Release);
     }
 
-    pub(super) fn set_room(&self, recipient: &SystemId, room: Option<Arc<Semaphore>>) {
-        let mut map = self
-            .room
+    /// `Ok` while the channel accepts new messages.
+    pub(super) fn accepting(&self) -> Result<(), ChannelError> {
+        let channel = self.id.clone();
+        match self.state.load(Ordering::Acquire) {
+            0 => Ok(()),
+            1 => Err(ChannelError::Draining { channel }),
+            _ => Err(ChannelError::Closed { channel }),
+        }
+    }
+
+    fn inboxes(&self) -> std::sync::RwLockReadGuard<'_, FxHashMap<SystemId, Arc<Outlet<T>>>> {
+        self.inboxes
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(super) fn inboxes_mut(
+        &self,
+    ) -> std::sync::RwLockWriteGuard<'_, FxHashMap<SystemId, Arc<Outlet<T>>>> {
+        self.inboxes
             .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        match room {
-            Some(room) => map.insert(recipient.clone(), room),
-            None => map.remove(recipient),
-        };
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(super) fn inbox(&self, recipient: &SystemId) -> Option<Arc<Outlet<T>>> {
+        self.inboxes().get(recipient).cloned()
+    }
+
+    /// Messages waiting in all inboxes, and the longest backlog.
+    pub(super) fn backlog(&self) -> (u64, u64, usize) {
+        let inboxes = self.inboxes();
+        let lens = inboxes.values().map(|inbox| inbox.len() as u64);
+        let (total, longest) = lens.fold((0, 0), |(t, m), len| (t + len, m.max(len)));
+        (total, longest, inboxes.len())
+    }
+}
+
+impl<T: Send + Sync + 'static> fmt::Debug for MailboxShared<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MailboxShared")
+            .field("id", &self.id)
+            .field("inbox_capacity", &self.inbox_capacity)
+            .finish()
     }
 }
 
@@ -139,14 +191,8 @@ impl<T: Send + Sync + 'static> MailboxBuilder<T> {
                 "inbox_capacity must be at least 1",
             ));
         }
-        let shared = Arc::new(MailboxShared {
-            inbox_capacity: self.inbox_capacity,
-            last_seq: AtomicU64::new(0),
-            replies: AtomicU64::new(0),
-            room: RwLock::default(),
-        });
+        let shared = Arc::new(MailboxShared::new(self.id.clone(), self.inbox_capacity));
         let state = MailboxState {
-            inboxes: FxHashMap::default(),
             shared: Arc::clone(&shared),
         };
         let core = Core::new(self.id.clone(), self.inbox_capacity);
@@ -164,7 +210,7 @@ impl<T: Send + Sync + 'static> MailboxBuilder<T> {
 pub struct Mailbox<T: Send + Sync + 'static> {
     pub(super) control: ChannelControl,
     pub(super) addr: Addr<ChannelActor<MailboxState<T>>>,
-    pub(super) shared: Arc<MailboxShared>,
+    pub(super) shared: Arc<MailboxShared<T>>,
 }
 
 impl<T: Send + Sync + 'static> Mailbox<T> {

@@ -1,38 +1,34 @@
-//! The mailbox inside its actor: one inbox per recipient, and the send handler.
+//! The mailbox inside its actor: the control plane. Inboxes come and go with READ
+//! grants; revocation and stopping close them; stats read them. Messages themselves go
+//! from handles straight into inboxes (see [`MailboxShared`]).
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use actix::prelude::*;
-use rustc_hash::FxHashMap;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::Semaphore;
 
 use crate::channel::access::Grant;
-use crate::channel::actor::{ChannelActor, Core, Kind};
-use crate::channel::outlet::{Outlet, Push};
-use crate::channel::Inbound;
-use crate::channel::{ChannelError, ChannelKind, ChannelStats, CloseReason};
-use crate::envelope::{Envelope, Outgoing};
-use crate::ids::{Seq, SystemId};
+use crate::channel::actor::{Core, Kind};
+use crate::channel::outlet::Outlet;
+use crate::channel::{ChannelKind, ChannelState, ChannelStats, CloseReason};
+use crate::ids::SystemId;
 use crate::rights::Rights;
 
-use super::{MailboxShared, ReplySlot};
+use super::MailboxShared;
+
 pub(crate) struct MailboxState<T: Send + Sync + 'static> {
-    pub(super) inboxes: FxHashMap<SystemId, Arc<Outlet<T>>>,
-    pub(super) shared: Arc<MailboxShared>,
+    pub(super) shared: Arc<MailboxShared<T>>,
 }
 
-impl<T: Send + Sync + 'static> MailboxState<T> {
-    fn remove_inbox(&mut self, core: &mut Core, holder: &SystemId, reason: CloseReason) {
-        if let Some(inbox) = self.inboxes.remove(holder) {
-            self.shared.set_room(holder, None);
-            core.counters.dropped += inbox.detach() as u64;
-            inbox.close(reason);
-            if let Some(room) = inbox.credits() {
-                room.close();
-            }
-        }
+/// Closes an inbox for good: what it held is dropped, and senders waiting for room in
+/// it are told the recipient is gone.
+fn close_inbox<T: Send + Sync + 'static>(inbox: &Arc<Outlet<T>>, reason: CloseReason) -> usize {
+    let dropped = inbox.detach();
+    inbox.close(reason);
+    if let Some(room) = inbox.credits() {
+        room.close();
     }
+    dropped
 }
 
 impl<T: Send + Sync + 'static> Kind for MailboxState<T> {
@@ -42,17 +38,15 @@ impl<T: Send + Sync + 'static> Kind for MailboxState<T> {
 
     fn granted(&mut self, core: &Core, grant: &Arc<Grant>) -> Option<Arc<Outlet<T>>> {
         let holder = grant.holder();
+        let mut inboxes = self.shared.inboxes_mut();
         if !grant.rights().contains(Rights::READ) {
-            if let Some(inbox) = self.inboxes.remove(holder) {
-                self.shared.set_room(holder, None);
-                inbox.detach();
-                inbox.close(CloseReason::Revoked);
+            if let Some(inbox) = inboxes.remove(holder) {
+                close_inbox(&inbox, CloseReason::Revoked);
             }
             return None;
         }
-        let inbox = self.inboxes.entry(holder.clone()).or_insert_with(|| {
+        let inbox = inboxes.entry(holder.clone()).or_insert_with(|| {
             let room = Arc::new(Semaphore::new(core.capacity));
-            self.shared.set_room(holder, Some(Arc::clone(&room)));
             Outlet::pull(
                 core.id.clone(),
                 core.capacity,
@@ -65,17 +59,20 @@ impl<T: Send + Sync + 'static> Kind for MailboxState<T> {
     }
 
     fn revoked(&mut self, core: &mut Core, holder: &SystemId) {
-        self.remove_inbox(core, holder, CloseReason::Revoked);
+        let removed = self.shared.inboxes_mut().remove(holder);
+        if let Some(inbox) = removed {
+            core.counters.dropped += close_inbox(&inbox, CloseReason::Revoked) as u64;
+        }
     }
 
     fn pending(&self) -> u64 {
-        self.inboxes.values().map(|inbox| inbox.len() as u64).sum()
+        self.shared.backlog().0
     }
 
     fn close(&mut self, _: &mut Core) -> u64 {
         let undelivered = self.pending();
-        for (holder, inbox) in self.inboxes.drain() {
-            self.shared.set_room(&holder, None);
+        for (_, inbox) in self.shared.inboxes_mut().drain() {
+            // Recipients still take what their inboxes hold.
             inbox.close(CloseReason::ChannelStopped);
             if let Some(room) = inbox.credits() {
                 room.close();
@@ -85,91 +82,17 @@ impl<T: Send + Sync + 'static> Kind for MailboxState<T> {
     }
 
     fn fill_stats(&self, stats: &mut ChannelStats) {
-        for inbox in self.inboxes.values() {
-            let backlog = inbox.len() as u64;
-            stats.depth += backlog;
-            stats.lag = stats.lag.max(backlog);
-        }
-        let replies = self.shared.replies.load(Ordering::Relaxed);
-        stats.accepted += replies;
-        stats.delivered += replies;
-        stats.consumers = self.inboxes.len();
+        let (depth, lag, inboxes) = self.shared.backlog();
+        let delivered = self.shared.delivered.load(Ordering::Relaxed);
+        stats.depth = depth;
+        stats.lag = lag;
+        stats.consumers = inboxes;
+        stats.accepted += delivered;
+        stats.delivered += delivered;
+        stats.dropped += self.shared.dropped.load(Ordering::Relaxed);
     }
-}
 
-pub(crate) struct SendMail<T> {
-    pub(super) grant: Arc<Grant>,
-    pub(super) to: SystemId,
-    pub(super) msg: Outgoing<T>,
-    /// Room reserved in `to`'s inbox: consumed on delivery, returned on refusal.
-    pub(super) permit: OwnedSemaphorePermit,
-    pub(super) reply: Option<ReplySlot<T>>,
-}
-
-impl<T: Send + Sync + 'static> Message for SendMail<T> {
-    type Result = Result<Seq, ChannelError>;
-}
-
-impl<T: Send + Sync + 'static> Handler<SendMail<T>> for ChannelActor<MailboxState<T>> {
-    type Result = Result<Seq, ChannelError>;
-
-    fn handle(&mut self, mail: SendMail<T>, _: &mut Context<Self>) -> Self::Result {
-        let SendMail {
-            grant,
-            to,
-            msg,
-            permit,
-            reply,
-        } = mail;
-        let checked = self.core.check_write(&grant).and_then(|()| {
-            self.kind
-                .inboxes
-                .get(&to)
-                .cloned()
-                .ok_or_else(|| ChannelError::UnknownRecipient {
-                    channel: self.core.id.clone(),
-                    recipient: to.clone(),
-                })
-        });
-        let inbox = match checked {
-            Ok(inbox) => inbox,
-            Err(error) => {
-                if let Some(slot) = reply {
-                    slot.fail(error.clone());
-                }
-                return Err(error);
-            }
-        };
-        let seq = self.kind.shared.next_seq();
-        let envelope = Arc::new(Envelope::stamp(
-            &self.core.id,
-            seq,
-            grant.holder(),
-            Some(to.clone()),
-            msg,
-        ));
-        let inbound = match reply {
-            Some(slot) => Inbound::request(envelope, slot),
-            None => Inbound::message(envelope),
-        };
-        self.core.counters.accepted += 1;
-        let refused = match inbox.push(inbound) {
-            Push::Queued | Push::DroppedOldest => {
-                permit.forget();
-                self.core.counters.delivered += 1;
-                return Ok(seq);
-            }
-            Push::Gone(inbound) => inbound,
-            Push::Full(inbound) | Push::Disconnected(inbound) => Some(inbound),
-        };
-        self.core.counters.dropped += 1;
-        let error = ChannelError::UnknownRecipient {
-            channel: self.core.id.clone(),
-            recipient: to,
-        };
-        if let Some(slot) = refused.and_then(|mut inbound| inbound.take_reply_slot()) {
-            slot.fail(error.clone());
-        }
-        Err(error)
+    fn entered(&mut self, state: ChannelState) {
+        self.shared.set_state(state);
     }
 }

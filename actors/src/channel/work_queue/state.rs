@@ -207,7 +207,7 @@ impl<T: Send + Sync + 'static> QueueState<T> {
             };
             let inbound = self.lease(core, item, &holder, lease, Some(id));
             let pushed = self.workers[index].outlet.push(inbound);
-            if let Push::Gone(_) | Push::Full(_) | Push::Disconnected(_) = pushed {
+            if let Push::Gone | Push::Full | Push::Disconnected = pushed {
                 self.remove_worker(core, id, CloseReason::Unsubscribed);
             }
         }
