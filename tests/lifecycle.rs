@@ -4,10 +4,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::{cid, sid};
+use common::{cid, queue_with_dead_letters, sid, QueueWithDeadLetters};
 use exokern::channel::{
-    ChannelError, ChannelState, CloseReason, DeadLetter, DeadLetterReason, DrainOutcome,
-    DrainReport, RecvError,
+    ChannelError, ChannelState, CloseReason, DeadLetterReason, DrainOutcome, DrainReport, RecvError,
 };
 use exokern::prelude::*;
 
@@ -119,18 +118,12 @@ async fn a_work_queue_drain_waits_for_acks() {
 #[actix_rt::test]
 async fn a_work_queue_that_stops_dead_letters_what_it_held() {
     tokio::time::pause();
-    let dlq = WorkQueue::<DeadLetter<u32>>::builder(cid("dead"))
-        .start()
-        .unwrap();
-    let dlq_writer = dlq.grant(sid("jobs"), Rights::WRITE).await.unwrap();
-    let dlq_reader = dlq.grant(sid("ops"), Rights::READ).await.unwrap();
-    let q = WorkQueue::<u32>::builder(cid("jobs"))
-        .capacity(3)
-        .dead_letter(dlq_writer)
-        .start()
-        .unwrap();
-    let producer = q.grant(sid("producer"), Rights::WRITE).await.unwrap();
-    let worker = q.grant(sid("worker"), Rights::READ).await.unwrap();
+    let QueueWithDeadLetters {
+        queue: q,
+        producer,
+        worker,
+        ops: dlq_reader,
+    } = queue_with_dead_letters(|b| b.capacity(3)).await;
     producer.send_batch([1, 2, 3]).await.unwrap();
     worker.claim(1, LONG).await.unwrap();
     let blocked = {

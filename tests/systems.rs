@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{cid, sid};
-use exokern::channel::{ChannelError, DeadLetter, DeadLetterReason, WorkQueueHandle};
+use common::{cid, queue_with_dead_letters, sid, QueueWithDeadLetters};
+use exokern::channel::{ChannelError, DeadLetterReason, WorkQueueHandle};
 use exokern::prelude::*;
 use exokern::system::{SpawnError, SystemState};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
@@ -270,18 +270,12 @@ async fn a_panicking_workers_claimed_items_are_redelivered_and_only_the_culprit_
 
 #[actix_rt::test]
 async fn a_poison_item_is_dead_lettered_alone_and_its_batch_mates_are_untouched() {
-    let dlq = WorkQueue::<DeadLetter<u32>>::builder(cid("dead"))
-        .start()
-        .unwrap();
-    let dlq_writer = dlq.grant(sid("jobs"), Rights::WRITE).await.unwrap();
-    let dlq_reader = dlq.grant(sid("ops"), Rights::READ).await.unwrap();
-    let q = WorkQueue::<u32>::builder(cid("jobs"))
-        .max_attempts(3)
-        .dead_letter(dlq_writer)
-        .start()
-        .unwrap();
-    let producer = q.grant(sid("producer"), Rights::WRITE).await.unwrap();
-    let port = q.grant(sid("worker"), Rights::READ).await.unwrap();
+    let QueueWithDeadLetters {
+        queue: q,
+        producer,
+        worker: port,
+        ops: dlq_reader,
+    } = queue_with_dead_letters(|b| b.max_attempts(3)).await;
     let (factory, mut events) = probe(|payload, _| payload == 1);
     let _worker = SystemActor::builder(sid("worker"), factory)
         .worker(port, WorkerOptions::default().prefetch(4))

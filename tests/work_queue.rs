@@ -6,10 +6,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use actix::{Actor, Context, Handler};
-use common::{cid, sid};
-use exokern::channel::{
-    ChannelError, ClaimToken, DeadLetter, DeadLetterReason, WorkQueueHandle, MAX_BATCH,
-};
+use common::{cid, queue_with_dead_letters, sid, QueueWithDeadLetters};
+use exokern::channel::{ChannelError, ClaimToken, DeadLetterReason, WorkQueueHandle, MAX_BATCH};
 use exokern::prelude::*;
 
 const LEASE: Duration = Duration::from_secs(30);
@@ -166,18 +164,12 @@ async fn forged_and_foreign_tokens_are_rejected() {
 #[actix_rt::test]
 async fn items_past_max_attempts_go_to_the_dead_letter_queue_with_the_reason() {
     tokio::time::pause();
-    let dlq = WorkQueue::<DeadLetter<u32>>::builder(cid("jobs.dead"))
-        .start()
-        .unwrap();
-    let dlq_writer = dlq.grant(sid("jobs"), Rights::WRITE).await.unwrap();
-    let dlq_reader = dlq.grant(sid("ops"), Rights::READ).await.unwrap();
-    let q = WorkQueue::<u32>::builder(cid("jobs"))
-        .max_attempts(3)
-        .dead_letter(dlq_writer)
-        .start()
-        .unwrap();
-    let producer = q.grant(sid("producer"), Rights::WRITE).await.unwrap();
-    let worker = q.grant(sid("worker"), Rights::READ).await.unwrap();
+    let QueueWithDeadLetters {
+        queue: q,
+        producer,
+        worker,
+        ops: dlq_reader,
+    } = queue_with_dead_letters(|b| b.max_attempts(3)).await;
     producer.send(13).await.unwrap();
     producer.send(14).await.unwrap();
 
@@ -221,18 +213,12 @@ async fn items_past_max_attempts_go_to_the_dead_letter_queue_with_the_reason() {
 
 #[actix_rt::test]
 async fn a_nack_reason_is_kept_for_the_dead_letter() {
-    let dlq = WorkQueue::<DeadLetter<u32>>::builder(cid("dead"))
-        .start()
-        .unwrap();
-    let dlq_writer = dlq.grant(sid("jobs"), Rights::WRITE).await.unwrap();
-    let dlq_reader = dlq.grant(sid("ops"), Rights::READ).await.unwrap();
-    let q = WorkQueue::<u32>::builder(cid("jobs"))
-        .max_attempts(1)
-        .dead_letter(dlq_writer)
-        .start()
-        .unwrap();
-    let producer = q.grant(sid("producer"), Rights::WRITE).await.unwrap();
-    let worker = q.grant(sid("worker"), Rights::READ).await.unwrap();
+    let QueueWithDeadLetters {
+        queue: q,
+        producer,
+        worker,
+        ops: dlq_reader,
+    } = queue_with_dead_letters(|b| b.max_attempts(1)).await;
     producer.send(5).await.unwrap();
     let item = worker.claim(1, LEASE).await.unwrap().remove(0);
     worker.nack(token(&item), Some("bad input")).await.unwrap();
