@@ -295,3 +295,21 @@ async fn any_actix_actor_can_subscribe_for_push_delivery() {
     }
     sums.wait_for(|&sum| sum == 5050).await.unwrap();
 }
+
+#[actix_rt::test]
+async fn subscriptions_are_bounded() {
+    let ch = Broadcast::<u32>::builder(cid("feed"))
+        .max_subscribers(2)
+        .start()
+        .unwrap();
+    let reader = ch.grant(sid("reader"), Rights::READ).await.unwrap();
+    let first = reader.subscribe(SubscribeOptions::default()).await.unwrap();
+    let _second = reader.subscribe(SubscribeOptions::default()).await.unwrap();
+    assert!(matches!(
+        reader.subscribe(SubscribeOptions::default()).await,
+        Err(ChannelError::TooManyConsumers { limit: 2, .. })
+    ));
+    // Room comes back when a subscription ends.
+    reader.unsubscribe(first.id()).await.unwrap();
+    reader.subscribe(SubscribeOptions::default()).await.unwrap();
+}

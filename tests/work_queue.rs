@@ -473,3 +473,29 @@ async fn a_worker_that_stops_gets_its_items_redelivered_to_others() {
     let stats = q.stats().await.unwrap();
     assert_eq!((stats.depth, stats.in_flight, stats.consumers), (5, 0, 0));
 }
+
+#[actix_rt::test]
+async fn worker_registrations_are_bounded() {
+    let q = WorkQueue::<u32>::builder(cid("jobs"))
+        .max_workers(1)
+        .start()
+        .unwrap();
+    let handle = q.grant(sid("worker"), Rights::READ).await.unwrap();
+    let (got, _seen) = tokio::sync::mpsc::unbounded_channel();
+    let hoarder = |got| Hoarder { name: "w", got }.start().recipient();
+    let id = handle
+        .register_worker(hoarder(got.clone()), WorkerOptions::default())
+        .await
+        .unwrap();
+    assert!(matches!(
+        handle
+            .register_worker(hoarder(got.clone()), WorkerOptions::default())
+            .await,
+        Err(ChannelError::TooManyConsumers { limit: 1, .. })
+    ));
+    handle.unregister_worker(id).await.unwrap();
+    handle
+        .register_worker(hoarder(got), WorkerOptions::default())
+        .await
+        .unwrap();
+}

@@ -138,6 +138,14 @@ pub enum ChannelError {
         /// What was wrong, and the accepted range.
         reason: String,
     },
+    /// The channel already has as many subscribers or workers as it allows.
+    #[error("channel `{channel}` already has {limit} consumers, its limit: end a subscription or worker first, or raise the limit when building the channel")]
+    TooManyConsumers {
+        /// The channel.
+        channel: ChannelId,
+        /// The limit.
+        limit: usize,
+    },
     /// Too many callers are already parked waiting on this channel.
     #[error("channel `{channel}` already has {limit} waiting claims: claim without waiting, or add push workers")]
     TooManyWaiters {

@@ -49,6 +49,7 @@ pub struct BroadcastBuilder<T> {
     retention: usize,
     buffer: usize,
     overflow: Overflow,
+    max_subscribers: usize,
     actor: ActorOptions,
     payload: std::marker::PhantomData<fn() -> T>,
 }
@@ -64,6 +65,13 @@ impl<T: Send + Sync + 'static> BroadcastBuilder<T> {
     /// The default subscriber buffer (default 1,024).
     pub fn subscriber_buffer(mut self, messages: usize) -> Self {
         self.buffer = messages;
+        self
+    }
+
+    /// The most subscriptions the channel holds at once (default 65,536); further
+    /// subscriptions fail with [`ChannelError::TooManyConsumers`].
+    pub fn max_subscribers(mut self, subscriptions: usize) -> Self {
+        self.max_subscribers = subscriptions;
         self
     }
 
@@ -92,6 +100,7 @@ impl<T: Send + Sync + 'static> BroadcastBuilder<T> {
             next_subscription: 0,
             buffer: self.buffer,
             overflow: self.overflow,
+            max_subscribers: self.max_subscribers,
         };
         let (addr, control) = self.actor.start(core, state)?;
         Ok(Broadcast { control, addr })
@@ -113,6 +122,7 @@ impl<T: Send + Sync + 'static> Broadcast<T> {
             retention: 1024,
             buffer: 1024,
             overflow: Overflow::DropOldest,
+            max_subscribers: 65_536,
             actor: ActorOptions::default(),
             payload: std::marker::PhantomData,
         }

@@ -90,6 +90,7 @@ pub(crate) struct BroadcastState<T: Send + Sync + 'static> {
     pub(super) next_subscription: u64,
     pub(super) buffer: usize,
     pub(super) overflow: Overflow,
+    pub(super) max_subscribers: usize,
 }
 
 impl<T: Send + Sync + 'static> BroadcastState<T> {
@@ -264,6 +265,13 @@ impl<T: Send + Sync + 'static> Handler<Subscribe<T>> for ChannelActor<BroadcastS
     fn handle(&mut self, msg: Subscribe<T>, _: &mut Context<Self>) -> Self::Result {
         self.core.check(&msg.grant, Rights::READ)?;
         let state = &mut self.kind;
+        if state.subscribers.outlets().len() >= state.max_subscribers {
+            self.core.counters.rejected += 1;
+            return Err(ChannelError::TooManyConsumers {
+                channel: self.core.id.clone(),
+                limit: state.max_subscribers,
+            });
+        }
         let buffer = msg.options.buffer.unwrap_or(state.buffer);
         if buffer == 0 {
             return Err(self

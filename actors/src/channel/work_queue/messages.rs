@@ -276,6 +276,13 @@ impl<T: Send + Sync + 'static> Handler<RegisterWorker<T>> for ChannelActor<Queue
             return Err(self.core.invalid("the lease must be longer than zero"));
         }
         let state = &mut self.kind;
+        if state.workers.len() >= state.max_workers {
+            self.core.counters.rejected += 1;
+            return Err(ChannelError::TooManyConsumers {
+                channel: self.core.id.clone(),
+                limit: state.max_workers,
+            });
+        }
         let id = WorkerId(state.next_worker_id);
         state.next_worker_id += 1;
         let outlet = Outlet::to_actor(

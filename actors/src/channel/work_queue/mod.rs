@@ -68,6 +68,7 @@ pub struct WorkQueueBuilder<T: Send + Sync + 'static> {
     max_attempts: Option<u32>,
     dead_letter: Option<Box<dyn DeadLetterSink<T>>>,
     max_waiting: usize,
+    max_workers: usize,
     actor: ActorOptions,
 }
 
@@ -110,6 +111,13 @@ impl<T: Send + Sync + 'static> WorkQueueBuilder<T> {
         self
     }
 
+    /// The most push workers registered at once (default 1,024); further registrations
+    /// fail with [`ChannelError::TooManyConsumers`].
+    pub fn max_workers(mut self, workers: usize) -> Self {
+        self.max_workers = workers;
+        self
+    }
+
     /// The most claims that may wait for items at once (default 1,024).
     pub fn max_waiting_claims(mut self, claims: usize) -> Self {
         self.max_waiting = claims;
@@ -147,6 +155,7 @@ impl<T: Send + Sync + 'static> WorkQueueBuilder<T> {
             next_worker_id: 0,
             waiting: VecDeque::new(),
             max_waiting: self.max_waiting,
+            max_workers: self.max_workers,
             permits: Arc::clone(&permits),
             last_seq: Seq::ZERO,
             lease: self.lease,
@@ -183,6 +192,7 @@ impl<T: Send + Sync + 'static> WorkQueue<T> {
             max_attempts: None,
             dead_letter: None,
             max_waiting: 1024,
+            max_workers: 1024,
             actor: ActorOptions::default(),
         }
     }

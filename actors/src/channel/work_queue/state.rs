@@ -63,6 +63,7 @@ pub(crate) struct QueueState<T: Send + Sync + 'static> {
     pub(super) next_worker_id: u64,
     pub(super) waiting: VecDeque<WaitingClaim<T>>,
     pub(super) max_waiting: usize,
+    pub(super) max_workers: usize,
     pub(super) permits: Arc<Semaphore>,
     pub(super) last_seq: Seq,
     pub(super) lease: Duration,
