@@ -12,7 +12,9 @@ use crate::channel::{
 };
 use crate::ids::{ChannelId, SystemId};
 use crate::placement::{Placement, PlacementError};
-use crate::system::host::{Factory, Link, LinkSpec, Status, StopSystem, SystemActor};
+use crate::system::host::{Factory, StopSystem, SystemActor};
+use crate::system::link::{Link, LinkSpec};
+use crate::system::status::Status;
 use crate::system::{RestartPolicy, System, SystemStats, Tick};
 
 /// Why a system could not be spawned.

@@ -8,7 +8,8 @@ use actix::{Addr, AsyncContext, Context};
 use crate::channel::{ChannelError, ClaimToken, Inbound};
 use crate::envelope::Outgoing;
 use crate::ids::{Seq, SystemId};
-use crate::system::host::{Link, LinkSpec, SystemActor};
+use crate::system::host::SystemActor;
+use crate::system::link::{Link, LinkSpec};
 use crate::system::System;
 
 /// What becomes of the work item a hook is handling.

@@ -41,12 +41,15 @@
 mod builder;
 mod context;
 mod host;
+mod link;
 mod restart;
+mod status;
 
 pub use builder::{SpawnError, SystemBuilder, SystemRef};
 pub use context::SystemContext;
-pub use host::{SystemActor, SystemState, SystemStats};
+pub use host::SystemActor;
 pub use restart::RestartPolicy;
+pub use status::{SystemState, SystemStats};
 
 use crate::channel::{CloseReason, Inbound};
 use crate::ids::ChannelId;
