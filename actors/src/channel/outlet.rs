@@ -114,25 +114,27 @@ impl DrainSignal {
 }
 
 /// The buffer between a channel and one consumer.
-// `repr(C)` keeps the two flags every delivery touches in the first cache line, beside
-// the `Arc` counts, ahead of the lock and the ring the fast path never touches.
+// `repr(C)` keeps what every delivery touches (the flags, the push consumer, the
+// credits and the drain signal) in the 48 bytes after the `Arc` counts, so with them
+// they fill one cache line; the lock and the ring, which the fast path never touches,
+// come after. At 10,000 subscribers each extra line per outlet is a cache miss.
 #[repr(C)]
 pub(crate) struct Outlet<T: Send + Sync + 'static> {
     /// The consumer has been told and has not yet seen the outlet empty.
     rung: AtomicBool,
     /// The ring holds something for the consumer: items, a lag report, or the close.
     pending: AtomicBool,
-    capacity: usize,
     /// What a full ring does; `None` for outlets that never get more than they can hold.
     overflow: Option<Overflow>,
+    capacity: usize,
     /// A push consumer that never changes, reachable without the lock.
     direct: Option<Recipient<Delivery<T>>>,
-    ring: Mutex<Ring<T>>,
-    channel: ChannelId,
-    notify: Notify,
     /// Inbox permits, returned as the consumer takes items (mailbox only).
     credits: Option<Arc<Semaphore>>,
     drain: Arc<DrainSignal>,
+    ring: Mutex<Ring<T>>,
+    channel: ChannelId,
+    notify: Notify,
 }
 
 impl<T: Send + Sync + 'static> Outlet<T> {
