@@ -18,14 +18,14 @@ fn round_trip(c: &mut Criterion) {
         ("two_arbiters", Some(other.handle())),
     ] {
         let raw = system.block_on(async { RawAsk::start(on.as_ref(), false) });
+        let raw_timeout = system.block_on(async { RawAsk::start(on.as_ref(), true) });
+        let ours = system.block_on(MailboxAsk::start(on.as_ref()));
         group.bench_function(BenchmarkId::new("raw_actix", placement), |b| {
             b.iter_custom(|iters| time_rounds(&system, &raw, iters))
         });
-        let raw_timeout = system.block_on(async { RawAsk::start(on.as_ref(), true) });
         group.bench_function(BenchmarkId::new("raw_actix_timeout", placement), |b| {
             b.iter_custom(|iters| time_rounds(&system, &raw_timeout, iters))
         });
-        let ours = system.block_on(MailboxAsk::start(on.as_ref()));
         group.bench_function(BenchmarkId::new("exokern", placement), |b| {
             b.iter_custom(|iters| time_rounds(&system, &ours, iters))
         });

@@ -14,10 +14,10 @@ fn produce_claim_ack(c: &mut Criterion) {
     for batch in [1usize, 1_000] {
         group.throughput(Throughput::Elements(batch as u64));
         let raw = system.block_on(async { RawQueue::start(batch) });
+        let ours = system.block_on(QueueBatch::start(batch));
         group.bench_function(BenchmarkId::new("raw_actix", batch), |b| {
             b.iter_custom(|iters| time_rounds(&system, &raw, iters))
         });
-        let ours = system.block_on(QueueBatch::start(batch));
         group.bench_function(BenchmarkId::new("exokern", batch), |b| {
             b.iter_custom(|iters| time_rounds(&system, &ours, iters))
         });
