@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs, missing_debug_implementations)]
 
+pub mod capability;
 pub mod channel;
 pub mod envelope;
 pub mod ids;
