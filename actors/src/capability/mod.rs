@@ -79,3 +79,6 @@ pub use handle::{Capability, CapabilityId, CapabilityInfo, Issuer};
 pub use resource::{ResourceError, ResourceKind, ResourceRef, Scope, MAX_RESOURCE_NAME};
 pub use table::{Authority, CapabilityTable, Derivation, DEFAULT_CSPACE_LIMIT, MAX_DEPTH};
 pub use template::{Template, UnknownTemplate};
+
+#[cfg(test)]
+mod tests;
