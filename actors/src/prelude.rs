@@ -1,5 +1,8 @@
 //! The names most programs need: `use exokern_actors::prelude::*;`.
 
+pub use crate::capability::{
+    Access, Capability, CapabilityActor, CapabilityTable, Caveats, ResourceRef, Scope, Template,
+};
 pub use crate::channel::{
     Broadcast, BroadcastHandle, ChannelControl, ChannelError, ClaimToken, Delivery, Inbound,
     Mailbox, MailboxHandle, Overflow, RecvError, StartAt, SubscribeOptions, Subscription,
