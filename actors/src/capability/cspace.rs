@@ -21,31 +21,40 @@ pub(crate) struct Index {
 }
 
 impl Index {
-    pub(crate) fn insert(&mut self, scope: &Scope, slot: u32) {
-        match scope {
+    /// Adds `slot` under `scope`, returning its position in that scope's list.
+    pub(crate) fn insert(&mut self, scope: &Scope, slot: u32) -> u32 {
+        let slots = match scope {
             Scope::Exact(resource) => self.exact.entry(resource.clone()).or_default(),
             Scope::Kind(kind) => self.kinds.entry(kind.clone()).or_default(),
-        }
-        .push(slot);
+        };
+        slots.push(slot);
         self.len += 1;
+        u32::try_from(slots.len() - 1).expect("fewer than 2^32 capabilities per resource")
     }
 
-    pub(crate) fn remove(&mut self, scope: &Scope, slot: u32) {
-        fn take<K: Eq + std::hash::Hash>(map: &mut FxHashMap<K, Vec<u32>>, key: &K, slot: u32) {
-            if let Some(slots) = map.get_mut(key) {
-                if let Some(at) = slots.iter().position(|&s| s == slot) {
-                    slots.swap_remove(at);
-                }
-                if slots.is_empty() {
-                    map.remove(key);
-                }
+    /// Removes the slot at `position` under `scope` in O(1), returning the slot that
+    /// moved into its place, whose recorded position must change to `position`.
+    pub(crate) fn remove(&mut self, scope: &Scope, position: u32) -> Option<u32> {
+        fn take<K: Eq + std::hash::Hash>(
+            map: &mut FxHashMap<K, Vec<u32>>,
+            key: &K,
+            position: usize,
+        ) -> Option<u32> {
+            let slots = map
+                .get_mut(key)
+                .expect("an indexed capability's scope is a key");
+            slots.swap_remove(position);
+            let moved = slots.get(position).copied();
+            if slots.is_empty() {
+                map.remove(key);
             }
-        }
-        match scope {
-            Scope::Exact(resource) => take(&mut self.exact, resource, slot),
-            Scope::Kind(kind) => take(&mut self.kinds, kind, slot),
+            moved
         }
         self.len -= 1;
+        match scope {
+            Scope::Exact(resource) => take(&mut self.exact, resource, position as usize),
+            Scope::Kind(kind) => take(&mut self.kinds, kind, position as usize),
+        }
     }
 
     /// The slots of capabilities whose scope is `resource` itself or its whole kind.
@@ -139,13 +148,7 @@ impl<'a> CSpace<'a> {
     /// Rights never add up across capabilities: each capability carries its own caveats
     /// and expiry, so one of them must allow the whole access.
     pub fn can(&self, resource: &ResourceRef, rights: Rights, now: Instant) -> bool {
-        self.table
-            .find(
-                self.holder,
-                &super::Access::new(resource.clone(), rights),
-                now,
-            )
-            .is_ok()
+        self.table.can(self.holder, resource, rights, now)
     }
 
     /// The capability with this id, if this system holds it.

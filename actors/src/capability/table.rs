@@ -11,7 +11,7 @@ use super::caveat::{CaveatError, CaveatViolation, Caveats};
 use super::cspace::{CSpace, Index};
 use super::error::{Denial, DeriveError, GrantError, RevokeError};
 use super::handle::{Capability, CapabilityId, CapabilityInfo, Issuer};
-use super::resource::Scope;
+use super::resource::{ResourceRef, Scope};
 use super::template::Template;
 use crate::ids::SystemId;
 use crate::rights::Rights;
@@ -127,6 +127,8 @@ struct Node {
     uses_left: Option<u32>,
     /// This capability or an ancestor has a use limit.
     metered: bool,
+    /// Where the holder's CSpace index lists this slot, for O(1) removal.
+    position: u32,
 }
 
 impl Node {
@@ -448,7 +450,15 @@ impl CapabilityTable {
         access: &Access,
         now: Instant,
     ) -> Result<&Capability, Denial> {
-        match self.scan(holder, access, now) {
+        let found = self.scan(
+            holder,
+            access.resource(),
+            access.rights(),
+            access.action_name(),
+            access.target_name(),
+            now,
+        );
+        match found {
             Ok(slot) => Ok(&self.node(slot).handle),
             Err(Miss::NotHeld) => Err(Denial::NotHeld {
                 holder: holder.clone(),
@@ -568,20 +578,37 @@ impl CapabilityTable {
         }
     }
 
-    fn scan(&self, holder: &SystemId, access: &Access, now: Instant) -> Result<u32, Miss> {
+    /// `true` if a live capability of `holder` without action or target caveats covers
+    /// `resource` with `rights`.
+    pub(crate) fn can(
+        &self,
+        holder: &SystemId,
+        resource: &ResourceRef,
+        rights: Rights,
+        now: Instant,
+    ) -> bool {
+        self.scan(holder, resource, rights, None, None, now).is_ok()
+    }
+
+    fn scan(
+        &self,
+        holder: &SystemId,
+        resource: &ResourceRef,
+        rights: Rights,
+        action: Option<&str>,
+        target: Option<&str>,
+        now: Instant,
+    ) -> Result<u32, Miss> {
         let index = self.spaces.get(holder).ok_or(Miss::NotHeld)?;
         let mut miss = Miss::NotHeld;
-        for slot in index.candidates(access.resource()) {
+        for slot in index.candidates(resource) {
             let node = self.node(slot);
             let failed = if node.expired(now) {
                 Miss::Expired
-            } else if !node.rights.contains(access.rights()) {
+            } else if !node.rights.contains(rights) {
                 Miss::Rights(node.rights)
             } else if node.caveats.constrains_access()
-                && node
-                    .caveats
-                    .admits(access.action_name(), access.target_name())
-                    .is_err()
+                && node.caveats.admits(action, target).is_err()
             {
                 Miss::Caveat(slot)
             } else if node.metered && self.uses_left(slot) == Some(0) {
@@ -658,7 +685,8 @@ impl CapabilityTable {
         if let Some(deadline) = caveats.expiry() {
             self.expiries.insert((deadline, slot));
         }
-        self.spaces
+        let position = self
+            .spaces
             .entry(holder.clone())
             .or_default()
             .insert(handle.scope(), slot);
@@ -674,6 +702,7 @@ impl CapabilityTable {
             depth,
             metered: parent_metered || uses_left.is_some(),
             uses_left,
+            position,
         });
         if let Some(p) = parent {
             if let Some(next) = next_sibling {
@@ -730,11 +759,16 @@ impl CapabilityTable {
             None => entry.generation = u32::MAX,
         }
         let holder = node.handle.holder();
-        if let Some(index) = self.spaces.get_mut(holder) {
-            index.remove(node.handle.scope(), slot);
-            if index.len() == 0 {
-                self.spaces.remove(holder);
-            }
+        let index = self
+            .spaces
+            .get_mut(holder)
+            .expect("a capability's holder has a CSpace");
+        let moved = index.remove(node.handle.scope(), node.position);
+        if index.len() == 0 {
+            self.spaces.remove(holder);
+        }
+        if let Some(moved) = moved {
+            self.node_mut(moved).position = node.position;
         }
         self.ids.remove(&node.handle.id());
         if let Some(deadline) = node.caveats.expiry() {
