@@ -285,26 +285,24 @@ fn actor(c: &mut Criterion) {
     let mut group = c.benchmark_group("capability_checks_pipelined");
     group.throughput(Throughput::Elements(PIPELINE));
     group.bench_function(BenchmarkId::new("exokern", PIPELINE), |b| {
-        b.iter_custom(|iters| {
-            timed(&system, iters, async || {
-                let pending: Vec<_> = (0..PIPELINE).map(|_| f.ours()).collect();
-                for request in pending {
-                    request.await.unwrap().unwrap();
-                }
-            })
-        })
+        b.iter_custom(|iters| timed(&system, iters, async || pipelined(|| f.ours()).await))
     });
     group.bench_function(BenchmarkId::new("raw_actix", PIPELINE), |b| {
-        b.iter_custom(|iters| {
-            timed(&system, iters, async || {
-                let pending: Vec<_> = (0..PIPELINE).map(|_| f.raw()).collect();
-                for request in pending {
-                    request.await.unwrap().unwrap();
-                }
-            })
-        })
+        b.iter_custom(|iters| timed(&system, iters, async || pipelined(|| f.raw()).await))
     });
     group.finish();
+}
+
+/// Sends [`PIPELINE`] checks before awaiting the first answer.
+async fn pipelined<F, E>(send: impl Fn() -> F)
+where
+    F: std::future::Future<Output = Result<Result<(), Denial>, E>>,
+    E: std::fmt::Debug,
+{
+    let pending: Vec<F> = (0..PIPELINE).map(|_| send()).collect();
+    for request in pending {
+        request.await.unwrap().unwrap();
+    }
 }
 
 criterion_group! {

@@ -77,35 +77,20 @@ impl fmt::Display for Issuer {
 #[derive(Clone)]
 pub struct Capability(Arc<Minted>);
 
-struct Minted {
-    id: CapabilityId,
-    slot: u32,
-    generation: u32,
-    holder: SystemId,
-    scope: Scope,
-    rights: Rights,
-    issuer: Issuer,
+/// What a handle records of its capability when it is made.
+pub(crate) struct Minted {
+    pub(crate) id: CapabilityId,
+    pub(crate) slot: u32,
+    pub(crate) generation: u32,
+    pub(crate) holder: SystemId,
+    pub(crate) scope: Scope,
+    pub(crate) rights: Rights,
+    pub(crate) issuer: Issuer,
 }
 
 impl Capability {
-    pub(crate) fn new(
-        id: CapabilityId,
-        slot: u32,
-        generation: u32,
-        holder: SystemId,
-        scope: Scope,
-        rights: Rights,
-        issuer: Issuer,
-    ) -> Capability {
-        Capability(Arc::new(Minted {
-            id,
-            slot,
-            generation,
-            holder,
-            scope,
-            rights,
-            issuer,
-        }))
+    pub(crate) fn new(minted: Minted) -> Capability {
+        Capability(Arc::new(minted))
     }
 
     /// The capability's id.

@@ -10,7 +10,7 @@ use super::access::Access;
 use super::caveat::{CaveatError, CaveatViolation, Caveats};
 use super::cspace::{CSpace, Index};
 use super::error::{Denial, DeriveError, GrantError, RevokeError};
-use super::handle::{Capability, CapabilityId, CapabilityInfo, Issuer};
+use super::handle::{Capability, CapabilityId, CapabilityInfo, Issuer, Minted};
 use super::resource::{ResourceRef, Scope};
 use super::template::Template;
 use crate::ids::SystemId;
@@ -673,7 +673,15 @@ impl CapabilityTable {
         };
         let id = CapabilityId::random();
         let generation = self.slots[slot as usize].generation;
-        let handle = Capability::new(id, slot, generation, holder.clone(), scope, rights, issuer);
+        let handle = Capability::new(Minted {
+            id,
+            slot,
+            generation,
+            holder: holder.clone(),
+            scope,
+            rights,
+            issuer,
+        });
         let (depth, parent_metered, next_sibling) = match parent {
             Some(p) => {
                 let parent = self.node(p);
