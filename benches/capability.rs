@@ -12,10 +12,10 @@ mod common;
 
 use std::collections::HashMap;
 use std::hint::black_box;
-use std::time::{Duration, Instant as StdInstant};
+use std::time::Instant as StdInstant;
 
 use actix::prelude::*;
-use common::{config, sid};
+use common::{config, sid, time_rounds};
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use exokern::capability::{
     Access, Authority, Capability, CapabilityActor, CapabilityTable, Caveats, Check, Denial,
@@ -257,16 +257,6 @@ impl Fixture {
     }
 }
 
-fn timed(system: &actix_rt::SystemRunner, iters: u64, round: impl AsyncFn()) -> Duration {
-    system.block_on(async {
-        let start = StdInstant::now();
-        for _ in 0..iters {
-            round().await;
-        }
-        start.elapsed()
-    })
-}
-
 const PIPELINE: u64 = 1_000;
 
 fn actor(c: &mut Criterion) {
@@ -275,20 +265,24 @@ fn actor(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("capability_check_round_trip");
     group.bench_function(BenchmarkId::new("exokern", "one_arbiter"), |b| {
-        b.iter_custom(|iters| timed(&system, iters, async || f.ours().await.unwrap().unwrap()))
+        b.iter_custom(|iters| {
+            time_rounds(&system, &async || f.ours().await.unwrap().unwrap(), iters)
+        })
     });
     group.bench_function(BenchmarkId::new("raw_actix", "one_arbiter"), |b| {
-        b.iter_custom(|iters| timed(&system, iters, async || f.raw().await.unwrap().unwrap()))
+        b.iter_custom(|iters| {
+            time_rounds(&system, &async || f.raw().await.unwrap().unwrap(), iters)
+        })
     });
     group.finish();
 
     let mut group = c.benchmark_group("capability_checks_pipelined");
     group.throughput(Throughput::Elements(PIPELINE));
     group.bench_function(BenchmarkId::new("exokern", PIPELINE), |b| {
-        b.iter_custom(|iters| timed(&system, iters, async || pipelined(|| f.ours()).await))
+        b.iter_custom(|iters| time_rounds(&system, &async || pipelined(|| f.ours()).await, iters))
     });
     group.bench_function(BenchmarkId::new("raw_actix", PIPELINE), |b| {
-        b.iter_custom(|iters| timed(&system, iters, async || pipelined(|| f.raw()).await))
+        b.iter_custom(|iters| time_rounds(&system, &async || pipelined(|| f.raw()).await, iters))
     });
     group.finish();
 }

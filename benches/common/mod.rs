@@ -39,6 +39,13 @@ pub trait Round {
     fn round(&self, n: u64) -> impl Future<Output = ()> + '_;
 }
 
+/// Any async closure is a workload whose rounds ignore their number.
+impl<F: AsyncFn()> Round for F {
+    fn round(&self, _: u64) -> impl Future<Output = ()> + '_ {
+        self()
+    }
+}
+
 /// Times `iters` rounds of `workload` inside `system`.
 pub fn time_rounds<W: Round>(
     system: &actix_rt::SystemRunner,

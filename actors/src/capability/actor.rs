@@ -148,8 +148,8 @@ impl Handler<GrantTemplate> for CapabilityActor {
     type Result = Result<Vec<Capability>, GrantError>;
 
     fn handle(&mut self, msg: GrantTemplate, _: &mut Context<Self>) -> Self::Result {
-        let now = self.now();
-        self.table.mint_template(&msg.holder, &msg.template, now)
+        self.now();
+        self.table.mint_template(&msg.holder, &msg.template)
     }
 }
 

@@ -118,11 +118,6 @@ impl Caveats {
             && self.not_after.is_none()
     }
 
-    /// `true` if an access must name an action or a target to pass these caveats.
-    pub(crate) fn constrains_access(&self) -> bool {
-        self.actions.is_some() || !self.targets.is_empty()
-    }
-
     pub(crate) fn validate(&self) -> Result<(), CaveatError> {
         let actions = self.actions.iter().flatten();
         for text in actions.chain(self.targets.iter().map(|p| &p.0)) {

@@ -164,7 +164,7 @@ impl<'a> CSpace<'a> {
         self.index
             .into_iter()
             .flat_map(Index::slots)
-            .filter_map(move |slot| table.handle_at(slot))
+            .map(move |slot| table.handle_at(slot))
     }
 
     /// The capabilities whose scope satisfies `pred`.

@@ -131,13 +131,7 @@ impl ResourceRef {
             | ResourceRef::Mcp { server: name }
             | ResourceRef::Executor { name } => check_name(name),
             ResourceRef::Custom { kind, name } => {
-                check_name(kind)?;
-                if kind.contains(':') {
-                    return Err(ResourceError::BadName {
-                        name: kind.to_string(),
-                        reason: "a custom kind cannot contain `:`",
-                    });
-                }
+                check_kind(kind)?;
                 check_name(name)
             }
             ResourceRef::Space { .. }
@@ -147,6 +141,17 @@ impl ResourceRef {
             | ResourceRef::Channel { .. } => Ok(()),
         }
     }
+}
+
+fn check_kind(kind: &str) -> Result<(), ResourceError> {
+    check_name(kind)?;
+    if kind.contains(':') {
+        return Err(ResourceError::BadName {
+            name: kind.to_string(),
+            reason: "a custom kind cannot contain `:`",
+        });
+    }
+    Ok(())
 }
 
 fn check_name(name: &str) -> Result<(), ResourceError> {
@@ -391,11 +396,7 @@ impl Scope {
     pub fn validate(&self) -> Result<(), ResourceError> {
         match self {
             Scope::Exact(resource) => resource.validate(),
-            Scope::Kind(ResourceKind::Custom(kind)) => ResourceRef::Custom {
-                kind: kind.clone(),
-                name: "x".into(),
-            }
-            .validate(),
+            Scope::Kind(ResourceKind::Custom(kind)) => check_kind(kind),
             Scope::Kind(_) => Ok(()),
         }
     }

@@ -117,7 +117,6 @@ enum Ended {
 #[derive(Debug)]
 struct Node {
     handle: Capability,
-    rights: Rights,
     caveats: Caveats,
     parent: Option<u32>,
     first_child: Option<u32>,
@@ -140,17 +139,17 @@ impl Node {
 }
 
 /// How far a candidate got before failing; the furthest one explains an ambient denial.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Miss {
     NotHeld,
     Expired,
     Rights(Rights),
-    Caveat(u32),
+    Caveat(CaveatViolation),
     Uses,
 }
 
 impl Miss {
-    fn stage(self) -> u8 {
+    fn stage(&self) -> u8 {
         match self {
             Miss::NotHeld => 0,
             Miss::Expired => 1,
@@ -220,8 +219,8 @@ impl CapabilityTable {
     ) -> Result<Capability, GrantError> {
         scope.validate()?;
         caveats.validate()?;
-        self.admit(holder, rights, &caveats, 1, now)?;
-        Ok(self.insert(holder, scope, rights, caveats, Issuer::Kernel, None, now))
+        self.admit(holder, rights, &caveats, now)?;
+        Ok(self.insert(holder, scope, rights, caveats, Issuer::Kernel, None))
     }
 
     /// Mints every capability of `template` for `holder`, or none of them.
@@ -229,7 +228,6 @@ impl CapabilityTable {
         &mut self,
         holder: &SystemId,
         template: &Template,
-        now: Instant,
     ) -> Result<Vec<Capability>, GrantError> {
         for (scope, rights) in template.grants() {
             scope.validate()?;
@@ -237,7 +235,7 @@ impl CapabilityTable {
                 return Err(GrantError::NoRights);
             }
         }
-        self.admit(holder, Rights::ALL, &Caveats::new(), template.len(), now)?;
+        self.room(holder, template.len())?;
         Ok(template
             .grants()
             .map(|(scope, rights)| {
@@ -248,7 +246,6 @@ impl CapabilityTable {
                     Caveats::new(),
                     Issuer::Kernel,
                     None,
-                    now,
                 )
             })
             .collect())
@@ -286,15 +283,15 @@ impl CapabilityTable {
                 CaveatViolation::UsesExhausted,
             )));
         }
-        if &request.to != presenter && !node.rights.contains(Rights::DELEGATE) {
+        if &request.to != presenter && !node.handle.rights().contains(Rights::DELEGATE) {
             return Err(DeriveError::NoDelegate {
                 holder: presenter.clone(),
             });
         }
-        if !request.rights.is_subset_of(node.rights) {
+        if !request.rights.is_subset_of(node.handle.rights()) {
             return Err(DeriveError::WidensRights {
                 requested: request.rights,
-                held: node.rights,
+                held: node.handle.rights(),
             });
         }
         let scope = request.scope.unwrap_or_else(|| node.handle.scope().clone());
@@ -314,7 +311,7 @@ impl CapabilityTable {
         if node.depth >= MAX_DEPTH {
             return Err(DeriveError::TooDeep { max: MAX_DEPTH });
         }
-        self.admit(&request.to, request.rights, &caveats, 1, now)?;
+        self.admit(&request.to, request.rights, &caveats, now)?;
         let issuer = Issuer::System(presenter.clone());
         Ok(self.insert(
             &request.to,
@@ -323,7 +320,6 @@ impl CapabilityTable {
             caveats,
             issuer,
             Some(slot),
-            now,
         ))
     }
 
@@ -337,15 +333,10 @@ impl CapabilityTable {
     ) -> Result<usize, RevokeError> {
         let slot = self.resolve(cap).map_err(RevokeError::Gone)?;
         if let Authority::System(system) = authority {
-            let mut at = Some(slot);
-            let permitted = loop {
-                match at {
-                    Some(s) if self.node(s).handle.holder() == system => break true,
-                    Some(s) => at = self.node(s).parent,
-                    None => break false,
-                }
-            };
-            if !permitted {
+            if !self
+                .chain(slot)
+                .any(|s| self.node(s).handle.holder() == system)
+            {
                 return Err(RevokeError::NotPermitted {
                     system: system.clone(),
                 });
@@ -413,9 +404,9 @@ impl CapabilityTable {
                 resource: access.resource().to_string(),
             });
         }
-        if !node.rights.contains(access.rights()) {
+        if !node.handle.rights().contains(access.rights()) {
             return Err(Denial::InsufficientRights {
-                held: node.rights,
+                held: node.handle.rights(),
                 required: access.rights(),
             });
         }
@@ -469,14 +460,7 @@ impl CapabilityTable {
                 held,
                 required: access.rights(),
             }),
-            Err(Miss::Caveat(slot)) => {
-                let violation = self
-                    .node(slot)
-                    .caveats
-                    .admits(access.action_name(), access.target_name())
-                    .expect_err("scan reported this capability's caveats as failing");
-                Err(Denial::Caveat(violation))
-            }
+            Err(Miss::Caveat(violation)) => Err(Denial::Caveat(violation)),
             Err(Miss::Uses) => Err(Denial::Caveat(CaveatViolation::UsesExhausted)),
         }
     }
@@ -510,8 +494,8 @@ impl CapabilityTable {
         self.ids.get(&id).map(|&slot| &self.node(slot).handle)
     }
 
-    pub(crate) fn handle_at(&self, slot: u32) -> Option<&Capability> {
-        self.slots[slot as usize].node.as_ref().map(|n| &n.handle)
+    pub(crate) fn handle_at(&self, slot: u32) -> &Capability {
+        &self.node(slot).handle
     }
 
     fn node(&self, slot: u32) -> &Node {
@@ -549,19 +533,16 @@ impl CapabilityTable {
 
     /// The fewest uses left along the chain from `slot` to its grant.
     fn uses_left(&self, slot: u32) -> Option<u32> {
-        let mut at = Some(slot);
-        let mut least: Option<u32> = None;
-        while let Some(s) = at {
-            let node = self.node(s);
-            if !node.metered {
-                break;
-            }
-            if let Some(left) = node.uses_left {
-                least = Some(least.map_or(left, |l| l.min(left)));
-            }
-            at = node.parent;
-        }
-        least
+        self.chain(slot)
+            .map(|s| self.node(s))
+            .take_while(|node| node.metered)
+            .filter_map(|node| node.uses_left)
+            .min()
+    }
+
+    /// `slot` and the slots of its ancestors, up to the grant.
+    fn chain(&self, slot: u32) -> impl Iterator<Item = u32> + '_ {
+        std::iter::successors(Some(slot), |&s| self.node(s).parent)
     }
 
     fn consume(&mut self, slot: u32) {
@@ -603,14 +584,13 @@ impl CapabilityTable {
         let mut miss = Miss::NotHeld;
         for slot in index.candidates(resource) {
             let node = self.node(slot);
+            let held = node.handle.rights();
             let failed = if node.expired(now) {
                 Miss::Expired
-            } else if !node.rights.contains(rights) {
-                Miss::Rights(node.rights)
-            } else if node.caveats.constrains_access()
-                && node.caveats.admits(action, target).is_err()
-            {
-                Miss::Caveat(slot)
+            } else if !held.contains(rights) {
+                Miss::Rights(held)
+            } else if let Err(violation) = node.caveats.admits(action, target) {
+                Miss::Caveat(violation)
             } else if node.metered && self.uses_left(slot) == Some(0) {
                 Miss::Uses
             } else {
@@ -629,7 +609,6 @@ impl CapabilityTable {
         holder: &SystemId,
         rights: Rights,
         caveats: &Caveats,
-        count: usize,
         now: Instant,
     ) -> Result<(), GrantError> {
         if rights.is_empty() {
@@ -638,6 +617,11 @@ impl CapabilityTable {
         if caveats.expiry().is_some_and(|deadline| deadline <= now) {
             return Err(GrantError::AlreadyExpired);
         }
+        self.room(holder, 1)
+    }
+
+    /// Refuses `count` more capabilities for `holder` if its CSpace would overflow.
+    fn room(&self, holder: &SystemId, count: usize) -> Result<(), GrantError> {
         let held = self.spaces.get(holder).map_or(0, Index::len);
         if held + count > self.cspace_limit {
             return Err(GrantError::CSpaceFull {
@@ -648,7 +632,6 @@ impl CapabilityTable {
         Ok(())
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn insert(
         &mut self,
         holder: &SystemId,
@@ -657,9 +640,7 @@ impl CapabilityTable {
         caveats: Caveats,
         issuer: Issuer,
         parent: Option<u32>,
-        now: Instant,
     ) -> Capability {
-        debug_assert!(caveats.expiry().is_none_or(|deadline| deadline > now));
         let slot = match self.free.pop() {
             Some(slot) => slot,
             None => {
@@ -701,7 +682,6 @@ impl CapabilityTable {
         self.ids.insert(id, slot);
         self.slots[slot as usize].node = Some(Node {
             handle: handle.clone(),
-            rights,
             caveats,
             parent,
             first_child: None,
@@ -792,7 +772,7 @@ impl CapabilityTable {
             holder: node.handle.holder().clone(),
             issuer: node.handle.issuer().clone(),
             scope: node.handle.scope().to_string(),
-            rights: node.rights,
+            rights: node.handle.rights(),
             caveats: node.caveats.clone(),
             parent: node.parent.map(|p| self.node(p).handle.id()),
             depth: node.depth,

@@ -541,10 +541,7 @@ fn who_may_revoke() {
 fn revoke_all_ends_a_systems_capabilities_and_what_came_of_them() {
     let mut w = world();
     let (a, b) = (w.a.clone(), w.b.clone());
-    let granted = w
-        .table
-        .mint_template(&a, &Template::operator(), w.now)
-        .unwrap();
+    let granted = w.table.mint_template(&a, &Template::operator()).unwrap();
     let a2a = granted
         .iter()
         .find(|c| c.scope() == &scope("a2a"))
@@ -625,10 +622,7 @@ fn ambient_checks_find_the_covering_capability_or_the_best_reason() {
 fn cspace_views_list_look_up_and_filter() {
     let mut w = world();
     let (a, b) = (w.a.clone(), w.b.clone());
-    let caps = w
-        .table
-        .mint_template(&a, &Template::supervisor(), w.now)
-        .unwrap();
+    let caps = w.table.mint_template(&a, &Template::supervisor()).unwrap();
     let other = w.mint(&b, "browser", RX);
     let cspace = w.table.cspace(&a);
     assert_eq!(cspace.holder(), &a);
@@ -688,7 +682,7 @@ fn grants_are_validated_and_bounded() {
         Err(GrantError::Caveat(CaveatError::BadText { .. }))
     ));
     assert_eq!(
-        w.table.mint_template(&a, &Template::operator(), w.now),
+        w.table.mint_template(&a, &Template::operator()),
         Err(GrantError::CSpaceFull {
             holder: a.clone(),
             limit: 4
@@ -698,9 +692,7 @@ fn grants_are_validated_and_bounded() {
         w.table.is_empty(),
         "a template that does not fit mints nothing"
     );
-    w.table
-        .mint_template(&a, &Template::standard(), w.now)
-        .unwrap();
+    w.table.mint_template(&a, &Template::standard()).unwrap();
     w.mint(&a, "a2a", Rights::READ);
     assert!(matches!(
         w.table
