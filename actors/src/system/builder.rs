@@ -17,6 +17,14 @@ use crate::system::link::{Link, LinkSpec};
 use crate::system::status::Status;
 use crate::system::{RestartPolicy, System, SystemStats, Tick};
 
+/// The system has stopped or failed, so it takes no more requests.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("system `{system}` has stopped; spawn it again to use it")]
+pub struct SystemStopped {
+    /// The system.
+    pub system: SystemId,
+}
+
 /// Why a system could not be spawned.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -248,12 +256,12 @@ impl<S: System> SystemRef<S> {
     }
 
     /// Delivers one tick, waiting for room in the host's mailbox (not for the hook).
-    pub async fn tick(&self, n: u64) -> Result<(), ChannelError> {
+    pub async fn tick(&self, n: u64) -> Result<(), SystemStopped> {
         self.addr
             .send(Tick::new(n))
             .await
-            .map_err(|_| ChannelError::Closed {
-                channel: ChannelId::new("system").expect("valid id"),
+            .map_err(|_| SystemStopped {
+                system: self.id.clone(),
             })
     }
 

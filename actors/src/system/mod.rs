@@ -45,7 +45,7 @@ mod link;
 mod restart;
 mod status;
 
-pub use builder::{SpawnError, SystemBuilder, SystemRef};
+pub use builder::{SpawnError, SystemBuilder, SystemRef, SystemStopped};
 pub use context::SystemContext;
 pub use host::SystemActor;
 pub use restart::RestartPolicy;
