@@ -4,12 +4,16 @@
 pub mod capability;
 pub mod channel;
 pub mod envelope;
+pub mod glob;
 pub mod ids;
 pub mod placement;
+pub mod policy;
 pub mod prelude;
+pub mod protocol;
 pub mod rights;
 pub mod system;
 
 pub use envelope::{Envelope, Metadata, MetadataError, Outgoing};
+pub use glob::{Glob, GlobError};
 pub use ids::{ChannelId, IdError, IdKind, MessageId, Seq, SystemId};
 pub use rights::{ParseRightsError, Rights};

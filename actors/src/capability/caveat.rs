@@ -5,6 +5,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use serde::{Serialize, Serializer};
+
+use crate::glob::Glob;
 use tokio::time::Instant;
 
 /// The longest target pattern and action name accepted, in bytes.
@@ -40,7 +42,7 @@ pub const MAX_TARGET_PATTERNS: usize = 16;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Caveats {
     actions: Option<BTreeSet<Arc<str>>>,
-    targets: Vec<Pattern>,
+    targets: Vec<Glob>,
     max_uses: Option<u32>,
     not_after: Option<Instant>,
 }
@@ -69,7 +71,7 @@ impl Caveats {
     /// Requires targets to match `pattern` as well as any pattern already present.
     #[must_use]
     pub fn target(mut self, pattern: impl Into<Arc<str>>) -> Caveats {
-        let pattern = Pattern(pattern.into());
+        let pattern = Glob::unchecked(pattern.into());
         if !self.targets.contains(&pattern) {
             self.targets.push(pattern);
         }
@@ -97,7 +99,7 @@ impl Caveats {
 
     /// The target patterns, all of which must match.
     pub fn target_patterns(&self) -> impl Iterator<Item = &str> {
-        self.targets.iter().map(|p| &*p.0)
+        self.targets.iter().map(Glob::as_str)
     }
 
     /// The use limit, if any.
@@ -120,7 +122,10 @@ impl Caveats {
 
     pub(crate) fn validate(&self) -> Result<(), CaveatError> {
         let actions = self.actions.iter().flatten();
-        for text in actions.chain(self.targets.iter().map(|p| &p.0)) {
+        for text in actions
+            .map(|a| &**a)
+            .chain(self.targets.iter().map(Glob::as_str))
+        {
             if text.is_empty() || text.len() > MAX_CAVEAT_LEN || text.chars().any(char::is_control)
             {
                 return Err(CaveatError::BadText {
@@ -197,7 +202,7 @@ impl Caveats {
                 Some(target) => {
                     return Err(CaveatViolation::TargetNotAllowed {
                         target: target.to_owned(),
-                        pattern: pattern.0.to_string(),
+                        pattern: pattern.to_string(),
                     })
                 }
                 None => return Err(CaveatViolation::TargetRequired),
@@ -216,7 +221,7 @@ impl fmt::Display for Caveats {
             parts.push(format!("actions {}", names.join("|")));
         }
         for pattern in &self.targets {
-            parts.push(format!("target {}", pattern.0));
+            parts.push(format!("target {pattern}"));
         }
         if let Some(uses) = self.max_uses {
             parts.push(format!("{uses} uses"));
@@ -241,40 +246,10 @@ impl Serialize for Caveats {
         s.serialize_field("actions", &self.actions)?;
         s.serialize_field(
             "targets",
-            &self.targets.iter().map(|p| &p.0).collect::<Vec<_>>(),
+            &self.targets.iter().map(Glob::as_str).collect::<Vec<_>>(),
         )?;
         s.serialize_field("max_uses", &self.max_uses)?;
         s.end()
-    }
-}
-
-/// A target pattern: `*` matches any run of characters, every other character itself.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Pattern(Arc<str>);
-
-impl Pattern {
-    /// Glob matching with single-star backtracking: linear in practice, and never worse
-    /// than `O(pattern × text)`.
-    fn matches(&self, text: &str) -> bool {
-        let (p, t) = (self.0.as_bytes(), text.as_bytes());
-        let (mut pi, mut ti) = (0, 0);
-        let mut star: Option<(usize, usize)> = None;
-        while ti < t.len() {
-            if pi < p.len() && p[pi] == b'*' {
-                star = Some((pi, ti));
-                pi += 1;
-            } else if pi < p.len() && p[pi] == t[ti] {
-                pi += 1;
-                ti += 1;
-            } else if let Some((star_pi, star_ti)) = star {
-                pi = star_pi + 1;
-                ti = star_ti + 1;
-                star = Some((star_pi, star_ti + 1));
-            } else {
-                return false;
-            }
-        }
-        p[pi..].iter().all(|&b| b == b'*')
     }
 }
 
@@ -349,25 +324,6 @@ pub enum CaveatViolation {
 mod tests {
     use super::*;
     use std::time::Duration;
-
-    fn matches(pattern: &str, text: &str) -> bool {
-        Pattern(pattern.into()).matches(text)
-    }
-
-    #[test]
-    fn patterns_match_like_globs() {
-        assert!(matches("a", "a"));
-        assert!(!matches("a", "ab"));
-        assert!(matches("*", ""));
-        assert!(matches("*", "anything"));
-        assert!(matches("reports/*", "reports/2026/q1"));
-        assert!(!matches("reports/*", "report/x"));
-        assert!(matches("*.csv", "a.b.csv"));
-        assert!(!matches("*.csv", "a.csv.gz"));
-        assert!(matches("a*b*c", "aXbYbZc"));
-        assert!(!matches("a*b*c", "aXbYbZ"));
-        assert!(matches("**", "x"));
-    }
 
     #[test]
     fn admits_checks_actions_then_targets() {

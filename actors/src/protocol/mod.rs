@@ -1,0 +1,134 @@
+//! The governance protocol: typed requests and replies, serde-tagged by `"type"`.
+//!
+//! In process, a system's [`KernelClient`](crate::kernel::KernelClient) builds these for
+//! it and returns typed results; the enums are the contract for everything else — the
+//! HTTP surface, logs, tests — and the only one: there are no parallel "models" that
+//! disagree with the wire. Reply type names follow the AAAX wire where AAAX has one
+//! (`capability_grant`, `action_approved`, `module_accepted`, `lifecycle_ok`, …).
+//!
+//! Identity is never part of a request: the kernel takes it from the handle or token the
+//! request arrived through. Unknown fields are errors, and [`decode`] turns anything
+//! malformed — bad JSON, a missing field, a wrong type, an unknown `type`, an oversized
+//! body — into an [`InvalidRequest`] that the kernel answers with
+//! [`Reply::InvalidRequest`].
+//!
+//! ```
+//! use exokern_actors::protocol::{decode, Request};
+//!
+//! let request = decode(br#"{"type": "capability_request", "resource": "executor:http",
+//!                           "rights": "EXECUTE", "ttl_secs": 60}"#).unwrap();
+//! assert!(matches!(request, Request::CapabilityRequest(_)));
+//!
+//! let error = decode(br#"{"type": "capability_request", "resource": "executor:http",
+//!                         "rights": "EXECUTE", "from": "someone-else"}"#).unwrap_err();
+//! assert!(error.reason.contains("unknown field `from`"));
+//! ```
+
+mod event;
+mod reply;
+mod request;
+
+pub use event::{ApprovalEvent, ApprovalId, ChannelDepth, Heartbeat, SystemSummary};
+pub use reply::{GrantInfo, Reply};
+pub use request::{
+    ActionRequest, ApprovalDecision, CapabilityDerive, CapabilityRequest, CapabilityRevoke,
+    CaveatSpec, LifecycleCommand, LifecycleRequest, ModuleLoad, ModuleUnload, Request,
+};
+
+/// The largest request [`decode`] accepts, in bytes.
+pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
+
+/// A request that cannot be served as sent; the kernel answers it with
+/// [`Reply::InvalidRequest`] and goes on serving everyone else.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid request: {reason}")]
+pub struct InvalidRequest {
+    /// What was wrong, and what to send instead.
+    pub reason: String,
+}
+
+impl InvalidRequest {
+    /// An invalid request, for `reason`.
+    pub fn new(reason: impl Into<String>) -> InvalidRequest {
+        InvalidRequest {
+            reason: reason.into(),
+        }
+    }
+}
+
+impl From<InvalidRequest> for Reply {
+    fn from(invalid: InvalidRequest) -> Reply {
+        Reply::InvalidRequest {
+            reason: invalid.reason,
+        }
+    }
+}
+
+/// Decodes one JSON request of at most [`MAX_REQUEST_BYTES`].
+pub fn decode(bytes: &[u8]) -> Result<Request, InvalidRequest> {
+    if bytes.len() > MAX_REQUEST_BYTES {
+        return Err(InvalidRequest::new(format!(
+            "the request is {} bytes; the limit is {MAX_REQUEST_BYTES}",
+            bytes.len()
+        )));
+    }
+    let request: Request =
+        serde_json::from_slice(bytes).map_err(|e| InvalidRequest::new(e.to_string()))?;
+    request.validate()?;
+    Ok(request)
+}
+
+/// Serde helpers for values that travel in their display form.
+pub(crate) mod text {
+    use std::fmt::Display;
+    use std::str::FromStr;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(crate) fn serialize<T: Display, S: Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(v)
+    }
+
+    pub(crate) fn deserialize<'de, T, D>(d: D) -> Result<T, D::Error>
+    where
+        T: FromStr,
+        T::Err: Display,
+        D: Deserializer<'de>,
+    {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+
+    /// The same, for an optional value.
+    pub(crate) mod opt {
+        use std::fmt::Display;
+        use std::str::FromStr;
+
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        pub(crate) fn serialize<T: Display, S: Serializer>(
+            v: &Option<T>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            match v {
+                Some(v) => s.collect_str(v),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub(crate) fn deserialize<'de, T, D>(d: D) -> Result<Option<T>, D::Error>
+        where
+            T: FromStr,
+            T::Err: Display,
+            D: Deserializer<'de>,
+        {
+            match Option::<std::borrow::Cow<'de, str>>::deserialize(d)? {
+                Some(s) => s.parse().map(Some).map_err(serde::de::Error::custom),
+                None => Ok(None),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
