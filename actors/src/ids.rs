@@ -127,6 +127,14 @@ macro_rules! name_id {
                 Ok(Self(Arc::from(id)))
             }
 
+            /// An id in the kernel's own `kernel.` namespace; only the kernel makes these.
+            #[allow(dead_code)]
+            pub(crate) fn kernel(name: &str) -> Self {
+                let id = format!("{KERNEL_PREFIX}{name}");
+                debug_assert!(validate($kind, &id).is_ok(), "bad kernel id {id}");
+                Self(Arc::from(id))
+            }
+
             /// The id as a string slice.
             pub fn as_str(&self) -> &str {
                 &self.0

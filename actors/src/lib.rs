@@ -6,6 +6,7 @@ pub mod channel;
 pub mod envelope;
 pub mod glob;
 pub mod ids;
+pub mod kernel;
 pub mod placement;
 pub mod policy;
 pub mod prelude;

@@ -7,7 +7,7 @@ use tokio::time::Instant;
 use super::access::Access;
 use super::caveat::Caveats;
 use super::error::{Denial, DeriveError, GrantError, RevokeError};
-use super::handle::{Capability, CapabilityInfo};
+use super::handle::{Capability, CapabilityId, CapabilityInfo};
 use super::resource::Scope;
 use super::table::{Authority, CapabilityTable, Derivation};
 use super::template::Template;
@@ -342,5 +342,25 @@ impl Handler<Stats> for CapabilityActor {
             live: self.table.len(),
             holders: self.table.holders(),
         }
+    }
+}
+
+/// Look up a live capability by id, as a request from outside the process names it. The
+/// handle found still authorizes nothing unless presented by its holder.
+#[derive(Debug, Clone, Copy, Message)]
+#[rtype(result = "Option<Capability>")]
+#[must_use = "a request does nothing until sent"]
+pub struct Resolve {
+    /// The capability's id.
+    pub id: CapabilityId,
+}
+
+impl Handler<Resolve> for CapabilityActor {
+    type Result = Option<Capability>;
+
+    fn handle(&mut self, msg: Resolve, _: &mut Context<Self>) -> Option<Capability> {
+        let now = self.now();
+        let cap = self.table.by_id(msg.id)?.clone();
+        self.table.info(&cap, now).map(|_| cap)
     }
 }

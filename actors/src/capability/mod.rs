@@ -69,8 +69,8 @@ mod template;
 
 pub use access::Access;
 pub use actor::{
-    Authorize, CapabilityActor, CapabilityStats, Check, Derive, Grant, GrantTemplate, List, Revoke,
-    RevokeAll, Stats, DEFAULT_MAILBOX,
+    Authorize, CapabilityActor, CapabilityStats, Check, Derive, Grant, GrantTemplate, List,
+    Resolve, Revoke, RevokeAll, Stats, DEFAULT_MAILBOX,
 };
 pub use caveat::{CaveatError, CaveatViolation, Caveats, MAX_CAVEAT_LEN, MAX_TARGET_PATTERNS};
 pub use cspace::CSpace;

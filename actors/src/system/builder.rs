@@ -11,8 +11,9 @@ use crate::channel::{
     BroadcastHandle, ChannelError, MailboxHandle, SubscribeOptions, WorkQueueHandle, WorkerOptions,
 };
 use crate::ids::{ChannelId, SystemId};
+use crate::kernel::Docking;
 use crate::placement::{Placement, PlacementError};
-use crate::system::host::{Factory, StopSystem, SystemActor};
+use crate::system::host::{DrainSystem, Factory, SetPaused, StopSystem, SystemActor};
 use crate::system::link::{Link, LinkSpec};
 use crate::system::status::Status;
 use crate::system::{RestartPolicy, System, SystemStats, Tick};
@@ -76,6 +77,7 @@ pub struct SystemBuilder<S: System> {
     policy: RestartPolicy,
     tick_every: Option<Duration>,
     placement: Placement,
+    docking: Option<Arc<Docking>>,
 }
 
 impl<S: System> fmt::Debug for SystemBuilder<S> {
@@ -102,6 +104,7 @@ impl<S: System> SystemActor<S> {
             policy: RestartPolicy::default(),
             tick_every: None,
             placement: Placement::Current,
+            docking: None,
         }
     }
 }
@@ -151,6 +154,12 @@ impl<S: System> SystemBuilder<S> {
         self
     }
 
+    /// Gives a docked system its kernel client and ports.
+    pub(crate) fn docking(mut self, docking: Arc<Docking>) -> Self {
+        self.docking = Some(docking);
+        self
+    }
+
     fn validate(&self) -> Result<(), SpawnError> {
         if self.tick_every == Some(Duration::ZERO) {
             return Err(SpawnError::ZeroTick {
@@ -191,12 +200,15 @@ impl<S: System> SystemBuilder<S> {
             policy,
             tick_every,
             placement,
+            docking,
         } = self;
         let actor = {
             let (id, status) = (id.clone(), Arc::clone(&status));
             let links = links.into_iter().map(Link::new).collect();
             move |_: &mut actix::Context<SystemActor<S>>| {
-                SystemActor::new(id, factory, links, policy, tick_every, status, ready)
+                SystemActor::new(
+                    id, factory, links, policy, tick_every, status, ready, docking,
+                )
             }
         };
         let addr = placement.start(Some(&id), actor)?;
@@ -274,6 +286,52 @@ impl<S: System> SystemRef<S> {
 
     /// Resolves once the system has stopped or failed.
     pub async fn stopped(&self) {
+        self.status.stopped().await;
+    }
+
+    /// The type-erased controls the kernel keeps for a docked system.
+    pub(crate) fn control(&self) -> SystemControl {
+        SystemControl {
+            pause: self.addr.clone().recipient(),
+            drain: self.addr.clone().recipient(),
+            stop: self.addr.clone().recipient(),
+            status: Arc::clone(&self.status),
+        }
+    }
+}
+
+/// What the kernel can do to a system whatever its type: pause, resume, drain, stop.
+#[derive(Clone)]
+pub(crate) struct SystemControl {
+    pause: actix::Recipient<SetPaused>,
+    drain: actix::Recipient<DrainSystem>,
+    stop: actix::Recipient<StopSystem>,
+    status: Arc<Status>,
+}
+
+impl fmt::Debug for SystemControl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SystemControl")
+            .field("state", &self.status.state())
+            .finish()
+    }
+}
+
+impl SystemControl {
+    /// Pauses or resumes; resolves once the host has taken the change.
+    pub(crate) async fn set_paused(&self, paused: bool) {
+        let _ = self.pause.send(SetPaused(paused)).await;
+    }
+
+    /// Drains and resolves once the system has stopped.
+    pub(crate) async fn drain(&self) {
+        let _ = self.drain.send(DrainSystem).await;
+        self.status.stopped().await;
+    }
+
+    /// Stops and resolves once the system has stopped.
+    pub(crate) async fn stop(&self) {
+        let _ = self.stop.send(StopSystem).await;
         self.status.stopped().await;
     }
 }

@@ -8,6 +8,7 @@ use actix::{Addr, AsyncContext, Context};
 use crate::channel::{ChannelError, ClaimToken, Inbound};
 use crate::envelope::Outgoing;
 use crate::ids::{Seq, SystemId};
+use crate::kernel::{Docking, KernelClient, Ports};
 use crate::system::host::SystemActor;
 use crate::system::link::{Link, LinkSpec};
 use crate::system::System;
@@ -25,6 +26,7 @@ pub(crate) enum Verdict {
 pub struct SystemContext<'a, S: System> {
     id: &'a SystemId,
     links: &'a [Link<S::Message>],
+    docking: Option<&'a Docking>,
     actx: &'a mut Context<SystemActor<S>>,
     work: Option<(ClaimToken, &'a mut Verdict)>,
     stop: &'a mut bool,
@@ -34,6 +36,7 @@ impl<'a, S: System> SystemContext<'a, S> {
     pub(crate) fn new(
         id: &'a SystemId,
         links: &'a [Link<S::Message>],
+        docking: Option<&'a Docking>,
         actx: &'a mut Context<SystemActor<S>>,
         work: Option<(ClaimToken, &'a mut Verdict)>,
         stop: &'a mut bool,
@@ -41,6 +44,7 @@ impl<'a, S: System> SystemContext<'a, S> {
         SystemContext {
             id,
             links,
+            docking,
             actx,
             work,
             stop,
@@ -50,6 +54,18 @@ impl<'a, S: System> SystemContext<'a, S> {
     /// This system's id.
     pub fn id(&self) -> &SystemId {
         self.id
+    }
+
+    /// The kernel client of a docked system: request capabilities, authorize and execute
+    /// actions, and (if privileged) govern. `None` for a system spawned outside a kernel.
+    pub fn kernel(&self) -> Option<&KernelClient> {
+        self.docking.map(Docking::client)
+    }
+
+    /// The channel handles a docked system was granted beyond those it consumes (e.g.
+    /// channels it publishes to). `None` for a system spawned outside a kernel.
+    pub fn ports(&self) -> Option<&Ports> {
+        self.docking.map(Docking::ports)
     }
 
     /// Replies to a request that arrived in this system's inbox. The reply is stamped with

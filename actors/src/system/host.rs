@@ -12,6 +12,7 @@ use tokio::time::Instant;
 
 use crate::channel::{ClaimToken, Delivery, Settle};
 use crate::ids::SystemId;
+use crate::kernel::Docking;
 use crate::system::builder::SpawnError;
 use crate::system::context::{SystemContext, Verdict};
 use crate::system::link::{AttachedId, Link, LinkSpec};
@@ -36,6 +37,11 @@ pub struct SystemActor<S: System> {
     ready: Option<oneshot::Sender<Result<(), SpawnError>>>,
     /// The link whose delivery is being handled, if any.
     delivering: Option<usize>,
+    /// The kernel's client and ports, for a docked system.
+    docking: Option<Arc<Docking>>,
+    /// While paused, deliveries wait here: at most one per link, since a channel sends
+    /// the next delivery only after the last one was taken to its end.
+    parked: Option<Vec<Delivery<S::Message>>>,
 }
 
 impl<S: System> fmt::Debug for SystemActor<S> {
@@ -66,6 +72,7 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
 }
 
 impl<S: System> SystemActor<S> {
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         id: SystemId,
         factory: Factory<S>,
@@ -74,6 +81,7 @@ impl<S: System> SystemActor<S> {
         tick_every: Option<Duration>,
         status: Arc<Status>,
         ready: oneshot::Sender<Result<(), SpawnError>>,
+        docking: Option<Arc<Docking>>,
     ) -> SystemActor<S> {
         SystemActor {
             id,
@@ -86,6 +94,8 @@ impl<S: System> SystemActor<S> {
             status,
             ready: Some(ready),
             delivering: None,
+            docking,
+            parked: None,
         }
     }
 
@@ -100,7 +110,8 @@ impl<S: System> SystemActor<S> {
         let system = self.system.as_mut().ok_or(HookFailed::NoSystem)?;
         let mut stop = false;
         let result = {
-            let mut sctx = SystemContext::new(&self.id, &self.links, ctx, work, &mut stop);
+            let docking = self.docking.as_deref();
+            let mut sctx = SystemContext::new(&self.id, &self.links, docking, ctx, work, &mut stop);
             catch_unwind(AssertUnwindSafe(|| hook(system, &mut sctx)))
         };
         if stop {
@@ -210,6 +221,9 @@ impl<S: System> SystemActor<S> {
     }
 
     fn tick(&mut self, ctx: &mut Context<Self>, tick: Tick) {
+        if self.parked.is_some() {
+            return;
+        }
         if self
             .run_hook(ctx, None, |system, sctx| system.on_tick(sctx, tick))
             .is_ok()
@@ -307,6 +321,10 @@ impl<S: System> Handler<Delivery<S::Message>> for SystemActor<S> {
     type Result = ();
 
     fn handle(&mut self, mut delivery: Delivery<S::Message>, ctx: &mut Context<Self>) {
+        if let Some(parked) = &mut self.parked {
+            parked.push(delivery);
+            return;
+        }
         // A delivery from a registration this host replaced or dropped is stale: its
         // items were handed back when the registration ended.
         let Some(index) = self.link_of(&delivery) else {
@@ -395,5 +413,82 @@ impl<S: System> Handler<StopSystem> for SystemActor<S> {
 
     fn handle(&mut self, _: StopSystem, ctx: &mut Context<Self>) {
         ctx.stop();
+    }
+}
+
+/// Pauses (`true`) or resumes (`false`) a system: while paused it is handed no messages
+/// and no ticks; what arrives waits, within each channel's bounds, and is delivered on
+/// resume.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct SetPaused(pub(crate) bool);
+
+impl<S: System> Handler<SetPaused> for SystemActor<S> {
+    type Result = ();
+
+    fn handle(&mut self, SetPaused(pause): SetPaused, ctx: &mut Context<Self>) {
+        if pause {
+            self.parked.get_or_insert_with(Vec::new);
+        } else if let Some(parked) = self.parked.take() {
+            for delivery in parked {
+                ctx.notify(delivery);
+            }
+        }
+    }
+}
+
+/// Drains a system: it takes nothing new from its channels (work it was handed but has
+/// not seen goes back to its queues), handles the deliveries it holds, and stops.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct DrainSystem;
+
+impl<S: System> Handler<DrainSystem> for SystemActor<S> {
+    type Result = ();
+
+    fn handle(&mut self, _: DrainSystem, ctx: &mut Context<Self>) {
+        for link in &mut self.links {
+            if let Some(attached) = link.attached.take() {
+                link.spec.detach(attached);
+            }
+        }
+        for delivery in self.parked.take().into_iter().flatten() {
+            self.handle_detached(delivery, ctx);
+        }
+        ctx.stop();
+    }
+}
+
+impl<S: System> SystemActor<S> {
+    /// Handles a delivery whose link was detached for a drain: the system sees the items
+    /// it was handed; work items are settled through the link's queue handle.
+    fn handle_detached(&mut self, mut delivery: Delivery<S::Message>, ctx: &mut Context<Self>) {
+        let index = self
+            .links
+            .iter()
+            .position(|link| link.spec.channel() == delivery.channel());
+        let mut settled: Vec<(ClaimToken, Settle)> = Vec::new();
+        while self.system.is_some() {
+            let Some(msg) = delivery.next() else { break };
+            let token = msg.claim_token();
+            let mut verdict = Verdict::Ack;
+            let outcome = self.run_hook(ctx, token.map(|t| (t, &mut verdict)), |system, sctx| {
+                system.on_message(sctx, msg)
+            });
+            Status::bump(&self.status.handled, 1);
+            match (token, outcome, verdict) {
+                (Some(token), Ok(()), Verdict::Ack) => settled.push((token, Settle::Ack)),
+                (Some(token), Ok(()), Verdict::Nack(reason)) => {
+                    settled.push((token, Settle::Nack(reason)));
+                }
+                (Some(token), Err(_), _) => settled.push((token, Settle::Nack(None))),
+                _ => {}
+            }
+        }
+        if let Some(LinkSpec::Work(handle, _)) = index.map(|i| &self.links[i].spec) {
+            if !settled.is_empty() {
+                handle.settle_now(settled, None);
+            }
+        }
     }
 }

@@ -45,6 +45,7 @@ mod link;
 mod restart;
 mod status;
 
+pub(crate) use builder::SystemControl;
 pub use builder::{SpawnError, SystemBuilder, SystemRef, SystemStopped};
 pub use context::SystemContext;
 pub use host::SystemActor;

@@ -386,7 +386,7 @@ impl RuleSet {
 
     /// Decides by the deny-wins order: the first matching deny, else the first matching
     /// escalate, else the first matching allow, else `None`.
-    fn decide<'a>(&'a self, on: Subject, matches: impl Fn(&Rule) -> bool) -> Option<&'a Rule> {
+    fn decide(&self, on: Subject, matches: impl Fn(&Rule) -> bool) -> Option<&Rule> {
         let mut escalate = None;
         let mut allow = None;
         for rule in self.rules.iter().filter(|rule| rule.on == on) {

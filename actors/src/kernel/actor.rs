@@ -1,0 +1,201 @@
+//! [`KernelActor`]: the constellation (docked systems, registered channels) and the
+//! capability desk (requests pass the policy, then the [`CapabilityActor`]).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use actix::prelude::*;
+use tokio::time::Instant;
+
+use super::audit::{wall_clock, Audit};
+use super::channels::ChannelEntry;
+use super::desk::Desk;
+use super::error::GovernanceError;
+use super::gate::ActionGateActor;
+use super::lifecycle::LifecycleActor;
+use super::state::{LifecycleState, Member};
+use super::Limits;
+use crate::capability::{Capability, CapabilityActor};
+use crate::channel::BroadcastHandle;
+use crate::ids::{ChannelId, SystemId};
+use crate::policy::Policy;
+use crate::protocol::{ApprovalEvent, GrantInfo, Heartbeat};
+use crate::system::SystemControl;
+
+/// A docked system as the kernel keeps it.
+#[derive(Debug)]
+pub(crate) struct Registration {
+    pub(crate) member: Arc<Member>,
+    pub(crate) control: Option<SystemControl>,
+    /// Channels it was granted (consumed or published to), kernel channels included.
+    pub(crate) granted: Vec<ChannelId>,
+    /// Channels it owns.
+    pub(crate) owned: Vec<ChannelId>,
+}
+
+/// The kernel's handles on its own channels.
+#[derive(Debug, Clone)]
+pub(crate) struct KernelChannels {
+    pub(crate) heartbeat: BroadcastHandle<Heartbeat>,
+    pub(crate) approvals: BroadcastHandle<ApprovalEvent>,
+}
+
+impl KernelChannels {
+    pub(crate) fn heartbeat_id(&self) -> ChannelId {
+        self.heartbeat.channel().clone()
+    }
+
+    pub(crate) fn approvals_id(&self) -> ChannelId {
+        self.approvals.channel().clone()
+    }
+}
+
+/// The addresses of the kernel's managers, all on the kernel's arbiter.
+#[derive(Debug, Clone)]
+pub(crate) struct Managers {
+    pub(crate) caps: Addr<CapabilityActor>,
+    pub(crate) gate: Addr<ActionGateActor>,
+    pub(crate) lifecycle: Addr<LifecycleActor>,
+}
+
+/// The kernel: registry of docked systems and channels, and the desk where capability
+/// requests are decided. Runs on the kernel's arbiter beside the other managers.
+pub struct KernelActor {
+    pub(crate) id: Arc<str>,
+    pub(crate) policy: Arc<dyn Policy>,
+    pub(crate) limits: Limits,
+    pub(crate) managers: Managers,
+    pub(crate) audit: Audit,
+    pub(crate) kernel_channels: KernelChannels,
+    pub(crate) channels: BTreeMap<ChannelId, ChannelEntry>,
+    /// Channel ids claimed by docks in progress.
+    pub(crate) pending_channels: BTreeSet<ChannelId>,
+    pub(crate) members: BTreeMap<SystemId, Registration>,
+    pub(crate) shutting_down: bool,
+}
+
+impl std::fmt::Debug for KernelActor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KernelActor")
+            .field("id", &self.id)
+            .field("systems", &self.members.len())
+            .field("channels", &self.channels.len())
+            .finish()
+    }
+}
+
+impl Actor for KernelActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.set_mailbox_capacity(crate::capability::DEFAULT_MAILBOX);
+    }
+}
+
+/// The caller of a governance request: the member record the kernel made at dock, so
+/// identity and state come from the kernel, never from the request.
+pub(crate) type Caller = Arc<Member>;
+
+pub(crate) fn require_running(caller: &Member) -> Result<(), GovernanceError> {
+    match caller.state() {
+        LifecycleState::Running => Ok(()),
+        state => Err(GovernanceError::NotRunning {
+            system: caller.id.clone(),
+            state,
+        }),
+    }
+}
+
+/// What a reply reports of a capability.
+pub(crate) fn grant_info(cap: &Capability, expires: Option<Instant>) -> GrantInfo {
+    let now = Instant::now();
+    GrantInfo {
+        capability: cap.id(),
+        resource: cap.scope().to_string(),
+        rights: cap.rights(),
+        expires: expires.map(|at| wall_clock() + at.saturating_duration_since(now).as_secs_f64()),
+    }
+}
+
+impl KernelActor {
+    pub(crate) fn desk(&self) -> Desk {
+        Desk {
+            policy: Arc::clone(&self.policy),
+            caps: self.managers.caps.clone(),
+            limits: self.limits,
+            audit: self.audit.clone(),
+        }
+    }
+}
+
+/// Ask for a capability, as `caller`.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<(Capability, GrantInfo), GovernanceError>")]
+pub(crate) struct RequestCapability {
+    pub(crate) caller: Caller,
+    pub(crate) request: crate::protocol::CapabilityRequest,
+}
+
+impl Handler<RequestCapability> for KernelActor {
+    type Result = ResponseFuture<Result<(Capability, GrantInfo), GovernanceError>>;
+
+    fn handle(&mut self, msg: RequestCapability, _: &mut Context<Self>) -> Self::Result {
+        Box::pin(self.desk().request(msg.caller, msg.request))
+    }
+}
+
+/// Derive a capability, as `caller`.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<(Capability, GrantInfo), GovernanceError>")]
+pub(crate) struct DeriveCapability {
+    pub(crate) caller: Caller,
+    pub(crate) parent: Capability,
+    pub(crate) request: super::desk::DeriveRequest,
+}
+
+impl Handler<DeriveCapability> for KernelActor {
+    type Result = ResponseFuture<Result<(Capability, GrantInfo), GovernanceError>>;
+
+    fn handle(&mut self, msg: DeriveCapability, _: &mut Context<Self>) -> Self::Result {
+        Box::pin(self.desk().derive(msg.caller, msg.parent, msg.request))
+    }
+}
+
+/// Revoke a capability (and its subtree), as `caller`.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<usize, GovernanceError>")]
+pub(crate) struct RevokeCapability {
+    pub(crate) caller: Caller,
+    pub(crate) capability: Capability,
+}
+
+impl Handler<RevokeCapability> for KernelActor {
+    type Result = ResponseFuture<Result<usize, GovernanceError>>;
+
+    fn handle(&mut self, msg: RevokeCapability, _: &mut Context<Self>) -> Self::Result {
+        Box::pin(self.desk().revoke(msg.caller, msg.capability))
+    }
+}
+
+/// Register a channel the embedding program created.
+#[derive(Message)]
+#[rtype(result = "Result<(), super::error::DockError>")]
+pub(crate) struct AddChannel {
+    pub(crate) entry: ChannelEntry,
+}
+
+impl Handler<AddChannel> for KernelActor {
+    type Result = Result<(), super::error::DockError>;
+
+    fn handle(&mut self, msg: AddChannel, _: &mut Context<Self>) -> Self::Result {
+        let id = msg.entry.id().clone();
+        if self.shutting_down {
+            return Err(super::error::DockError::ShuttingDown);
+        }
+        if self.channels.contains_key(&id) || self.pending_channels.contains(&id) {
+            return Err(super::error::DockError::ChannelCollision { channel: id });
+        }
+        self.channels.insert(id, msg.entry);
+        Ok(())
+    }
+}

@@ -1,0 +1,182 @@
+//! The audit log: every governance decision, in order, to a memory ring and optionally
+//! a sink (the `exokern` crate provides a JSON-lines file).
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+use crate::capability::CapabilityId;
+use crate::ids::SystemId;
+
+/// One governance decision.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditRecord {
+    /// Position in the log, from 1, without gaps.
+    pub seq: u64,
+    /// Wall-clock time, seconds since the Unix epoch.
+    pub timestamp: f64,
+    /// Who asked; `None` for the embedding program (the kernel handle) or the kernel.
+    pub system: Option<SystemId>,
+    /// The request's type, e.g. `capability_request`, `action_authorize`, `dock`.
+    pub request: &'static str,
+    /// What it was about: a resource, an executor and target, a system.
+    pub subject: String,
+    /// What was decided: `granted`, `denied`, `approved`, `escalated`, `ok`, …
+    pub decision: &'static str,
+    /// The policy rule that decided, if one did.
+    pub rule: Option<String>,
+    /// Why.
+    pub reason: String,
+    /// The capability granted, used or revoked, if any.
+    pub capability: Option<CapabilityId>,
+}
+
+/// Where audit records go besides the memory ring. Called in order, once per record, on
+/// the kernel's arbiter: buffer, and do slow work elsewhere.
+pub trait AuditSink: Send + 'static {
+    /// Takes one record.
+    fn write(&mut self, record: &AuditRecord);
+
+    /// Pushes buffered records out; called at each heartbeat and at shutdown.
+    fn flush(&mut self) {}
+}
+
+/// A decision about to be recorded: everything but the sequence number and time.
+#[derive(Debug, Clone)]
+pub(crate) struct Entry {
+    pub(crate) system: Option<SystemId>,
+    pub(crate) request: &'static str,
+    pub(crate) subject: String,
+    pub(crate) decision: &'static str,
+    pub(crate) rule: Option<String>,
+    pub(crate) reason: String,
+    pub(crate) capability: Option<CapabilityId>,
+}
+
+impl Entry {
+    pub(crate) fn new(
+        system: Option<&SystemId>,
+        request: &'static str,
+        subject: impl Into<String>,
+        decision: &'static str,
+    ) -> Entry {
+        Entry {
+            system: system.cloned(),
+            request,
+            subject: subject.into(),
+            decision,
+            rule: None,
+            reason: String::new(),
+            capability: None,
+        }
+    }
+
+    pub(crate) fn rule(mut self, rule: Option<impl Into<String>>) -> Entry {
+        self.rule = rule.map(Into::into);
+        self
+    }
+
+    pub(crate) fn reason(mut self, reason: impl Into<String>) -> Entry {
+        self.reason = reason.into();
+        self
+    }
+
+    pub(crate) fn capability(mut self, capability: Option<CapabilityId>) -> Entry {
+        self.capability = capability;
+        self
+    }
+}
+
+struct Log {
+    ring: VecDeque<AuditRecord>,
+    capacity: usize,
+    next: u64,
+    sink: Option<Box<dyn AuditSink>>,
+}
+
+/// The kernel's audit log, shared by its managers (all on one arbiter, so the lock is
+/// never contended).
+#[derive(Clone)]
+pub(crate) struct Audit {
+    log: Arc<Mutex<Log>>,
+}
+
+impl fmt::Debug for Audit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let log = self.lock();
+        f.debug_struct("Audit")
+            .field("records", &(log.next - 1))
+            .field("capacity", &log.capacity)
+            .finish()
+    }
+}
+
+pub(crate) fn wall_clock() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+impl Audit {
+    pub(crate) fn new(capacity: usize, sink: Option<Box<dyn AuditSink>>) -> Audit {
+        Audit {
+            log: Arc::new(Mutex::new(Log {
+                ring: VecDeque::with_capacity(capacity.min(4096)),
+                capacity,
+                next: 1,
+                sink,
+            })),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Log> {
+        self.log.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Appends a record and returns it.
+    pub(crate) fn record(&self, entry: Entry) -> AuditRecord {
+        let mut log = self.lock();
+        let record = AuditRecord {
+            seq: log.next,
+            timestamp: wall_clock(),
+            system: entry.system,
+            request: entry.request,
+            subject: entry.subject,
+            decision: entry.decision,
+            rule: entry.rule,
+            reason: entry.reason,
+            capability: entry.capability,
+        };
+        log.next += 1;
+        if let Some(sink) = &mut log.sink {
+            sink.write(&record);
+        }
+        if log.capacity > 0 {
+            if log.ring.len() == log.capacity {
+                log.ring.pop_front();
+            }
+            log.ring.push_back(record.clone());
+        }
+        record
+    }
+
+    /// The records after `after_seq`, oldest first, at most `limit`.
+    pub(crate) fn since(&self, after_seq: u64, limit: usize) -> Vec<AuditRecord> {
+        let log = self.lock();
+        log.ring
+            .iter()
+            .filter(|r| r.seq > after_seq)
+            .take(limit)
+            .cloned()
+            .collect()
+    }
+
+    pub(crate) fn flush(&self) {
+        if let Some(sink) = &mut self.lock().sink {
+            sink.flush();
+        }
+    }
+}

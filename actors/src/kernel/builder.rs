@@ -1,0 +1,227 @@
+//! [`Kernel::builder`]: configure and start a kernel.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::actor::{KernelActor, KernelChannels, Managers};
+use super::audit::{Audit, AuditSink};
+use super::channels::{ChannelEntry, Visibility};
+use super::error::KernelError;
+use super::gate::ActionGateActor;
+use super::handle::KernelHandle;
+use super::lifecycle::LifecycleActor;
+use super::Limits;
+use crate::capability::CapabilityActor;
+use crate::channel::Broadcast;
+use crate::ids::{ChannelId, SystemId};
+use crate::placement::Placement;
+use crate::policy::{Policy, RuleSet};
+use crate::rights::Rights;
+
+/// The kernel: start one with [`Kernel::builder`].
+#[derive(Debug, Clone, Copy)]
+pub struct Kernel;
+
+impl Kernel {
+    /// A builder with the defaults: id `exokern`, a policy that denies everything, the
+    /// caller's arbiter.
+    pub fn builder() -> KernelBuilder {
+        KernelBuilder {
+            id: "exokern".into(),
+            name: "exokern kernel".into(),
+            policy: Arc::new(RuleSet::deny_all()),
+            placement: Placement::Current,
+            limits: Limits::default(),
+            audit_capacity: 4096,
+            audit_sink: None,
+            max_pending_approvals: 10_000,
+        }
+    }
+}
+
+/// Configures a kernel; [`start`](Self::start) starts it.
+#[must_use = "a builder does nothing until `start` is called"]
+pub struct KernelBuilder {
+    id: String,
+    name: String,
+    policy: Arc<dyn Policy>,
+    placement: Placement,
+    limits: Limits,
+    audit_capacity: usize,
+    audit_sink: Option<Box<dyn AuditSink>>,
+    max_pending_approvals: usize,
+}
+
+impl fmt::Debug for KernelBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KernelBuilder")
+            .field("id", &self.id)
+            .field("policy", &self.policy)
+            .field("limits", &self.limits)
+            .finish()
+    }
+}
+
+impl KernelBuilder {
+    /// The kernel's id, reported in snapshots and heartbeats.
+    pub fn id(mut self, id: impl Into<String>) -> Self {
+        self.id = id.into();
+        self
+    }
+
+    /// The kernel's display name.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// The policy (default: [`RuleSet::deny_all`]).
+    pub fn policy(mut self, policy: impl Policy) -> Self {
+        self.policy = Arc::new(policy);
+        self
+    }
+
+    /// Where the kernel's managers run, all on one arbiter (default: the caller's).
+    pub fn placement(mut self, placement: Placement) -> Self {
+        self.placement = placement;
+        self
+    }
+
+    /// The lifetime of a capability whose request names none (default 1 hour).
+    pub fn default_ttl(mut self, ttl: Duration) -> Self {
+        self.limits.default_ttl = ttl;
+        self
+    }
+
+    /// The longest lifetime of any capability (default 24 hours).
+    pub fn max_ttl(mut self, ttl: Duration) -> Self {
+        self.limits.max_ttl = ttl;
+        self
+    }
+
+    /// How long an escalated action waits for a decision (default 5 minutes).
+    pub fn approval_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.approval_timeout = timeout;
+        self
+    }
+
+    /// How long a system's client waits for any answer (default 10 minutes).
+    pub fn client_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.client_timeout = timeout;
+        self
+    }
+
+    /// Records kept in the audit ring (default 4,096).
+    pub fn audit_capacity(mut self, records: usize) -> Self {
+        self.audit_capacity = records;
+        self
+    }
+
+    /// Also writes every audit record to `sink`.
+    pub fn audit_sink(mut self, sink: impl AuditSink) -> Self {
+        self.audit_sink = Some(Box::new(sink));
+        self
+    }
+
+    /// Starts the kernel's managers and channels; call inside an actix `System`.
+    pub async fn start(self) -> Result<KernelHandle, KernelError> {
+        let limits = self.limits;
+        for (name, value) in [
+            ("default_ttl", limits.default_ttl),
+            ("max_ttl", limits.max_ttl),
+            ("approval_timeout", limits.approval_timeout),
+            ("client_timeout", limits.client_timeout),
+        ] {
+            if value.is_zero() {
+                return Err(KernelError::Setting(format!(
+                    "`{name}` is zero: give a positive duration"
+                )));
+            }
+        }
+        let core = SystemId::kernel("core");
+        let heartbeat = Broadcast::builder(ChannelId::kernel("heartbeat"))
+            .retention(16)
+            .start()?;
+        let approvals = Broadcast::builder(ChannelId::kernel("approvals")).start()?;
+        let kernel_channels = KernelChannels {
+            heartbeat: heartbeat
+                .grant(core.clone(), Rights::WRITE)
+                .await
+                .map_err(|e| KernelError::Setting(e.to_string()))?,
+            approvals: approvals
+                .grant(core.clone(), Rights::WRITE)
+                .await
+                .map_err(|e| KernelError::Setting(e.to_string()))?,
+        };
+        let audit = Audit::new(self.audit_capacity, self.audit_sink);
+        let place = self.placement;
+        let caps = place.start(Some(&core), |_| CapabilityActor::new())?;
+        let lifecycle = {
+            let (caps, audit) = (caps.clone(), audit.clone());
+            place.start(Some(&core), move |_| LifecycleActor::new(caps, audit))?
+        };
+        let gate = {
+            let (policy, caps, audit) = (Arc::clone(&self.policy), caps.clone(), audit.clone());
+            let approvals = kernel_channels.approvals.clone();
+            let (timeout, max) = (limits.approval_timeout, self.max_pending_approvals);
+            place.start(Some(&core), move |_| {
+                ActionGateActor::new(policy, caps, audit, approvals, timeout, max)
+            })?
+        };
+        let managers = Managers {
+            caps,
+            gate,
+            lifecycle,
+        };
+        let mut channels = BTreeMap::new();
+        for channel in [heartbeat.erase_kernel(), approvals.erase_kernel()] {
+            let entry = ChannelEntry {
+                channel,
+                owner: None,
+                visibility: Visibility::Private,
+            };
+            channels.insert(entry.id().clone(), entry);
+        }
+        let actor = {
+            let id: Arc<str> = Arc::from(self.id.as_str());
+            let (policy, managers, audit) =
+                (Arc::clone(&self.policy), managers.clone(), audit.clone());
+            let kernel_channels = kernel_channels.clone();
+            move |_: &mut actix::Context<KernelActor>| KernelActor {
+                id,
+                policy,
+                limits,
+                managers,
+                audit,
+                kernel_channels,
+                channels,
+                pending_channels: BTreeSet::new(),
+                members: BTreeMap::new(),
+                shutting_down: false,
+            }
+        };
+        let kernel = place.start(Some(&core), actor)?;
+        Ok(KernelHandle::new(
+            Arc::from(self.id.as_str()),
+            Arc::from(self.name.as_str()),
+            kernel,
+            managers,
+            kernel_channels,
+            heartbeat,
+            approvals,
+            audit,
+        ))
+    }
+}
+
+trait EraseKernel {
+    fn erase_kernel(&self) -> Arc<dyn super::channels::ErasedChannel>;
+}
+
+impl<T: Send + Sync + 'static> EraseKernel for Broadcast<T> {
+    fn erase_kernel(&self) -> Arc<dyn super::channels::ErasedChannel> {
+        Arc::new(self.clone())
+    }
+}

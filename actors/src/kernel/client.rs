@@ -1,0 +1,229 @@
+//! [`KernelClient`]: a docked system's line to the kernel.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::Addr;
+
+use super::actor::{DeriveCapability, KernelActor, Managers, RequestCapability, RevokeCapability};
+use super::desk::DeriveRequest;
+use super::error::{GovernanceError, KernelStopped};
+use super::gate::{Act, Approval, Decide};
+use super::lifecycle::Command;
+use super::state::{LifecycleState, Member};
+use crate::capability::{Capability, Caveats, Scope};
+use crate::ids::SystemId;
+use crate::protocol::{
+    ActionRequest, ApprovalDecision, ApprovalId, CapabilityRequest, GrantInfo, LifecycleCommand,
+    LifecycleRequest,
+};
+use crate::rights::Rights;
+
+/// A docked system's client for governance requests, found in its
+/// [`SystemContext::kernel`](crate::system::SystemContext::kernel).
+///
+/// Every call is a typed request answered by a typed result, within the client's
+/// timeout. The requester is always the system the client was made for: there is no way
+/// to name another. Cheap to clone; clones may be moved into spawned futures.
+#[derive(Clone)]
+pub struct KernelClient {
+    member: Arc<Member>,
+    kernel: Addr<KernelActor>,
+    managers: Managers,
+    timeout: Duration,
+}
+
+impl fmt::Debug for KernelClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KernelClient")
+            .field("system", &self.member.id)
+            .field("state", &self.member.state())
+            .finish()
+    }
+}
+
+/// A capability the kernel granted, and what a wire reply would say of it.
+#[derive(Debug, Clone)]
+pub struct Granted {
+    /// The capability handle; present it to the gate or derive from it.
+    pub capability: Capability,
+    /// Its id, scope, rights and expiry.
+    pub info: GrantInfo,
+}
+
+impl KernelClient {
+    pub(crate) fn new(
+        member: Arc<Member>,
+        kernel: Addr<KernelActor>,
+        managers: Managers,
+        timeout: Duration,
+    ) -> KernelClient {
+        KernelClient {
+            member,
+            kernel,
+            managers,
+            timeout,
+        }
+    }
+
+    /// The system this client speaks for.
+    pub fn system(&self) -> &SystemId {
+        &self.member.id
+    }
+
+    /// The system's lifecycle state, as the kernel sees it.
+    pub fn state(&self) -> LifecycleState {
+        self.member.state()
+    }
+
+    /// The same client with another timeout for each call.
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: Duration) -> KernelClient {
+        self.timeout = timeout;
+        self
+    }
+
+    async fn call<R, E>(
+        &self,
+        sent: impl Future<Output = Result<Result<R, GovernanceError>, E>>,
+    ) -> Result<R, GovernanceError> {
+        match tokio::time::timeout(self.timeout, sent).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(KernelStopped.into()),
+            Err(_) => Err(GovernanceError::Timeout(self.timeout)),
+        }
+    }
+
+    /// Asks for `rights` over `resource`; the policy decides and caps the lifetime.
+    pub async fn request_capability(
+        &self,
+        request: CapabilityRequest,
+    ) -> Result<Granted, GovernanceError> {
+        let sent = self.kernel.send(RequestCapability {
+            caller: Arc::clone(&self.member),
+            request,
+        });
+        let (capability, info) = self.call(sent).await?;
+        Ok(Granted { capability, info })
+    }
+
+    /// Shorthand: `rights` over `resource`, no TTL, caveats or context.
+    pub async fn request(
+        &self,
+        resource: Scope,
+        rights: Rights,
+    ) -> Result<Granted, GovernanceError> {
+        self.request_capability(CapabilityRequest::new(resource, rights))
+            .await
+    }
+
+    /// Derives a narrower capability from `parent` (held by this system) for `to` (this
+    /// system if `None`; another needs DELEGATE on the parent).
+    pub async fn derive(
+        &self,
+        parent: &Capability,
+        to: Option<SystemId>,
+        rights: Rights,
+        scope: Option<Scope>,
+        ttl: Option<Duration>,
+        caveats: Caveats,
+    ) -> Result<Granted, GovernanceError> {
+        let sent = self.kernel.send(DeriveCapability {
+            caller: Arc::clone(&self.member),
+            parent: parent.clone(),
+            request: DeriveRequest {
+                to,
+                rights,
+                scope,
+                ttl,
+                caveats,
+            },
+        });
+        let (capability, info) = self.call(sent).await?;
+        Ok(Granted { capability, info })
+    }
+
+    /// Revokes `capability` (held by this system, or derived from one it holds) and its
+    /// whole subtree; answers how many capabilities ended.
+    pub async fn revoke(&self, capability: &Capability) -> Result<usize, GovernanceError> {
+        let sent = self.kernel.send(RevokeCapability {
+            caller: Arc::clone(&self.member),
+            capability: capability.clone(),
+        });
+        self.call(sent).await
+    }
+
+    fn act(&self, request: ActionRequest, capability: Option<&Capability>, execute: bool) -> Act {
+        Act {
+            caller: Arc::clone(&self.member),
+            request,
+            capability: capability.cloned(),
+            execute,
+        }
+    }
+
+    /// Asks the gate whether `request` may be taken, presenting `capability` (or, with
+    /// `None`, any capability this system holds that allows it). An escalated action
+    /// waits for an approver, up to the kernel's approval timeout (and this client's).
+    pub async fn authorize(
+        &self,
+        request: ActionRequest,
+        capability: Option<&Capability>,
+    ) -> Result<Approval, GovernanceError> {
+        let sent = self
+            .managers
+            .gate
+            .send(self.act(request, capability, false));
+        self.call(sent).await
+    }
+
+    /// Like [`authorize`](Self::authorize), then has the kernel's registered executor
+    /// run the action; [`Approval::output`] holds what it returned.
+    pub async fn execute(
+        &self,
+        request: ActionRequest,
+        capability: Option<&Capability>,
+    ) -> Result<Approval, GovernanceError> {
+        let sent = self.managers.gate.send(self.act(request, capability, true));
+        self.call(sent).await
+    }
+
+    /// Approves or denies a pending approval (privileged systems only).
+    pub async fn decide(
+        &self,
+        approval: ApprovalId,
+        approve: bool,
+        reason: Option<String>,
+    ) -> Result<(), GovernanceError> {
+        let sent = self.managers.gate.send(Decide {
+            decider: Some(Arc::clone(&self.member)),
+            decision: ApprovalDecision {
+                approval,
+                approve,
+                reason,
+            },
+        });
+        self.call(sent).await
+    }
+
+    /// Applies a lifecycle command to another system (privileged systems only); answers
+    /// its new state once the command has taken effect (a drain: once it finished).
+    pub async fn lifecycle(
+        &self,
+        command: LifecycleCommand,
+        system: SystemId,
+        timeout: Option<Duration>,
+    ) -> Result<LifecycleState, GovernanceError> {
+        let sent = self.managers.lifecycle.send(Command {
+            caller: Some(Arc::clone(&self.member)),
+            request: LifecycleRequest {
+                command,
+                system_id: system,
+                timeout,
+            },
+        });
+        self.call(sent).await
+    }
+}

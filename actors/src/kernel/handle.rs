@@ -1,0 +1,256 @@
+//! [`KernelHandle`]: the embedding program's API to a running kernel.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::Addr;
+
+use super::actor::{AddChannel, KernelActor, KernelChannels, Managers};
+use super::audit::{Audit, AuditRecord};
+use super::channels::{ChannelEntry, KernelChannel, Visibility};
+use super::dock::{Dock, DockSystem};
+use super::error::{DockError, GovernanceError, KernelStopped, UndockError};
+use super::gate::{Decide, Executor, ListPending, RegisterExecutor};
+use super::lifecycle::Command;
+use super::state::LifecycleState;
+use super::undock::{Shutdown, Snapshot, TakeSnapshot, Undock};
+use crate::channel::{Broadcast, BroadcastHandle, ChannelError};
+use crate::ids::SystemId;
+use crate::policy::Risk;
+use crate::protocol::{
+    ApprovalDecision, ApprovalEvent, ApprovalId, Heartbeat, LifecycleCommand, LifecycleRequest,
+};
+use crate::rights::Rights;
+use crate::system::{System, SystemRef};
+
+/// The embedding program's handle to a running kernel: dock and undock systems, register
+/// channels and executors, issue lifecycle commands and approval decisions, watch the
+/// kernel's channels, read the audit log, shut down. Cheap to clone, `Send`.
+///
+/// The handle is the root authority: its requests pass no policy (they are audited).
+#[derive(Clone)]
+pub struct KernelHandle {
+    id: Arc<str>,
+    name: Arc<str>,
+    kernel: Addr<KernelActor>,
+    managers: Managers,
+    heartbeat: Broadcast<Heartbeat>,
+    approvals: Broadcast<ApprovalEvent>,
+    audit: Audit,
+}
+
+impl fmt::Debug for KernelHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KernelHandle")
+            .field("id", &self.id)
+            .field("running", &self.is_running())
+            .finish()
+    }
+}
+
+impl KernelHandle {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        id: Arc<str>,
+        name: Arc<str>,
+        kernel: Addr<KernelActor>,
+        managers: Managers,
+        _channels: KernelChannels,
+        heartbeat: Broadcast<Heartbeat>,
+        approvals: Broadcast<ApprovalEvent>,
+        audit: Audit,
+    ) -> KernelHandle {
+        KernelHandle {
+            id,
+            name,
+            kernel,
+            managers,
+            heartbeat,
+            approvals,
+            audit,
+        }
+    }
+
+    /// The kernel's id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The kernel's display name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// `true` until the kernel shuts down.
+    pub fn is_running(&self) -> bool {
+        self.kernel.connected()
+    }
+
+    /// Docks a system: validates the whole dock, then grants its channels and spawns
+    /// it; a refused dock changes nothing.
+    pub async fn dock<S: System>(&self, dock: Dock<S>) -> Result<SystemRef<S>, DockError> {
+        self.kernel
+            .send(DockSystem { dock })
+            .await
+            .map_err(|_| KernelStopped)?
+    }
+
+    /// Undocks a system: revokes its capabilities (with every derived one), removes its
+    /// grants from every channel, stops it, and stops and unregisters the channels it
+    /// owned.
+    pub async fn undock(&self, system: &SystemId) -> Result<(), UndockError> {
+        self.kernel
+            .send(Undock(system.clone()))
+            .await
+            .map_err(|_| KernelStopped)?
+    }
+
+    /// Registers a channel the program created, so systems can dock to it. Its id must
+    /// be free.
+    pub async fn add_channel(
+        &self,
+        channel: impl KernelChannel,
+        visibility: Visibility,
+    ) -> Result<(), DockError> {
+        let entry = ChannelEntry {
+            channel: channel.erase(),
+            owner: None,
+            visibility,
+        };
+        self.kernel
+            .send(AddChannel { entry })
+            .await
+            .map_err(|_| KernelStopped)?
+    }
+
+    /// Registers (or replaces) executor `name` with its `risk` — the only source of an
+    /// action's risk — and optionally a runner, so `execute` can run its actions.
+    pub async fn register_executor(
+        &self,
+        name: &str,
+        risk: Risk,
+        runner: Option<Arc<dyn Executor>>,
+    ) -> Result<(), KernelStopped> {
+        self.managers
+            .gate
+            .send(RegisterExecutor {
+                name: Arc::from(name),
+                risk,
+                runner,
+            })
+            .await
+            .map_err(|_| KernelStopped)
+    }
+
+    /// Applies a lifecycle command; answers the system's new state once it took effect.
+    pub async fn lifecycle(
+        &self,
+        command: LifecycleCommand,
+        system: &SystemId,
+        timeout: Option<Duration>,
+    ) -> Result<LifecycleState, GovernanceError> {
+        self.managers
+            .lifecycle
+            .send(Command {
+                caller: None,
+                request: LifecycleRequest {
+                    command,
+                    system_id: system.clone(),
+                    timeout,
+                },
+            })
+            .await
+            .map_err(|_| KernelStopped)?
+    }
+
+    /// Approves or denies a pending approval.
+    pub async fn decide(
+        &self,
+        approval: ApprovalId,
+        approve: bool,
+        reason: Option<String>,
+    ) -> Result<(), GovernanceError> {
+        self.managers
+            .gate
+            .send(Decide {
+                decider: None,
+                decision: ApprovalDecision {
+                    approval,
+                    approve,
+                    reason,
+                },
+            })
+            .await
+            .map_err(|_| KernelStopped)?
+    }
+
+    /// The approvals waiting for a decision.
+    pub async fn pending_approvals(&self) -> Result<Vec<ApprovalEvent>, KernelStopped> {
+        self.managers
+            .gate
+            .send(ListPending)
+            .await
+            .map_err(|_| KernelStopped)
+    }
+
+    /// A READ handle on `kernel.approvals` for `holder` (an id of the program's choosing).
+    pub async fn watch_approvals(
+        &self,
+        holder: SystemId,
+    ) -> Result<BroadcastHandle<ApprovalEvent>, ChannelError> {
+        self.approvals.grant(holder, Rights::READ).await
+    }
+
+    /// A READ handle on `kernel.heartbeat` for `holder`.
+    pub async fn watch_heartbeat(
+        &self,
+        holder: SystemId,
+    ) -> Result<BroadcastHandle<Heartbeat>, ChannelError> {
+        self.heartbeat.grant(holder, Rights::READ).await
+    }
+
+    /// Audit records after `after_seq` (0 for the oldest kept), oldest first.
+    pub fn audit(&self, after_seq: u64, limit: usize) -> Vec<AuditRecord> {
+        self.audit.since(after_seq, limit)
+    }
+
+    /// The constellation now.
+    pub async fn snapshot(&self) -> Result<Snapshot, KernelStopped> {
+        self.kernel
+            .send(TakeSnapshot)
+            .await
+            .map_err(|_| KernelStopped)
+    }
+
+    /// Undocks every system, stops the kernel's channels and managers, flushes the audit
+    /// sink. Further requests get [`KernelStopped`].
+    pub async fn shutdown(&self) {
+        let _ = self.kernel.send(Shutdown).await;
+        self.managers.gate.do_send(StopActor);
+        self.managers.lifecycle.do_send(StopActor);
+        self.managers.caps.do_send(StopActor);
+    }
+}
+
+/// Stops a manager.
+#[derive(Debug, actix::Message)]
+#[rtype(result = "()")]
+pub(crate) struct StopActor;
+
+macro_rules! stoppable {
+    ($($actor:ty),*) => {$(
+        impl actix::Handler<StopActor> for $actor {
+            type Result = ();
+            fn handle(&mut self, _: StopActor, ctx: &mut actix::Context<Self>) {
+                actix::ActorContext::stop(ctx);
+            }
+        }
+    )*};
+}
+
+stoppable!(
+    super::gate::ActionGateActor,
+    super::lifecycle::LifecycleActor,
+    crate::capability::CapabilityActor
+);

@@ -1,0 +1,61 @@
+//! The kernel: docks systems into a governed constellation, issues and revokes
+//! capabilities under a policy, gates actions, and manages lifecycles.
+//!
+//! [`Kernel::builder`] starts the managers — [`KernelActor`] (constellation and
+//! capability desk), [`CapabilityActor`](crate::capability::CapabilityActor),
+//! [`ActionGateActor`], [`LifecycleActor`] — all on one arbiter, and returns a
+//! [`KernelHandle`]. A system docks with a [`Dock`]; inside it, its
+//! [`KernelClient`] (from [`SystemContext::kernel`](crate::system::SystemContext::kernel))
+//! makes governance requests. Identity always comes from the client the kernel made for
+//! the system, never from a request.
+
+mod actor;
+mod audit;
+mod builder;
+mod channels;
+mod client;
+mod desk;
+mod dock;
+mod error;
+mod gate;
+mod handle;
+mod lifecycle;
+mod ports;
+mod state;
+mod undock;
+
+use std::time::Duration;
+
+pub use actor::KernelActor;
+pub use audit::{AuditRecord, AuditSink};
+pub use builder::{Kernel, KernelBuilder};
+pub use channels::{KernelChannel, Visibility};
+pub use client::{Granted, KernelClient};
+pub use dock::Dock;
+pub use error::{DockError, GovernanceError, KernelError, KernelStopped, UndockError};
+pub use gate::{ActionGateActor, Approval, ApprovedAction, Executor, ExecutorFuture};
+pub use handle::KernelHandle;
+pub use lifecycle::{LifecycleActor, DEFAULT_DRAIN_TIMEOUT};
+pub use ports::{Docking, PortError, Ports};
+pub use state::LifecycleState;
+pub use undock::{ChannelEntryInfo, Snapshot, SystemEntry};
+
+/// The kernel's time limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Limits {
+    pub(crate) default_ttl: Duration,
+    pub(crate) max_ttl: Duration,
+    pub(crate) approval_timeout: Duration,
+    pub(crate) client_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            default_ttl: Duration::from_secs(3600),
+            max_ttl: Duration::from_secs(24 * 3600),
+            approval_timeout: Duration::from_secs(300),
+            client_timeout: Duration::from_secs(600),
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! [`Ports`]: the channel handles a docked system was granted, and [`Docking`], what the
+//! kernel gives a system's host.
+
+use std::any::Any;
+use std::fmt;
+
+use rustc_hash::FxHashMap;
+
+use super::client::KernelClient;
+use crate::channel::{BroadcastHandle, MailboxHandle, WorkQueueHandle};
+use crate::ids::ChannelId;
+
+/// Why a port cannot be had.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PortError {
+    /// The system was not granted the channel.
+    #[error("no port for channel `{channel}`: dock the system with it (`Dock::publish` or a consuming link)")]
+    NotGranted {
+        /// The channel.
+        channel: ChannelId,
+    },
+    /// The channel is of another kind or carries another payload type.
+    #[error("channel `{channel}` is a {actual}, not a {asked}")]
+    WrongType {
+        /// The channel.
+        channel: ChannelId,
+        /// What was asked for.
+        asked: String,
+        /// What it is.
+        actual: String,
+    },
+}
+
+/// A granted handle, type-erased, with its description for error messages
+/// (unnameable outside the crate).
+pub struct Port {
+    pub(crate) handle: Box<dyn Any + Send + Sync>,
+    pub(crate) describes: String,
+}
+
+impl fmt::Debug for Port {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.describes)
+    }
+}
+
+/// The channel handles a docked system holds beyond the channels it consumes: look one
+/// up by id and payload type.
+///
+/// ```no_run
+/// # use exokern_actors::kernel::Ports;
+/// # fn f(ports: &Ports) -> Result<(), Box<dyn std::error::Error>> {
+/// let events = ports.broadcast::<String>(&"events".parse()?)?;
+/// # let _ = events; Ok(()) }
+/// ```
+#[derive(Default)]
+pub struct Ports {
+    ports: FxHashMap<ChannelId, Port>,
+}
+
+impl fmt::Debug for Ports {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.ports.keys()).finish()
+    }
+}
+
+impl Ports {
+    pub(crate) fn insert(&mut self, channel: ChannelId, port: Port) {
+        self.ports.insert(channel, port);
+    }
+
+    fn get<H: Clone + 'static>(&self, channel: &ChannelId, asked: String) -> Result<H, PortError> {
+        let port = self
+            .ports
+            .get(channel)
+            .ok_or_else(|| PortError::NotGranted {
+                channel: channel.clone(),
+            })?;
+        port.handle
+            .downcast_ref::<H>()
+            .cloned()
+            .ok_or_else(|| PortError::WrongType {
+                channel: channel.clone(),
+                asked,
+                actual: port.describes.clone(),
+            })
+    }
+
+    /// The handle on broadcast channel `channel`.
+    pub fn broadcast<T: Send + Sync + 'static>(
+        &self,
+        channel: &ChannelId,
+    ) -> Result<BroadcastHandle<T>, PortError> {
+        self.get(channel, describe("broadcast", std::any::type_name::<T>()))
+    }
+
+    /// The handle on work queue `channel`.
+    pub fn work_queue<T: Send + Sync + 'static>(
+        &self,
+        channel: &ChannelId,
+    ) -> Result<WorkQueueHandle<T>, PortError> {
+        self.get(channel, describe("work queue", std::any::type_name::<T>()))
+    }
+
+    /// The handle on mailbox `channel`.
+    pub fn mailbox<T: Send + Sync + 'static>(
+        &self,
+        channel: &ChannelId,
+    ) -> Result<MailboxHandle<T>, PortError> {
+        self.get(channel, describe("mailbox", std::any::type_name::<T>()))
+    }
+
+    /// The channels there are ports for.
+    pub fn channels(&self) -> impl Iterator<Item = &ChannelId> {
+        self.ports.keys()
+    }
+}
+
+pub(crate) fn describe(kind: &str, payload: &str) -> String {
+    format!("{kind} of {payload}")
+}
+
+/// What a docked system's host holds from the kernel.
+#[derive(Debug)]
+pub struct Docking {
+    client: KernelClient,
+    ports: Ports,
+}
+
+impl Docking {
+    pub(crate) fn new(client: KernelClient, ports: Ports) -> Docking {
+        Docking { client, ports }
+    }
+
+    /// The system's kernel client.
+    pub fn client(&self) -> &KernelClient {
+        &self.client
+    }
+
+    /// The system's ports.
+    pub fn ports(&self) -> &Ports {
+        &self.ports
+    }
+}
