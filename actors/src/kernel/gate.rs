@@ -81,7 +81,10 @@ struct Pending {
     answer: oneshot::Sender<Result<(), GovernanceError>>,
 }
 
-/// The action gate. See the [module docs](self).
+/// The action gate: an action is allowed only if a live capability of the requester
+/// covers the executor with EXECUTE (and the action and target, by its caveats) **and**
+/// the policy allows it. Risk comes from the executor registry. An escalated action is
+/// broadcast on `kernel.approvals` and waits for a privileged decision or its timeout.
 pub struct ActionGateActor {
     policy: Arc<dyn Policy>,
     caps: Addr<CapabilityActor>,
