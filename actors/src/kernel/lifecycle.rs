@@ -200,7 +200,6 @@ async fn drain(
 ) -> Result<LifecycleState, GovernanceError> {
     let deadline = tokio::time::Instant::now() + timeout;
     let work = async {
-        control.set_paused(false).await;
         control.drain().await;
         for channel in &owned {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
@@ -215,9 +214,8 @@ async fn drain(
         LifecycleState::DrainFailed
     };
     // An undock during the drain has the last word.
-    if member.transition(LifecycleState::Draining, state) && finished {
-        Ok(state)
-    } else if finished {
+    member.transition(LifecycleState::Draining, state);
+    if finished {
         Ok(member.state())
     } else {
         Err(GovernanceError::DrainTimedOut {

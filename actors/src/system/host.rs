@@ -437,8 +437,9 @@ impl<S: System> Handler<SetPaused> for SystemActor<S> {
     }
 }
 
-/// Drains a system: it takes nothing new from its channels (work it was handed but has
-/// not seen goes back to its queues), handles the deliveries it holds, and stops.
+/// Drains a system: it handles the deliveries it holds (parked ones included), then
+/// stops; stopping detaches its links, which hands the work it has not seen back to its
+/// queues uncounted.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub(crate) struct DrainSystem;
@@ -447,48 +448,9 @@ impl<S: System> Handler<DrainSystem> for SystemActor<S> {
     type Result = ();
 
     fn handle(&mut self, _: DrainSystem, ctx: &mut Context<Self>) {
-        for link in &mut self.links {
-            if let Some(attached) = link.attached.take() {
-                link.spec.detach(attached);
-            }
-        }
         for delivery in self.parked.take().into_iter().flatten() {
-            self.handle_detached(delivery, ctx);
+            <Self as Handler<Delivery<S::Message>>>::handle(self, delivery, ctx);
         }
         ctx.stop();
-    }
-}
-
-impl<S: System> SystemActor<S> {
-    /// Handles a delivery whose link was detached for a drain: the system sees the items
-    /// it was handed; work items are settled through the link's queue handle.
-    fn handle_detached(&mut self, mut delivery: Delivery<S::Message>, ctx: &mut Context<Self>) {
-        let index = self
-            .links
-            .iter()
-            .position(|link| link.spec.channel() == delivery.channel());
-        let mut settled: Vec<(ClaimToken, Settle)> = Vec::new();
-        while self.system.is_some() {
-            let Some(msg) = delivery.next() else { break };
-            let token = msg.claim_token();
-            let mut verdict = Verdict::Ack;
-            let outcome = self.run_hook(ctx, token.map(|t| (t, &mut verdict)), |system, sctx| {
-                system.on_message(sctx, msg)
-            });
-            Status::bump(&self.status.handled, 1);
-            match (token, outcome, verdict) {
-                (Some(token), Ok(()), Verdict::Ack) => settled.push((token, Settle::Ack)),
-                (Some(token), Ok(()), Verdict::Nack(reason)) => {
-                    settled.push((token, Settle::Nack(reason)));
-                }
-                (Some(token), Err(_), _) => settled.push((token, Settle::Nack(None))),
-                _ => {}
-            }
-        }
-        if let Some(LinkSpec::Work(handle, _)) = index.map(|i| &self.links[i].spec) {
-            if !settled.is_empty() {
-                handle.settle_now(settled, None);
-            }
-        }
     }
 }
