@@ -11,12 +11,14 @@ use super::actor::{KernelActor, Registration};
 use super::audit::Entry;
 use super::channels::{ChannelEntry, ErasedChannel, KernelChannel, Visibility};
 use super::client::KernelClient;
-use super::error::DockError;
-use super::lifecycle::{Controlled, Track};
+use super::error::{DockError, KernelStopped};
+use super::lifecycle::{Controlled, LifecycleActor, Track};
 use super::ports::{describe, Port, Ports};
 use super::state::{LifecycleState, Member};
 use super::Docking;
-use crate::channel::{Broadcast, Mailbox, SubscribeOptions, WorkQueue, WorkerOptions};
+use crate::channel::{
+    Broadcast, ChannelControl, Mailbox, SubscribeOptions, WorkQueue, WorkerOptions,
+};
 use crate::ids::{ChannelId, SystemId};
 use crate::placement::Placement;
 use crate::rights::Rights;
@@ -328,24 +330,23 @@ impl<S: System> Handler<DockSystem<S>> for KernelActor {
             self.managers.clone(),
             self.limits.client_timeout,
         );
-        let work = build(dock, plan, client);
+        let tracked = Tracked {
+            lifecycle: self.managers.lifecycle.clone(),
+            member: Arc::clone(&member),
+            owned: owned.iter().map(|e| e.channel.control().clone()).collect(),
+        };
+        let work = build(dock, plan, client, tracked);
         Box::pin(work.into_actor(self).map(move |built, act, _| {
             for entry in &owned {
                 act.pending_channels.remove(entry.id());
             }
             match built {
                 Ok((system, granted)) => {
-                    let control = system.control();
                     for entry in &owned {
                         act.channels.insert(entry.id().clone(), entry.clone());
                     }
-                    act.managers.lifecycle.do_send(Track(Controlled {
-                        member: Arc::clone(&member),
-                        control: control.clone(),
-                        owned: owned.iter().map(|e| e.channel.control().clone()).collect(),
-                    }));
                     if let Some(registration) = act.members.get_mut(&id) {
-                        registration.control = Some(control);
+                        registration.control = Some(system.control());
                         registration.granted = granted;
                         registration.owned = owned.iter().map(|e| e.id().clone()).collect();
                     }
@@ -383,11 +384,20 @@ fn stop_channels(owned: &[ChannelEntry]) {
     }
 }
 
-/// Makes the grants and spawns the system; on failure takes back every grant made.
+/// What the lifecycle manager is told of a system once it runs.
+struct Tracked {
+    lifecycle: Addr<LifecycleActor>,
+    member: Arc<Member>,
+    owned: Vec<ChannelControl>,
+}
+
+/// Makes the grants, spawns the system and hands it to the lifecycle manager; on
+/// failure takes back every grant made.
 async fn build<S: System>(
     dock: Dock<S>,
     plan: Plan,
     client: KernelClient,
+    tracked: Tracked,
 ) -> Result<(SystemRef<S>, Vec<ChannelId>), DockError> {
     let id = dock.id.clone();
     let mut granted: Vec<ChannelEntry> = Vec::new();
@@ -430,7 +440,24 @@ async fn build<S: System>(
             .await
             .map_err(DockError::from),
     };
-    match spawned {
+    let tracked = match spawned {
+        Ok(system) => {
+            let track = Track(Controlled {
+                member: tracked.member,
+                control: system.control(),
+                owned: tracked.owned,
+            });
+            match tracked.lifecycle.send(track).await {
+                Ok(()) => Ok(system),
+                Err(_) => {
+                    system.stop().await;
+                    Err(DockError::Stopped(KernelStopped))
+                }
+            }
+        }
+        Err(error) => Err(error),
+    };
+    match tracked {
         Ok(system) => Ok((system, granted.iter().map(|e| e.id().clone()).collect())),
         Err(error) => {
             for entry in granted {

@@ -317,7 +317,7 @@ async fn decide(
                 Ok(Ok(Err(error))) => return Err(fail(error)),
                 Ok(Err(_)) => return Err(fail(KernelStopped.into())),
                 Err(_) => {
-                    gate.do_send(Expire(id));
+                    let _ = gate.send(Expire(id)).await;
                     return Err(fail(GovernanceError::ApprovalExpired { approval: id }));
                 }
             }

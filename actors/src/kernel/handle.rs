@@ -227,9 +227,9 @@ impl KernelHandle {
     /// sink. Further requests get [`KernelStopped`].
     pub async fn shutdown(&self) {
         let _ = self.kernel.send(Shutdown).await;
-        self.managers.gate.do_send(StopActor);
-        self.managers.lifecycle.do_send(StopActor);
-        self.managers.caps.do_send(StopActor);
+        let _ = self.managers.gate.send(StopActor).await;
+        let _ = self.managers.lifecycle.send(StopActor).await;
+        let _ = self.managers.caps.send(StopActor).await;
     }
 }
 

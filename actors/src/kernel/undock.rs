@@ -31,7 +31,7 @@ impl Handler<Undock> for KernelActor {
         // Stopped first: from here on every governance request of the system is denied.
         registration.member.set_state(LifecycleState::Stopped);
         let revoked = self.managers.caps.send(RevokeAll { holder: id.clone() });
-        self.managers.lifecycle.do_send(Forget(id.clone()));
+        let forgotten = self.managers.lifecycle.send(Forget(id.clone()));
         let granted: Vec<_> = registration
             .granted
             .iter()
@@ -47,6 +47,7 @@ impl Handler<Undock> for KernelActor {
         let audit = self.audit.clone();
         Box::pin(async move {
             let revoked = revoked.await.unwrap_or(0);
+            let _ = forgotten.await;
             for channel in &granted {
                 channel.revoke(&id).await;
             }
