@@ -128,7 +128,6 @@ macro_rules! name_id {
             }
 
             /// An id in the kernel's own `kernel.` namespace; only the kernel makes these.
-            #[allow(dead_code)]
             pub(crate) fn kernel(name: &str) -> Self {
                 let id = format!("{KERNEL_PREFIX}{name}");
                 debug_assert!(validate($kind, &id).is_ok(), "bad kernel id {id}");

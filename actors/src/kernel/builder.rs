@@ -146,14 +146,8 @@ impl KernelBuilder {
             .start()?;
         let approvals = Broadcast::builder(ChannelId::kernel("approvals")).start()?;
         let kernel_channels = KernelChannels {
-            heartbeat: heartbeat
-                .grant(core.clone(), Rights::WRITE)
-                .await
-                .map_err(|e| KernelError::Setting(e.to_string()))?,
-            approvals: approvals
-                .grant(core.clone(), Rights::WRITE)
-                .await
-                .map_err(|e| KernelError::Setting(e.to_string()))?,
+            heartbeat: heartbeat.grant(core.clone(), Rights::WRITE).await?,
+            approvals: approvals.grant(core.clone(), Rights::WRITE).await?,
         };
         let audit = Audit::new(self.audit_capacity, self.audit_sink);
         let place = self.placement;
@@ -176,12 +170,10 @@ impl KernelBuilder {
             lifecycle,
         };
         let mut channels = BTreeMap::new();
-        for channel in [heartbeat.erase_kernel(), approvals.erase_kernel()] {
-            let entry = ChannelEntry {
-                channel,
-                owner: None,
-                visibility: Visibility::Private,
-            };
+        for entry in [
+            ChannelEntry::new(heartbeat.clone(), None, Visibility::Private),
+            ChannelEntry::new(approvals.clone(), None, Visibility::Private),
+        ] {
             channels.insert(entry.id().clone(), entry);
         }
         let actor = {
@@ -208,20 +200,9 @@ impl KernelBuilder {
             Arc::from(self.name.as_str()),
             kernel,
             managers,
-            kernel_channels,
             heartbeat,
             approvals,
             audit,
         ))
-    }
-}
-
-trait EraseKernel {
-    fn erase_kernel(&self) -> Arc<dyn super::channels::ErasedChannel>;
-}
-
-impl<T: Send + Sync + 'static> EraseKernel for Broadcast<T> {
-    fn erase_kernel(&self) -> Arc<dyn super::channels::ErasedChannel> {
-        Arc::new(self.clone())
     }
 }

@@ -99,6 +99,18 @@ pub(crate) struct ChannelEntry {
 }
 
 impl ChannelEntry {
+    pub(crate) fn new(
+        channel: impl KernelChannel,
+        owner: Option<SystemId>,
+        visibility: Visibility,
+    ) -> ChannelEntry {
+        ChannelEntry {
+            channel: channel.erase(),
+            owner,
+            visibility,
+        }
+    }
+
     pub(crate) fn id(&self) -> &ChannelId {
         self.channel.control().id()
     }

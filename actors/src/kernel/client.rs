@@ -15,10 +15,7 @@ use super::lifecycle::Command;
 use super::state::{LifecycleState, Member};
 use crate::capability::{Capability, Caveats, Scope};
 use crate::ids::SystemId;
-use crate::protocol::{
-    ActionRequest, ApprovalDecision, ApprovalId, CapabilityRequest, GrantInfo, LifecycleCommand,
-    LifecycleRequest,
-};
+use crate::protocol::{ActionRequest, ApprovalId, CapabilityRequest, GrantInfo, LifecycleCommand};
 use crate::rights::Rights;
 
 /// A docked system's client for governance requests, found in its
@@ -197,14 +194,11 @@ impl KernelClient {
         approve: bool,
         reason: Option<String>,
     ) -> Result<(), GovernanceError> {
-        let sent = self.managers.gate.send(Decide {
-            decider: Some(Arc::clone(&self.member)),
-            decision: ApprovalDecision {
-                approval,
-                approve,
-                reason,
-            },
-        });
+        let decider = Some(Arc::clone(&self.member));
+        let sent = self
+            .managers
+            .gate
+            .send(Decide::new(decider, approval, approve, reason));
         self.call(sent).await
     }
 
@@ -216,14 +210,11 @@ impl KernelClient {
         system: SystemId,
         timeout: Option<Duration>,
     ) -> Result<LifecycleState, GovernanceError> {
-        let sent = self.managers.lifecycle.send(Command {
-            caller: Some(Arc::clone(&self.member)),
-            request: LifecycleRequest {
-                command,
-                system_id: system,
-                timeout,
-            },
-        });
+        let caller = Some(Arc::clone(&self.member));
+        let sent = self
+            .managers
+            .lifecycle
+            .send(Command::new(caller, command, system, timeout));
         self.call(sent).await
     }
 }

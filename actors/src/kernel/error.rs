@@ -24,6 +24,9 @@ pub enum KernelError {
     /// A kernel channel could not start.
     #[error(transparent)]
     Channel(#[from] StartError),
+    /// A kernel channel refused the kernel's own grant.
+    #[error(transparent)]
+    Grant(#[from] ChannelError),
     /// A setting is out of range.
     #[error("invalid kernel setting: {0}")]
     Setting(String),

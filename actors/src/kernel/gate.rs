@@ -77,6 +77,7 @@ pub struct Approval {
 }
 
 struct Pending {
+    system: SystemId,
     event: ApprovalEvent,
     answer: oneshot::Sender<Result<(), GovernanceError>>,
 }
@@ -308,7 +309,11 @@ async fn decide(
                 expires_in_secs: timeout.as_secs_f64(),
             };
             let answer = gate
-                .send(Escalate { id, event })
+                .send(Escalate {
+                    id,
+                    system: caller.id.clone(),
+                    event,
+                })
                 .await
                 .map_err(|_| fail(KernelStopped.into()))?
                 .map_err(fail)?;
@@ -390,6 +395,7 @@ async fn check(
 #[rtype(result = "Result<oneshot::Receiver<Result<(), GovernanceError>>, GovernanceError>")]
 struct Escalate {
     id: ApprovalId,
+    system: SystemId,
     event: ApprovalEvent,
 }
 
@@ -412,6 +418,7 @@ impl Handler<Escalate> for ActionGateActor {
         self.pending.insert(
             msg.id,
             Pending {
+                system: msg.system,
                 event: msg.event,
                 answer,
             },
@@ -449,6 +456,24 @@ pub(crate) struct Decide {
     pub(crate) decision: ApprovalDecision,
 }
 
+impl Decide {
+    pub(crate) fn new(
+        decider: Option<Caller>,
+        approval: ApprovalId,
+        approve: bool,
+        reason: Option<String>,
+    ) -> Decide {
+        Decide {
+            decider,
+            decision: ApprovalDecision {
+                approval,
+                approve,
+                reason,
+            },
+        }
+    }
+}
+
 impl Handler<Decide> for ActionGateActor {
     type Result = Result<(), GovernanceError>;
 
@@ -477,17 +502,15 @@ impl Handler<Decide> for ActionGateActor {
             ))
         })?;
         let reason = reason.unwrap_or_else(|| if approve { "approved" } else { "denied" }.into());
-        if let ApprovalEvent::ActionEscalated { system, .. } = &pending.event {
-            self.audit.record(
-                Entry::new(
-                    msg.decider.as_ref().map(|d| &d.id),
-                    "approval_decision",
-                    format!("{approval} for {system}"),
-                    if approve { "approved" } else { "denied" },
-                )
-                .reason(reason.as_str()),
-            );
-        }
+        self.audit.record(
+            Entry::new(
+                msg.decider.as_ref().map(|d| &d.id),
+                "approval_decision",
+                format!("{approval} for {}", pending.system),
+                if approve { "approved" } else { "denied" },
+            )
+            .reason(reason.as_str()),
+        );
         let answer = if approve {
             Ok(())
         } else {

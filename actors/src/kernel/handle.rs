@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use actix::Addr;
 
-use super::actor::{AddChannel, KernelActor, KernelChannels, Managers};
+use super::actor::{AddChannel, KernelActor, Managers};
 use super::audit::{Audit, AuditRecord};
 use super::channels::{ChannelEntry, KernelChannel, Visibility};
 use super::dock::{Dock, DockSystem};
@@ -18,9 +18,7 @@ use super::undock::{Shutdown, Snapshot, TakeSnapshot, Undock};
 use crate::channel::{Broadcast, BroadcastHandle, ChannelError};
 use crate::ids::SystemId;
 use crate::policy::Risk;
-use crate::protocol::{
-    ApprovalDecision, ApprovalEvent, ApprovalId, Heartbeat, LifecycleCommand, LifecycleRequest,
-};
+use crate::protocol::{ApprovalEvent, ApprovalId, Heartbeat, LifecycleCommand};
 use crate::rights::Rights;
 use crate::system::{System, SystemRef};
 
@@ -56,7 +54,6 @@ impl KernelHandle {
         name: Arc<str>,
         kernel: Addr<KernelActor>,
         managers: Managers,
-        _channels: KernelChannels,
         heartbeat: Broadcast<Heartbeat>,
         approvals: Broadcast<ApprovalEvent>,
         audit: Audit,
@@ -113,11 +110,7 @@ impl KernelHandle {
         channel: impl KernelChannel,
         visibility: Visibility,
     ) -> Result<(), DockError> {
-        let entry = ChannelEntry {
-            channel: channel.erase(),
-            owner: None,
-            visibility,
-        };
+        let entry = ChannelEntry::new(channel, None, visibility);
         self.kernel
             .send(AddChannel { entry })
             .await
@@ -152,14 +145,7 @@ impl KernelHandle {
     ) -> Result<LifecycleState, GovernanceError> {
         self.managers
             .lifecycle
-            .send(Command {
-                caller: None,
-                request: LifecycleRequest {
-                    command,
-                    system_id: system.clone(),
-                    timeout,
-                },
-            })
+            .send(Command::new(None, command, system.clone(), timeout))
             .await
             .map_err(|_| KernelStopped)?
     }
@@ -173,14 +159,7 @@ impl KernelHandle {
     ) -> Result<(), GovernanceError> {
         self.managers
             .gate
-            .send(Decide {
-                decider: None,
-                decision: ApprovalDecision {
-                    approval,
-                    approve,
-                    reason,
-                },
-            })
+            .send(Decide::new(None, approval, approve, reason))
             .await
             .map_err(|_| KernelStopped)?
     }

@@ -95,6 +95,24 @@ pub(crate) struct Command {
     pub(crate) request: LifecycleRequest,
 }
 
+impl Command {
+    pub(crate) fn new(
+        caller: Option<Caller>,
+        command: LifecycleCommand,
+        system: SystemId,
+        timeout: Option<Duration>,
+    ) -> Command {
+        Command {
+            caller,
+            request: LifecycleRequest {
+                command,
+                system_id: system,
+                timeout,
+            },
+        }
+    }
+}
+
 impl Handler<Command> for LifecycleActor {
     type Result = ResponseFuture<Result<LifecycleState, GovernanceError>>;
 

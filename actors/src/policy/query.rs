@@ -71,7 +71,7 @@ pub struct CapabilityQuery {
     /// The requester, as its handle identifies it.
     pub system: SystemId,
     /// What it asks for.
-    #[serde(serialize_with = "crate::policy::query::display")]
+    #[serde(serialize_with = "crate::protocol::text::serialize")]
     pub scope: Scope,
     /// With which rights.
     pub rights: Rights,
@@ -175,13 +175,6 @@ impl ModuleQuery {
             privileged: false,
         }
     }
-}
-
-pub(crate) fn display<T: fmt::Display, S: serde::Serializer>(
-    value: &T,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    serializer.collect_str(value)
 }
 
 /// An optional duration as fractional seconds.
