@@ -96,6 +96,9 @@ impl Actor for KernelActor {
 /// identity and state come from the kernel, never from the request.
 pub(crate) type Caller = Arc<Member>;
 
+/// An outcome with the policy rule that decided it, kept on both sides for the audit log.
+pub(crate) type Ruled<T> = Result<(T, Option<Arc<str>>), (GovernanceError, Option<Arc<str>>)>;
+
 pub(crate) fn require_running(caller: &Member) -> Result<(), GovernanceError> {
     match caller.state() {
         LifecycleState::Running => Ok(()),

@@ -7,7 +7,7 @@ use std::time::Duration;
 use actix::Addr;
 use tokio::time::Instant;
 
-use super::actor::{grant_info, require_running, Caller};
+use super::actor::{grant_info, require_running, Caller, Ruled};
 use super::audit::{Audit, Entry};
 use super::error::{GovernanceError, KernelStopped};
 use super::Limits;
@@ -58,7 +58,7 @@ impl Desk {
             |decision| Entry::new(Some(&caller.id), "capability_request", &*subject, decision);
         let outcome = self.grant(&caller, request).await;
         match &outcome {
-            Ok((cap, _, rule, reason)) => self.audit.record(
+            Ok(((cap, _, reason), rule)) => self.audit.record(
                 entry("granted")
                     .rule(rule.as_deref())
                     .reason(reason.as_str())
@@ -71,19 +71,15 @@ impl Desk {
             ),
         };
         outcome
-            .map(|(cap, info, _, _)| (cap, info))
+            .map(|((cap, info, _), _)| (cap, info))
             .map_err(|(error, _)| error)
     }
 
-    #[allow(clippy::type_complexity)]
     async fn grant(
         &self,
         caller: &Caller,
         request: CapabilityRequest,
-    ) -> Result<
-        (Capability, GrantInfo, Option<Arc<str>>, String),
-        (GovernanceError, Option<Arc<str>>),
-    > {
+    ) -> Ruled<(Capability, GrantInfo, String)> {
         let early = |e: GovernanceError| (e, None);
         require_running(caller).map_err(early)?;
         if request.rights.is_empty() {
@@ -121,7 +117,7 @@ impl Desk {
             .map_err(|_| (KernelStopped.into(), rule.clone()))?
             .map_err(|e| (GovernanceError::from(e), rule.clone()))?;
         let info = grant_info(&cap, Some(expires));
-        Ok((cap, info, rule, decision.reason))
+        Ok(((cap, info, decision.reason), rule))
     }
 
     pub(crate) async fn derive(

@@ -12,7 +12,7 @@ use rustc_hash::FxHashMap;
 use serde_json::Value;
 use tokio::sync::oneshot;
 
-use super::actor::{require_running, Caller};
+use super::actor::{require_running, Caller, Ruled};
 use super::audit::{Audit, Entry};
 use super::error::{GovernanceError, KernelStopped};
 use crate::capability::{Access, Authorize, Capability, CapabilityActor, Check, ResourceRef};
@@ -232,8 +232,6 @@ impl Handler<Act> for ActionGateActor {
     }
 }
 
-type Decided = Result<(Approval, Option<Arc<str>>), (GovernanceError, Option<Arc<str>>)>;
-
 #[allow(clippy::too_many_arguments)]
 async fn decide(
     caller: &Caller,
@@ -245,7 +243,7 @@ async fn decide(
     caps: Addr<CapabilityActor>,
     gate: Addr<ActionGateActor>,
     timeout: Duration,
-) -> Decided {
+) -> Ruled<Approval> {
     let early = |e: GovernanceError| (e, None);
     require_running(caller).map_err(early)?;
     let registered = registered.ok_or_else(|| {
