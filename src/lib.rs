@@ -2,3 +2,5 @@
 #![warn(missing_docs, missing_debug_implementations)]
 
 pub use exokern_actors::*;
+
+pub mod audit_file;

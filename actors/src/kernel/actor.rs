@@ -3,11 +3,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix::prelude::*;
 use tokio::time::Instant;
 
-use super::audit::{wall_clock, Audit};
+use super::audit::{wall_clock, Audit, AuditRecord};
 use super::channels::ChannelEntry;
 use super::desk::Desk;
 use super::error::GovernanceError;
@@ -38,6 +39,7 @@ pub(crate) struct Registration {
 pub(crate) struct KernelChannels {
     pub(crate) heartbeat: BroadcastHandle<Heartbeat>,
     pub(crate) approvals: BroadcastHandle<ApprovalEvent>,
+    pub(crate) audit: BroadcastHandle<AuditRecord>,
 }
 
 impl KernelChannels {
@@ -47,6 +49,10 @@ impl KernelChannels {
 
     pub(crate) fn approvals_id(&self) -> ChannelId {
         self.approvals.channel().clone()
+    }
+
+    pub(crate) fn audit_id(&self) -> ChannelId {
+        self.audit.channel().clone()
     }
 }
 
@@ -72,6 +78,11 @@ pub struct KernelActor {
     pub(crate) pending_channels: BTreeSet<ChannelId>,
     pub(crate) members: BTreeMap<SystemId, Registration>,
     pub(crate) shutting_down: bool,
+    pub(crate) heartbeat_every: Duration,
+    /// The next heartbeat's number.
+    pub(crate) beats: u64,
+    /// A heartbeat is being gathered.
+    pub(crate) beating: bool,
 }
 
 impl std::fmt::Debug for KernelActor {
@@ -89,6 +100,7 @@ impl Actor for KernelActor {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.set_mailbox_capacity(crate::capability::DEFAULT_MAILBOX);
+        self.start_pulse(ctx);
     }
 }
 

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
+use tokio::sync::Notify;
 
 use crate::capability::CapabilityId;
 use crate::ids::SystemId;
@@ -102,6 +103,7 @@ struct Log {
 #[derive(Clone)]
 pub(crate) struct Audit {
     log: Arc<Mutex<Log>>,
+    appended: Arc<Notify>,
 }
 
 impl fmt::Debug for Audit {
@@ -129,6 +131,7 @@ impl Audit {
                 next: 1,
                 sink,
             })),
+            appended: Arc::new(Notify::new()),
         }
     }
 
@@ -138,6 +141,12 @@ impl Audit {
 
     /// Appends a record and returns it.
     pub(crate) fn record(&self, entry: Entry) -> AuditRecord {
+        let record = self.append(entry);
+        self.appended.notify_one();
+        record
+    }
+
+    fn append(&self, entry: Entry) -> AuditRecord {
         let mut log = self.lock();
         let record = AuditRecord {
             seq: log.next,
@@ -166,12 +175,17 @@ impl Audit {
     /// The records after `after_seq`, oldest first, at most `limit`.
     pub(crate) fn since(&self, after_seq: u64, limit: usize) -> Vec<AuditRecord> {
         let log = self.lock();
-        log.ring
-            .iter()
-            .filter(|r| r.seq > after_seq)
-            .take(limit)
-            .cloned()
-            .collect()
+        // The ring holds consecutive seqs, so the first wanted record's place is known.
+        let first = log.ring.front().map_or(0, |r| r.seq);
+        let skip = usize::try_from(after_seq.saturating_sub(first.saturating_sub(1)))
+            .unwrap_or(usize::MAX);
+        log.ring.iter().skip(skip).take(limit).cloned().collect()
+    }
+
+    /// Resolves once a record was appended since the last call returned (at once if one
+    /// was). For the one task that republishes the log.
+    pub(crate) async fn appended(&self) {
+        self.appended.notified().await;
     }
 
     pub(crate) fn flush(&self) {

@@ -11,8 +11,9 @@ use super::channels::{ChannelEntry, Visibility};
 use super::error::KernelError;
 use super::gate::ActionGateActor;
 use super::handle::KernelHandle;
+use super::heartbeat::DEFAULT_HEARTBEAT_INTERVAL;
 use super::lifecycle::LifecycleActor;
-use super::Limits;
+use super::{Limits, APPROVALS, AUDIT, HEARTBEAT};
 use crate::capability::CapabilityActor;
 use crate::channel::Broadcast;
 use crate::ids::{ChannelId, SystemId};
@@ -37,6 +38,7 @@ impl Kernel {
             audit_capacity: 4096,
             audit_sink: None,
             max_pending_approvals: 10_000,
+            heartbeat_every: DEFAULT_HEARTBEAT_INTERVAL,
         }
     }
 }
@@ -52,6 +54,7 @@ pub struct KernelBuilder {
     audit_capacity: usize,
     audit_sink: Option<Box<dyn AuditSink>>,
     max_pending_approvals: usize,
+    heartbeat_every: Duration,
 }
 
 impl fmt::Debug for KernelBuilder {
@@ -113,6 +116,20 @@ impl KernelBuilder {
         self
     }
 
+    /// The time between heartbeats on `kernel.heartbeat` (default 1 second). The audit
+    /// sink is flushed at each.
+    pub fn heartbeat_interval(mut self, every: Duration) -> Self {
+        self.heartbeat_every = every;
+        self
+    }
+
+    /// Approvals that may wait for a decision at once (default 10,000); escalations
+    /// beyond it are denied.
+    pub fn max_pending_approvals(mut self, approvals: usize) -> Self {
+        self.max_pending_approvals = approvals;
+        self
+    }
+
     /// Records kept in the audit ring (default 4,096).
     pub fn audit_capacity(mut self, records: usize) -> Self {
         self.audit_capacity = records;
@@ -133,6 +150,7 @@ impl KernelBuilder {
             ("max_ttl", limits.max_ttl),
             ("approval_timeout", limits.approval_timeout),
             ("client_timeout", limits.client_timeout),
+            ("heartbeat_interval", self.heartbeat_every),
         ] {
             if value.is_zero() {
                 return Err(KernelError::Setting(format!(
@@ -141,13 +159,17 @@ impl KernelBuilder {
             }
         }
         let core = SystemId::kernel("core");
-        let heartbeat = Broadcast::builder(ChannelId::kernel("heartbeat"))
+        let heartbeat = Broadcast::builder(ChannelId::kernel(HEARTBEAT))
             .retention(16)
             .start()?;
-        let approvals = Broadcast::builder(ChannelId::kernel("approvals")).start()?;
+        let approvals = Broadcast::builder(ChannelId::kernel(APPROVALS)).start()?;
+        let audit_channel = Broadcast::builder(ChannelId::kernel(AUDIT))
+            .retention(self.audit_capacity.min(1024))
+            .start()?;
         let kernel_channels = KernelChannels {
             heartbeat: heartbeat.grant(core.clone(), Rights::WRITE).await?,
             approvals: approvals.grant(core.clone(), Rights::WRITE).await?,
+            audit: audit_channel.grant(core.clone(), Rights::WRITE).await?,
         };
         let audit = Audit::new(self.audit_capacity, self.audit_sink);
         let place = self.placement;
@@ -173,6 +195,7 @@ impl KernelBuilder {
         for entry in [
             ChannelEntry::new(heartbeat.clone(), None, Visibility::Private),
             ChannelEntry::new(approvals.clone(), None, Visibility::Private),
+            ChannelEntry::new(audit_channel.clone(), None, Visibility::Private),
         ] {
             channels.insert(entry.id().clone(), entry);
         }
@@ -181,6 +204,7 @@ impl KernelBuilder {
             let (policy, managers, audit) =
                 (Arc::clone(&self.policy), managers.clone(), audit.clone());
             let kernel_channels = kernel_channels.clone();
+            let heartbeat_every = self.heartbeat_every;
             move |_: &mut actix::Context<KernelActor>| KernelActor {
                 id,
                 policy,
@@ -192,6 +216,9 @@ impl KernelBuilder {
                 pending_channels: BTreeSet::new(),
                 members: BTreeMap::new(),
                 shutting_down: false,
+                heartbeat_every,
+                beats: 0,
+                beating: false,
             }
         };
         let kernel = place.start(Some(&core), actor)?;
@@ -202,6 +229,7 @@ impl KernelBuilder {
             managers,
             heartbeat,
             approvals,
+            audit_channel,
             audit,
         ))
     }

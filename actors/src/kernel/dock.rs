@@ -37,7 +37,8 @@ type Factory<S> = Box<dyn FnMut() -> S + Send>;
 /// to, the channels it owns, and whether it is privileged.
 ///
 /// Every system also gets, without asking, a READ port on `kernel.heartbeat` (the COMMON
-/// tier); a privileged one also on `kernel.approvals` (the PRIVILEGED tier), and may
+/// tier); a privileged one also on `kernel.approvals` and `kernel.audit` (the PRIVILEGED
+/// tier), and may
 /// issue lifecycle, module and approval requests.
 #[must_use = "a dock does nothing until passed to `KernelHandle::dock`"]
 pub struct Dock<S: System> {
@@ -200,7 +201,10 @@ impl KernelActor {
         }
         let mut grants = Vec::new();
         let common = [(self.kernel_channels.heartbeat_id(), false)];
-        let privileged = [(self.kernel_channels.approvals_id(), true)];
+        let privileged = [
+            (self.kernel_channels.approvals_id(), true),
+            (self.kernel_channels.audit_id(), true),
+        ];
         for (channel, needs_privilege) in common.into_iter().chain(privileged) {
             if !needs_privilege || dock.privileged {
                 let entry = self.lookup(owned, &dock.id, &channel)?;

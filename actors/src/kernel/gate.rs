@@ -15,7 +15,9 @@ use tokio::sync::oneshot;
 use super::actor::{require_running, Caller, Ruled};
 use super::audit::{Audit, Entry};
 use super::error::{GovernanceError, KernelStopped};
-use crate::capability::{Access, Authorize, Capability, CapabilityActor, Check, ResourceRef};
+use crate::capability::{
+    Access, Authorize, Capability, CapabilityActor, CapabilityId, Check, ResourceRef,
+};
 use crate::channel::BroadcastHandle;
 use crate::ids::SystemId;
 use crate::policy::{ActionQuery, ActionVerdict, PayloadChange, Policy, Risk};
@@ -72,6 +74,8 @@ pub struct Approval {
     pub rewritten: bool,
     /// The approval that allowed it, if it was escalated.
     pub approval: Option<ApprovalId>,
+    /// The capability that covered it (presented, or found among the requester's).
+    pub capability: CapabilityId,
     /// What the executor returned, for an `execute`.
     pub output: Option<Value>,
 }
@@ -214,12 +218,13 @@ impl Handler<Act> for ActionGateActor {
             )
             .await;
             audit.record(match &outcome {
-                Ok((approval, rule)) => {
-                    entry.rule(rule.as_deref()).reason(match approval.approval {
+                Ok((approval, rule)) => entry
+                    .rule(rule.as_deref())
+                    .capability(Some(approval.capability))
+                    .reason(match approval.approval {
                         Some(id) => format!("approved through {id}"),
                         None => "approved".to_owned(),
-                    })
-                }
+                    }),
                 Err((error, rule)) => Entry {
                     decision: "denied",
                     ..entry.rule(rule.as_deref()).reason(error.to_string())
@@ -329,7 +334,7 @@ async fn decide(
     // At decision time, in one step: the requester still runs and its capability is
     // still live (a revoke handled meanwhile wins); a use-limited capability is used.
     require_running(caller).map_err(fail)?;
-    check(caller, &caps, Some(capability), &access, true)
+    let capability = check(caller, &caps, Some(capability), &access, true)
         .await
         .map_err(fail)?;
     let output = match runner {
@@ -355,6 +360,7 @@ async fn decide(
             payload,
             rewritten,
             approval,
+            capability: capability.id(),
             output,
         },
         rule,
@@ -539,5 +545,18 @@ impl Handler<ListPending> for ActionGateActor {
 
     fn handle(&mut self, _: ListPending, _: &mut Context<Self>) -> Vec<ApprovalEvent> {
         self.pending.values().map(|p| p.event.clone()).collect()
+    }
+}
+
+/// How many approvals wait for a decision.
+#[derive(Message)]
+#[rtype(result = "usize")]
+pub(crate) struct CountPending;
+
+impl Handler<CountPending> for ActionGateActor {
+    type Result = usize;
+
+    fn handle(&mut self, _: CountPending, _: &mut Context<Self>) -> usize {
+        self.pending.len()
     }
 }

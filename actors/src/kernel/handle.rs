@@ -35,6 +35,7 @@ pub struct KernelHandle {
     managers: Managers,
     heartbeat: Broadcast<Heartbeat>,
     approvals: Broadcast<ApprovalEvent>,
+    audit_channel: Broadcast<AuditRecord>,
     audit: Audit,
 }
 
@@ -56,6 +57,7 @@ impl KernelHandle {
         managers: Managers,
         heartbeat: Broadcast<Heartbeat>,
         approvals: Broadcast<ApprovalEvent>,
+        audit_channel: Broadcast<AuditRecord>,
         audit: Audit,
     ) -> KernelHandle {
         KernelHandle {
@@ -65,6 +67,7 @@ impl KernelHandle {
             managers,
             heartbeat,
             approvals,
+            audit_channel,
             audit,
         }
     }
@@ -187,6 +190,15 @@ impl KernelHandle {
         holder: SystemId,
     ) -> Result<BroadcastHandle<Heartbeat>, ChannelError> {
         self.heartbeat.grant(holder, Rights::READ).await
+    }
+
+    /// A READ handle on `kernel.audit`, where every audit record is republished, for
+    /// `holder`.
+    pub async fn watch_audit(
+        &self,
+        holder: SystemId,
+    ) -> Result<BroadcastHandle<AuditRecord>, ChannelError> {
+        self.audit_channel.grant(holder, Rights::READ).await
     }
 
     /// Audit records after `after_seq` (0 for the oldest kept), oldest first.

@@ -19,6 +19,7 @@ mod dock;
 mod error;
 mod gate;
 mod handle;
+mod heartbeat;
 mod lifecycle;
 mod ports;
 mod state;
@@ -35,10 +36,16 @@ pub use dock::Dock;
 pub use error::{DockError, GovernanceError, KernelError, KernelStopped, UndockError};
 pub use gate::{ActionGateActor, Approval, ApprovedAction, Executor, ExecutorFuture};
 pub use handle::KernelHandle;
+pub use heartbeat::DEFAULT_HEARTBEAT_INTERVAL;
 pub use lifecycle::{LifecycleActor, DEFAULT_DRAIN_TIMEOUT};
 pub use ports::{Docking, PortError, Ports};
 pub use state::LifecycleState;
 pub use undock::{ChannelEntryInfo, Snapshot, SystemEntry};
+
+/// The names of the kernel's channels, in the reserved `kernel.` namespace.
+pub(crate) const HEARTBEAT: &str = "heartbeat";
+pub(crate) const APPROVALS: &str = "approvals";
+pub(crate) const AUDIT: &str = "audit";
 
 /// The kernel's time limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,9 +6,12 @@ use std::fmt;
 
 use rustc_hash::FxHashMap;
 
+use super::audit::AuditRecord;
 use super::client::KernelClient;
+use super::{APPROVALS, AUDIT, HEARTBEAT};
 use crate::channel::{BroadcastHandle, MailboxHandle, WorkQueueHandle};
 use crate::ids::ChannelId;
+use crate::protocol::{ApprovalEvent, Heartbeat};
 
 /// Why a port cannot be had.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -109,6 +112,21 @@ impl Ports {
         channel: &ChannelId,
     ) -> Result<MailboxHandle<T>, PortError> {
         self.get(channel, describe("mailbox", std::any::type_name::<T>()))
+    }
+
+    /// The READ handle on `kernel.heartbeat` every docked system holds.
+    pub fn heartbeat(&self) -> Result<BroadcastHandle<Heartbeat>, PortError> {
+        self.broadcast(&ChannelId::kernel(HEARTBEAT))
+    }
+
+    /// The READ handle on `kernel.approvals`, held by privileged systems only.
+    pub fn approvals(&self) -> Result<BroadcastHandle<ApprovalEvent>, PortError> {
+        self.broadcast(&ChannelId::kernel(APPROVALS))
+    }
+
+    /// The READ handle on `kernel.audit`, held by privileged systems only.
+    pub fn audit(&self) -> Result<BroadcastHandle<AuditRecord>, PortError> {
+        self.broadcast(&ChannelId::kernel(AUDIT))
     }
 
     /// The channels there are ports for.

@@ -1,69 +1,16 @@
-//! The kernel through its public API: docking, capability requests, the action gate,
-//! escalation, lifecycle and undock.
+//! Capability requests through the policy, the action gate, escalation.
 
-mod common;
-
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{cid, sid};
 use exokern::capability::Denial;
-use exokern::kernel::{
-    Dock, DockError, GovernanceError, Kernel, KernelClient, KernelHandle, LifecycleState,
-    Visibility,
-};
+use exokern::kernel::{GovernanceError, Kernel, LifecycleState};
 use exokern::policy::{Risk, RuleSet};
 use exokern::prelude::*;
 use exokern::protocol::{ActionRequest, ApprovalEvent, LifecycleCommand};
 use serde_json::json;
 
-/// A system that hands its kernel client to the test.
-struct Probe {
-    client: Arc<Mutex<Option<KernelClient>>>,
-}
-
-impl System for Probe {
-    type Message = String;
-
-    fn started(&mut self, ctx: &mut SystemContext<'_, Self>) {
-        *self.client.lock().unwrap() = ctx.kernel().cloned();
-    }
-}
-
-async fn dock_probe(kernel: &KernelHandle, id: &str, privileged: bool) -> KernelClient {
-    let slot = Arc::new(Mutex::new(None));
-    let client = Arc::clone(&slot);
-    let mut dock = Dock::new(sid(id), move || Probe {
-        client: Arc::clone(&client),
-    });
-    if privileged {
-        dock = dock.privileged();
-    }
-    kernel.dock(dock).await.expect("dock");
-    let client = slot.lock().unwrap().clone();
-    client.expect("a docked system has a kernel client")
-}
-
-fn rules(value: serde_json::Value) -> RuleSet {
-    serde_json::from_value(value).unwrap()
-}
-
-async fn kernel(policy: RuleSet) -> KernelHandle {
-    let kernel = Kernel::builder().policy(policy).start().await.unwrap();
-    kernel
-        .register_executor("http", Risk::Low, None)
-        .await
-        .unwrap();
-    kernel
-        .register_executor("shell", Risk::Irreversible, None)
-        .await
-        .unwrap();
-    kernel
-}
-
-fn http(action: &str) -> ActionRequest {
-    ActionRequest::new(action, "http", "https://example.com/")
-}
+use crate::common::sid;
+use crate::support::{dock_probe, http, kernel, rules};
 
 #[actix_rt::test]
 async fn a_granted_capability_passes_the_gate_and_its_holder_alone_can_use_it() {
@@ -284,88 +231,5 @@ async fn a_revoke_issued_before_an_action_denies_it_and_paused_systems_are_not_s
     assert!(
         matches!(refused, Err(GovernanceError::NotPrivileged { .. })),
         "{refused:?}"
-    );
-}
-
-#[actix_rt::test]
-async fn an_undocked_system_gets_nothing() {
-    let kernel = kernel(RuleSet::allow_all()).await;
-    let alice = dock_probe(&kernel, "alice", false).await;
-    let cap = alice
-        .request("executor:http".parse().unwrap(), Rights::EXECUTE)
-        .await
-        .unwrap();
-    kernel.undock(&sid("alice")).await.unwrap();
-    let denied = alice
-        .request("executor:http".parse().unwrap(), Rights::EXECUTE)
-        .await;
-    assert!(
-        matches!(
-            denied,
-            Err(GovernanceError::NotRunning {
-                state: LifecycleState::Stopped,
-                ..
-            })
-        ),
-        "{denied:?}"
-    );
-    assert!(kernel.snapshot().await.unwrap().systems.is_empty());
-    // Its capability is gone too: a new alice cannot inherit it.
-    let again = dock_probe(&kernel, "alice", false).await;
-    let reused = again.authorize(http("GET"), Some(&cap.capability)).await;
-    assert!(
-        matches!(reused, Err(GovernanceError::Capability(_))),
-        "{reused:?}"
-    );
-}
-
-#[actix_rt::test]
-async fn a_dock_that_collides_or_overreaches_is_refused_and_changes_nothing() {
-    let kernel = kernel(RuleSet::allow_all()).await;
-    let news = Broadcast::<String>::builder(cid("news")).start().unwrap();
-    kernel.add_channel(news, Visibility::Public).await.unwrap();
-    let before = kernel.snapshot().await.unwrap();
-    let probe = || Probe {
-        client: Arc::default(),
-    };
-    // S3: a system cannot shadow an existing channel.
-    let shadow = Broadcast::<String>::builder(cid("news")).start().unwrap();
-    let refused = kernel
-        .dock(Dock::new(sid("evil"), probe).owns(shadow, Visibility::Private))
-        .await;
-    assert!(
-        matches!(refused, Err(DockError::ChannelCollision { .. })),
-        "{refused:?}"
-    );
-    // S4: kernel channels cannot even be named in a dock; their tiers are granted by
-    // the kernel alone.
-    assert!("kernel.approvals".parse::<ChannelId>().is_err());
-    let refused = kernel
-        .dock(Dock::new(sid("evil"), probe).subscribe(cid("missing"), Default::default()))
-        .await;
-    assert!(
-        matches!(refused, Err(DockError::UnknownChannel { .. })),
-        "{refused:?}"
-    );
-    let wrong = Broadcast::<u64>::builder(cid("numbers")).start().unwrap();
-    kernel
-        .add_channel(wrong, Visibility::Private)
-        .await
-        .unwrap();
-    let refused = kernel
-        .dock(Dock::new(sid("evil"), probe).subscribe(cid("numbers"), Default::default()))
-        .await;
-    assert!(
-        matches!(refused, Err(DockError::WrongType { .. })),
-        "{refused:?}"
-    );
-    let after = kernel.snapshot().await.unwrap();
-    assert_eq!(after.systems, before.systems);
-    assert_eq!(after.channels.len(), before.channels.len() + 1);
-    dock_probe(&kernel, "alice", false).await;
-    let twice = kernel.dock(Dock::new(sid("alice"), probe)).await;
-    assert!(
-        matches!(twice, Err(DockError::AlreadyDocked(_))),
-        "{twice:?}"
     );
 }

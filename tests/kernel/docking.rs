@@ -1,0 +1,89 @@
+//! Dock and undock: atomic, collision-free, a full teardown.
+
+use exokern::kernel::{Dock, DockError, GovernanceError, LifecycleState, Visibility};
+use exokern::policy::RuleSet;
+use exokern::prelude::*;
+
+use crate::common::{cid, sid};
+use crate::support::{dock_probe, http, kernel, Probe};
+
+#[actix_rt::test]
+async fn an_undocked_system_gets_nothing() {
+    let kernel = kernel(RuleSet::allow_all()).await;
+    let alice = dock_probe(&kernel, "alice", false).await;
+    let cap = alice
+        .request("executor:http".parse().unwrap(), Rights::EXECUTE)
+        .await
+        .unwrap();
+    kernel.undock(&sid("alice")).await.unwrap();
+    let denied = alice
+        .request("executor:http".parse().unwrap(), Rights::EXECUTE)
+        .await;
+    assert!(
+        matches!(
+            denied,
+            Err(GovernanceError::NotRunning {
+                state: LifecycleState::Stopped,
+                ..
+            })
+        ),
+        "{denied:?}"
+    );
+    assert!(kernel.snapshot().await.unwrap().systems.is_empty());
+    // Its capability is gone too: a new alice cannot inherit it.
+    let again = dock_probe(&kernel, "alice", false).await;
+    let reused = again.authorize(http("GET"), Some(&cap.capability)).await;
+    assert!(
+        matches!(reused, Err(GovernanceError::Capability(_))),
+        "{reused:?}"
+    );
+}
+
+#[actix_rt::test]
+async fn a_dock_that_collides_or_overreaches_is_refused_and_changes_nothing() {
+    let kernel = kernel(RuleSet::allow_all()).await;
+    let news = Broadcast::<String>::builder(cid("news")).start().unwrap();
+    kernel.add_channel(news, Visibility::Public).await.unwrap();
+    let before = kernel.snapshot().await.unwrap();
+    let probe = Probe::blind;
+    // S3: a system cannot shadow an existing channel.
+    let shadow = Broadcast::<String>::builder(cid("news")).start().unwrap();
+    let refused = kernel
+        .dock(Dock::new(sid("evil"), probe).owns(shadow, Visibility::Private))
+        .await;
+    assert!(
+        matches!(refused, Err(DockError::ChannelCollision { .. })),
+        "{refused:?}"
+    );
+    // S4: kernel channels cannot even be named in a dock; their tiers are granted by
+    // the kernel alone.
+    assert!("kernel.approvals".parse::<ChannelId>().is_err());
+    let refused = kernel
+        .dock(Dock::new(sid("evil"), probe).subscribe(cid("missing"), Default::default()))
+        .await;
+    assert!(
+        matches!(refused, Err(DockError::UnknownChannel { .. })),
+        "{refused:?}"
+    );
+    let wrong = Broadcast::<u64>::builder(cid("numbers")).start().unwrap();
+    kernel
+        .add_channel(wrong, Visibility::Private)
+        .await
+        .unwrap();
+    let refused = kernel
+        .dock(Dock::new(sid("evil"), probe).subscribe(cid("numbers"), Default::default()))
+        .await;
+    assert!(
+        matches!(refused, Err(DockError::WrongType { .. })),
+        "{refused:?}"
+    );
+    let after = kernel.snapshot().await.unwrap();
+    assert_eq!(after.systems, before.systems);
+    assert_eq!(after.channels.len(), before.channels.len() + 1);
+    dock_probe(&kernel, "alice", false).await;
+    let twice = kernel.dock(Dock::new(sid("alice"), probe)).await;
+    assert!(
+        matches!(twice, Err(DockError::AlreadyDocked(_))),
+        "{twice:?}"
+    );
+}

@@ -1,0 +1,9 @@
+//! The kernel through its public API: docking, capability requests, the action gate,
+//! escalation, lifecycle, modules, the heartbeat and the audit log.
+
+#[path = "../common/mod.rs"]
+mod common;
+mod docking;
+mod governance;
+mod pulse;
+mod support;
