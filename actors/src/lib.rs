@@ -13,6 +13,7 @@ pub mod prelude;
 pub mod protocol;
 pub mod rights;
 pub mod system;
+pub mod systems;
 
 pub use envelope::{Envelope, Metadata, MetadataError, Outgoing};
 pub use glob::{Glob, GlobError};

@@ -5,5 +5,6 @@
 mod common;
 mod docking;
 mod governance;
+mod modules;
 mod pulse;
 mod support;

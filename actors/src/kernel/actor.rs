@@ -14,6 +14,7 @@ use super::desk::Desk;
 use super::error::GovernanceError;
 use super::gate::ActionGateActor;
 use super::lifecycle::LifecycleActor;
+use super::modules::ModuleLoaderActor;
 use super::state::{LifecycleState, Member};
 use super::Limits;
 use crate::capability::{Capability, CapabilityActor};
@@ -62,6 +63,7 @@ pub(crate) struct Managers {
     pub(crate) caps: Addr<CapabilityActor>,
     pub(crate) gate: Addr<ActionGateActor>,
     pub(crate) lifecycle: Addr<LifecycleActor>,
+    pub(crate) modules: Addr<ModuleLoaderActor>,
 }
 
 /// The kernel: registry of docked systems and channels, and the desk where capability
@@ -119,6 +121,21 @@ pub(crate) fn require_running(caller: &Member) -> Result<(), GovernanceError> {
             state,
         }),
     }
+}
+
+/// A running, privileged caller; `what` names the request for the error.
+pub(crate) fn require_privileged(
+    caller: &Member,
+    what: &'static str,
+) -> Result<(), GovernanceError> {
+    require_running(caller)?;
+    if caller.privileged {
+        return Ok(());
+    }
+    Err(GovernanceError::NotPrivileged {
+        system: caller.id.clone(),
+        what,
+    })
 }
 
 /// What a reply reports of a capability.

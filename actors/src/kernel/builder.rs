@@ -13,6 +13,7 @@ use super::gate::ActionGateActor;
 use super::handle::KernelHandle;
 use super::heartbeat::DEFAULT_HEARTBEAT_INTERVAL;
 use super::lifecycle::LifecycleActor;
+use super::modules::{Framework, ModuleLoaderActor};
 use super::{Limits, APPROVALS, AUDIT, HEARTBEAT};
 use crate::capability::CapabilityActor;
 use crate::channel::Broadcast;
@@ -39,6 +40,7 @@ impl Kernel {
             audit_sink: None,
             max_pending_approvals: 10_000,
             heartbeat_every: DEFAULT_HEARTBEAT_INTERVAL,
+            frameworks: Vec::new(),
         }
     }
 }
@@ -55,6 +57,7 @@ pub struct KernelBuilder {
     audit_sink: Option<Box<dyn AuditSink>>,
     max_pending_approvals: usize,
     heartbeat_every: Duration,
+    frameworks: Vec<(Arc<str>, Arc<dyn Framework>)>,
 }
 
 impl fmt::Debug for KernelBuilder {
@@ -130,6 +133,13 @@ impl KernelBuilder {
         self
     }
 
+    /// Registers framework `name`, so modules can be loaded with it (replacing a
+    /// built-in of the same name).
+    pub fn framework(mut self, name: &str, framework: impl Framework) -> Self {
+        self.frameworks.push((Arc::from(name), Arc::new(framework)));
+        self
+    }
+
     /// Records kept in the audit ring (default 4,096).
     pub fn audit_capacity(mut self, records: usize) -> Self {
         self.audit_capacity = records;
@@ -186,10 +196,20 @@ impl KernelBuilder {
                 ActionGateActor::new(policy, caps, audit, approvals, timeout, max)
             })?
         };
+        let modules = {
+            let (policy, audit) = (Arc::clone(&self.policy), audit.clone());
+            let frameworks = crate::systems::frameworks()
+                .into_iter()
+                .chain(self.frameworks);
+            place.start(Some(&core), move |_| {
+                ModuleLoaderActor::new(policy, audit, frameworks)
+            })?
+        };
         let managers = Managers {
             caps,
             gate,
             lifecycle,
+            modules,
         };
         let mut channels = BTreeMap::new();
         for entry in [

@@ -12,10 +12,13 @@ use super::desk::DeriveRequest;
 use super::error::{GovernanceError, KernelStopped};
 use super::gate::{Act, Approval, Decide};
 use super::lifecycle::Command;
+use super::modules::{Load, ModuleLoaded, Unload};
 use super::state::{LifecycleState, Member};
 use crate::capability::{Capability, Caveats, Scope};
 use crate::ids::SystemId;
-use crate::protocol::{ActionRequest, ApprovalId, CapabilityRequest, GrantInfo, LifecycleCommand};
+use crate::protocol::{
+    ActionRequest, ApprovalId, CapabilityRequest, GrantInfo, LifecycleCommand, ModuleLoad,
+};
 use crate::rights::Rights;
 
 /// A docked system's client for governance requests, found in its
@@ -199,6 +202,27 @@ impl KernelClient {
             .managers
             .gate
             .send(Decide::new(decider, approval, approve, reason));
+        self.call(sent).await
+    }
+
+    /// Loads a module (privileged systems only); the module policy decides. The module's
+    /// initial capabilities are held by the module, not by this system.
+    pub async fn load_module(&self, request: ModuleLoad) -> Result<ModuleLoaded, GovernanceError> {
+        let sent = self.managers.modules.send(Load {
+            caller: Some(Arc::clone(&self.member)),
+            request,
+            kernel: self.kernel.clone(),
+        });
+        self.call(sent).await
+    }
+
+    /// Unloads a module (privileged systems only): a full undock.
+    pub async fn unload_module(&self, module: SystemId) -> Result<(), GovernanceError> {
+        let sent = self.managers.modules.send(Unload {
+            caller: Some(Arc::clone(&self.member)),
+            module,
+            kernel: self.kernel.clone(),
+        });
         self.call(sent).await
     }
 

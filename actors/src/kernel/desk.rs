@@ -10,6 +10,7 @@ use tokio::time::Instant;
 use super::actor::{grant_info, require_running, Caller, Ruled};
 use super::audit::{Audit, Entry};
 use super::error::{GovernanceError, KernelStopped};
+use super::state::{LifecycleState, Member};
 use super::Limits;
 use crate::capability::{
     Authority, Capability, CapabilityActor, Caveats, Derivation, Derive, Grant, Revoke, Scope,
@@ -27,6 +28,28 @@ pub(crate) struct DeriveRequest {
     pub(crate) scope: Option<Scope>,
     pub(crate) ttl: Option<Duration>,
     pub(crate) caveats: Caveats,
+}
+
+/// Whom a capability request is served to.
+#[derive(Debug, Clone, Copy)]
+enum Serving {
+    /// A running system asking.
+    Running,
+    /// A system being docked, getting its initial capabilities.
+    Docking,
+}
+
+impl Serving {
+    fn check(self, caller: &Member) -> Result<(), GovernanceError> {
+        match (self, caller.state()) {
+            (Serving::Running, _) => require_running(caller),
+            (Serving::Docking, LifecycleState::Docked) => Ok(()),
+            (Serving::Docking, state) => Err(GovernanceError::NotRunning {
+                system: caller.id.clone(),
+                state,
+            }),
+        }
+    }
 }
 
 /// Everything a capability decision needs; cheap to clone (handles and `Arc`s).
@@ -53,10 +76,32 @@ impl Desk {
         caller: Caller,
         request: CapabilityRequest,
     ) -> Result<(Capability, GrantInfo), GovernanceError> {
+        self.decide(caller, request, Serving::Running).await
+    }
+
+    /// A capability a system gets as it docks, through the same policy as any request;
+    /// the system is still being docked.
+    pub(crate) async fn initial(
+        self,
+        caller: Caller,
+        request: CapabilityRequest,
+    ) -> Result<(Capability, GrantInfo), GovernanceError> {
+        self.decide(caller, request, Serving::Docking).await
+    }
+
+    async fn decide(
+        self,
+        caller: Caller,
+        request: CapabilityRequest,
+        serving: Serving,
+    ) -> Result<(Capability, GrantInfo), GovernanceError> {
         let subject = request.resource.to_string();
-        let entry =
-            |decision| Entry::new(Some(&caller.id), "capability_request", &*subject, decision);
-        let outcome = self.grant(&caller, request).await;
+        let kind = match serving {
+            Serving::Running => "capability_request",
+            Serving::Docking => "capability_initial",
+        };
+        let entry = |decision| Entry::new(Some(&caller.id), kind, &*subject, decision);
+        let outcome = self.grant(&caller, request, serving).await;
         match &outcome {
             Ok(((cap, _, reason), rule)) => self.audit.record(
                 entry("granted")
@@ -79,9 +124,10 @@ impl Desk {
         &self,
         caller: &Caller,
         request: CapabilityRequest,
+        serving: Serving,
     ) -> Ruled<(Capability, GrantInfo, String)> {
         let early = |e: GovernanceError| (e, None);
-        require_running(caller).map_err(early)?;
+        serving.check(caller).map_err(early)?;
         if request.rights.is_empty() {
             return Err(early(GovernanceError::invalid(
                 "`rights` is empty: ask for at least one right",
@@ -106,7 +152,7 @@ impl Desk {
         };
         // Checked again at decision time, in the same step as the grant is sent: a
         // control command handled while the policy deliberated wins.
-        require_running(caller).map_err(|e| (e, rule.clone()))?;
+        serving.check(caller).map_err(|e| (e, rule.clone()))?;
         let expires = Instant::now() + self.lifetime(request.ttl, max_ttl);
         let grant = Grant::new(caller.id.clone(), request.resource, request.rights)
             .caveats(caveats.not_after(expires));

@@ -10,19 +10,31 @@ use actix::prelude::*;
 use super::actor::{KernelActor, Registration};
 use super::audit::Entry;
 use super::channels::{ChannelEntry, ErasedChannel, KernelChannel, Visibility};
-use super::client::KernelClient;
+use super::client::{Granted, KernelClient};
+use super::desk::Desk;
 use super::error::{DockError, KernelStopped};
 use super::lifecycle::{Controlled, LifecycleActor, Track};
 use super::ports::{describe, Port, Ports};
 use super::state::{LifecycleState, Member};
 use super::Docking;
+use crate::capability::{ResourceRef, RevokeAll, Scope};
 use crate::channel::{
     Broadcast, ChannelControl, Mailbox, SubscribeOptions, WorkQueue, WorkerOptions,
 };
 use crate::ids::{ChannelId, SystemId};
 use crate::placement::Placement;
+use crate::protocol::{CapabilityRequest, GrantInfo};
 use crate::rights::Rights;
 use crate::system::{RestartPolicy, System, SystemActor, SystemRef};
+
+/// Whether a port's channel must carry the system's own message type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sends {
+    /// Any channel, any payload type.
+    Anything,
+    /// A broadcast or work queue of `S::Message`.
+    Messages,
+}
 
 #[derive(Debug, Clone, Copy)]
 enum Link {
@@ -45,8 +57,9 @@ pub struct Dock<S: System> {
     id: SystemId,
     factory: Factory<S>,
     links: Vec<(ChannelId, Link)>,
-    publish: Vec<(ChannelId, Rights)>,
+    publish: Vec<(ChannelId, Rights, Sends)>,
     owns: Vec<(Arc<dyn ErasedChannel>, Visibility)>,
+    executes: Vec<Arc<str>>,
     privileged: bool,
     tick_every: Option<Duration>,
     restart: RestartPolicy,
@@ -60,6 +73,7 @@ impl<S: System> fmt::Debug for Dock<S> {
             .field("links", &self.links)
             .field("publish", &self.publish)
             .field("owns", &self.owns.len())
+            .field("executes", &self.executes)
             .field("privileged", &self.privileged)
             .finish()
     }
@@ -74,6 +88,7 @@ impl<S: System> Dock<S> {
             links: Vec::new(),
             publish: Vec::new(),
             owns: Vec::new(),
+            executes: Vec::new(),
             privileged: false,
             tick_every: None,
             restart: RestartPolicy::default(),
@@ -107,7 +122,15 @@ impl<S: System> Dock<S> {
 
     /// Gets a port with `rights` on `channel` (of any payload type).
     pub fn port(mut self, channel: ChannelId, rights: Rights) -> Self {
-        self.publish.push((channel, rights));
+        self.publish.push((channel, rights, Sends::Anything));
+        self
+    }
+
+    /// Gets a port with WRITE on `channel`, which must be a broadcast or a work queue
+    /// of the system's own message type (checked at dock, not when first used); find it
+    /// with [`Ports::channel`](crate::kernel::Ports::channel).
+    pub fn sends(mut self, channel: ChannelId) -> Self {
+        self.publish.push((channel, Rights::WRITE, Sends::Messages));
         self
     }
 
@@ -116,6 +139,15 @@ impl<S: System> Dock<S> {
     /// when it undocks. The system gets a port with every right on it.
     pub fn owns(mut self, channel: impl KernelChannel, visibility: Visibility) -> Self {
         self.owns.push((channel.erase(), visibility));
+        self
+    }
+
+    /// Starts with an EXECUTE capability on `executor:<executor>`, requested as the
+    /// system through the capability policy before it starts, held by the system (see
+    /// [`SystemContext::capabilities`](crate::system::SystemContext::capabilities)). A
+    /// refusal refuses the dock.
+    pub fn executes(mut self, executor: impl Into<Arc<str>>) -> Self {
+        self.executes.push(executor.into());
         self
     }
 
@@ -155,7 +187,7 @@ pub(crate) struct DockSystem<S: System> {
 }
 
 impl<S: System> Message for DockSystem<S> {
-    type Result = Result<SystemRef<S>, DockError>;
+    type Result = Result<(SystemRef<S>, Docked), DockError>;
 }
 
 /// Every grant a dock will make: channel, rights, and how the system uses it.
@@ -216,7 +248,7 @@ impl KernelActor {
             .links
             .iter()
             .map(|(channel, link)| (channel, Some(*link)))
-            .chain(dock.publish.iter().map(|(channel, _)| (channel, None)));
+            .chain(dock.publish.iter().map(|(channel, ..)| (channel, None)));
         for (channel, link) in requested {
             if seen.contains(&channel) {
                 return Err(DockError::ChannelCollision {
@@ -238,11 +270,17 @@ impl KernelActor {
                         _ => Rights::READ,
                     }
                 }
-                None => dock
-                    .publish
-                    .iter()
-                    .find(|(c, _)| c == channel)
-                    .map_or(Rights::WRITE, |(_, rights)| *rights),
+                None => {
+                    let (_, rights, sends) = dock
+                        .publish
+                        .iter()
+                        .find(|(c, ..)| c == channel)
+                        .expect("the channel came from this list");
+                    if *sends == Sends::Messages {
+                        check_sendable::<S::Message>(entry)?;
+                    }
+                    *rights
+                }
             };
             grants.push((entry.clone(), rights, link));
         }
@@ -251,8 +289,36 @@ impl KernelActor {
                 grants.push((entry.clone(), Rights::ALL, None));
             }
         }
+        for (i, executor) in dock.executes.iter().enumerate() {
+            let problem = if dock.executes[..i].contains(executor) {
+                Some("it is named twice".to_owned())
+            } else {
+                ResourceRef::executor(Arc::clone(executor))
+                    .validate()
+                    .err()
+                    .map(|e| e.to_string())
+            };
+            if let Some(problem) = problem {
+                return Err(DockError::Executor {
+                    executor: executor.to_string(),
+                    problem,
+                });
+            }
+        }
         Ok(Plan { grants })
     }
+}
+
+fn check_sendable<T: Send + Sync + 'static>(entry: &ChannelEntry) -> Result<(), DockError> {
+    if entry.typed::<Broadcast<T>>().is_some() || entry.typed::<WorkQueue<T>>().is_some() {
+        return Ok(());
+    }
+    let payload = std::any::type_name::<T>();
+    Err(DockError::WrongType {
+        channel: entry.id().clone(),
+        expected: format!("broadcast or work queue of {payload}"),
+        actual: entry.channel.describes(),
+    })
 }
 
 fn check_type<T: Send + Sync + 'static>(entry: &ChannelEntry, link: Link) -> Result<(), DockError> {
@@ -272,7 +338,7 @@ fn check_type<T: Send + Sync + 'static>(entry: &ChannelEntry, link: Link) -> Res
 }
 
 impl<S: System> Handler<DockSystem<S>> for KernelActor {
-    type Result = ResponseActFuture<Self, Result<SystemRef<S>, DockError>>;
+    type Result = ResponseActFuture<Self, Result<(SystemRef<S>, Docked), DockError>>;
 
     fn handle(&mut self, msg: DockSystem<S>, ctx: &mut Context<Self>) -> Self::Result {
         let Dock {
@@ -281,6 +347,7 @@ impl<S: System> Handler<DockSystem<S>> for KernelActor {
             links,
             publish,
             owns,
+            executes,
             privileged,
             tick_every,
             restart,
@@ -300,6 +367,7 @@ impl<S: System> Handler<DockSystem<S>> for KernelActor {
             links,
             publish,
             owns: Vec::new(),
+            executes,
             privileged,
             tick_every,
             restart,
@@ -336,6 +404,7 @@ impl<S: System> Handler<DockSystem<S>> for KernelActor {
         );
         let tracked = Tracked {
             lifecycle: self.managers.lifecycle.clone(),
+            desk: self.desk(),
             member: Arc::clone(&member),
             owned: owned.iter().map(|e| e.channel.control().clone()).collect(),
         };
@@ -345,7 +414,11 @@ impl<S: System> Handler<DockSystem<S>> for KernelActor {
                 act.pending_channels.remove(entry.id());
             }
             match built {
-                Ok((system, granted)) => {
+                Ok(Built {
+                    system,
+                    granted,
+                    capabilities,
+                }) => {
                     for entry in &owned {
                         act.channels.insert(entry.id().clone(), entry.clone());
                     }
@@ -355,6 +428,13 @@ impl<S: System> Handler<DockSystem<S>> for KernelActor {
                         registration.owned = owned.iter().map(|e| e.id().clone()).collect();
                     }
                     member.transition(LifecycleState::Docked, LifecycleState::Running);
+                    let report = Docked {
+                        channels: act
+                            .members
+                            .get(&id)
+                            .map_or_else(Vec::new, |r| r.granted.clone()),
+                        capabilities,
+                    };
                     act.audit
                         .record(Entry::new(None, "dock", id.as_str(), "ok").reason(
                             if privileged {
@@ -363,7 +443,7 @@ impl<S: System> Handler<DockSystem<S>> for KernelActor {
                                 "docked"
                             },
                         ));
-                    Ok(system)
+                    Ok((system, report))
                 }
                 Err(error) => {
                     act.members.remove(&id);
@@ -388,11 +468,29 @@ fn stop_channels(owned: &[ChannelEntry]) {
     }
 }
 
-/// What the lifecycle manager is told of a system once it runs.
+/// What the kernel needs to finish a dock off its own actor: the lifecycle manager to
+/// hand the system to, the desk for its initial capabilities.
 struct Tracked {
     lifecycle: Addr<LifecycleActor>,
+    desk: Desk,
     member: Arc<Member>,
     owned: Vec<ChannelControl>,
+}
+
+/// A system built and handed to the lifecycle manager.
+struct Built<S: System> {
+    system: SystemRef<S>,
+    granted: Vec<ChannelId>,
+    capabilities: Vec<GrantInfo>,
+}
+
+/// What a dock gave a system, besides its handle.
+#[derive(Debug, Clone)]
+pub(crate) struct Docked {
+    /// The channels it was granted, kernel channels included.
+    pub(crate) channels: Vec<ChannelId>,
+    /// Its initial capabilities.
+    pub(crate) capabilities: Vec<GrantInfo>,
 }
 
 /// Makes the grants, spawns the system and hands it to the lifecycle manager; on
@@ -402,7 +500,7 @@ async fn build<S: System>(
     plan: Plan,
     client: KernelClient,
     tracked: Tracked,
-) -> Result<(SystemRef<S>, Vec<ChannelId>), DockError> {
+) -> Result<Built<S>, DockError> {
     let id = dock.id.clone();
     let mut granted: Vec<ChannelEntry> = Vec::new();
     let mut ports = Ports::default();
@@ -436,14 +534,39 @@ async fn build<S: System>(
             }
         };
     }
+    let mut capabilities = Vec::new();
+    if failure.is_none() {
+        for executor in &dock.executes {
+            let request = CapabilityRequest::new(
+                Scope::Exact(ResourceRef::executor(Arc::clone(executor))),
+                Rights::EXECUTE,
+            );
+            let initial = tracked
+                .desk
+                .clone()
+                .initial(Arc::clone(&tracked.member), request);
+            match initial.await {
+                Ok((capability, info)) => capabilities.push(Granted { capability, info }),
+                Err(error) => {
+                    failure = Some(DockError::Capability {
+                        executor: executor.to_string(),
+                        error: Box::new(error),
+                    });
+                    break;
+                }
+            }
+        }
+    }
+    let infos: Vec<GrantInfo> = capabilities.iter().map(|g| g.info.clone()).collect();
     let spawned = match failure {
         Some(error) => Err(error),
         None => builder
-            .docking(Arc::new(Docking::new(client, ports)))
+            .docking(Arc::new(Docking::new(client, ports, capabilities)))
             .spawn()
             .await
             .map_err(DockError::from),
     };
+    let desk = tracked.desk;
     let tracked = match spawned {
         Ok(system) => {
             let track = Track(Controlled {
@@ -462,8 +585,15 @@ async fn build<S: System>(
         Err(error) => Err(error),
     };
     match tracked {
-        Ok(system) => Ok((system, granted.iter().map(|e| e.id().clone()).collect())),
+        Ok(system) => Ok(Built {
+            system,
+            granted: granted.iter().map(|e| e.id().clone()).collect(),
+            capabilities: infos,
+        }),
         Err(error) => {
+            if !infos.is_empty() {
+                let _ = desk.caps.send(RevokeAll { holder: id.clone() }).await;
+            }
             for entry in granted {
                 entry.channel.control().revoke(&id).await;
             }

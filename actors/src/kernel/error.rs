@@ -33,7 +33,7 @@ pub enum KernelError {
 }
 
 /// Why a dock was refused. A refused dock changes nothing.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DockError {
     /// A system with this id is docked (or being docked).
@@ -82,6 +82,22 @@ pub enum DockError {
         channel: ChannelId,
         /// Its error.
         error: ChannelError,
+    },
+    /// An executor name is not a valid resource name.
+    #[error("executor `{executor}` cannot be named in a capability: {problem}")]
+    Executor {
+        /// The name given.
+        executor: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// An initial capability was refused (by the policy, usually).
+    #[error("the initial capability on executor `{executor}` was refused: {error}")]
+    Capability {
+        /// The executor.
+        executor: String,
+        /// Why.
+        error: Box<GovernanceError>,
     },
     /// The system could not be spawned.
     #[error(transparent)]
@@ -167,6 +183,28 @@ pub enum GovernanceError {
         /// Its state.
         state: LifecycleState,
     },
+    /// No framework of that name is registered.
+    #[error("no framework `{framework}` is registered; the known ones are: {}", known.join(", "))]
+    UnknownFramework {
+        /// The name asked for.
+        framework: String,
+        /// The names registered.
+        known: Vec<String>,
+    },
+    /// The framework could not build the module.
+    #[error("module `{module}` cannot be built: {problem}")]
+    Module {
+        /// The module.
+        module: SystemId,
+        /// What was wrong.
+        problem: String,
+    },
+    /// The module could not be docked.
+    #[error("the module could not be docked: {0}")]
+    Dock(Box<DockError>),
+    /// The system was not loaded as a module.
+    #[error("system `{0}` is not a loaded module; undock it through the kernel handle")]
+    NotAModule(SystemId),
     /// The request needs a privileged dock.
     #[error("system `{system}` is not privileged: {what} needs a privileged dock")]
     NotPrivileged {

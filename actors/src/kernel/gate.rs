@@ -12,7 +12,7 @@ use rustc_hash::FxHashMap;
 use serde_json::Value;
 use tokio::sync::oneshot;
 
-use super::actor::{require_running, Caller, Ruled};
+use super::actor::{require_privileged, require_running, Caller, Ruled};
 use super::audit::{Audit, Entry};
 use super::error::{GovernanceError, KernelStopped};
 use crate::capability::{
@@ -484,13 +484,7 @@ impl Handler<Decide> for ActionGateActor {
     fn handle(&mut self, msg: Decide, _: &mut Context<Self>) -> Self::Result {
         let decided_by = match &msg.decider {
             Some(decider) => {
-                require_running(decider)?;
-                if !decider.privileged {
-                    return Err(GovernanceError::NotPrivileged {
-                        system: decider.id.clone(),
-                        what: "an approval decision",
-                    });
-                }
+                require_privileged(decider, "an approval decision")?;
                 decider.id.to_string()
             }
             None => "kernel".to_owned(),

@@ -13,12 +13,15 @@ use super::dock::{Dock, DockSystem};
 use super::error::{DockError, GovernanceError, KernelStopped, UndockError};
 use super::gate::{Decide, Executor, ListPending, RegisterExecutor};
 use super::lifecycle::Command;
+use super::modules::{
+    Framework, ListModules, Load, ModuleInfo, ModuleLoaded, RegisterFramework, Unload,
+};
 use super::state::LifecycleState;
 use super::undock::{Shutdown, Snapshot, TakeSnapshot, Undock};
 use crate::channel::{Broadcast, BroadcastHandle, ChannelError};
 use crate::ids::SystemId;
 use crate::policy::Risk;
-use crate::protocol::{ApprovalEvent, ApprovalId, Heartbeat, LifecycleCommand};
+use crate::protocol::{ApprovalEvent, ApprovalId, Heartbeat, LifecycleCommand, ModuleLoad};
 use crate::rights::Rights;
 use crate::system::{System, SystemRef};
 
@@ -90,10 +93,12 @@ impl KernelHandle {
     /// Docks a system: validates the whole dock, then grants its channels and spawns
     /// it; a refused dock changes nothing.
     pub async fn dock<S: System>(&self, dock: Dock<S>) -> Result<SystemRef<S>, DockError> {
-        self.kernel
+        let (system, _) = self
+            .kernel
             .send(DockSystem { dock })
             .await
-            .map_err(|_| KernelStopped)?
+            .map_err(|_| KernelStopped)??;
+        Ok(system)
     }
 
     /// Undocks a system: revokes its capabilities (with every derived one), removes its
@@ -135,6 +140,59 @@ impl KernelHandle {
                 risk,
                 runner,
             })
+            .await
+            .map_err(|_| KernelStopped)
+    }
+
+    /// Registers (or replaces) framework `name`.
+    pub async fn register_framework(
+        &self,
+        name: &str,
+        framework: impl Framework,
+    ) -> Result<(), KernelStopped> {
+        self.managers
+            .modules
+            .send(RegisterFramework {
+                name: Arc::from(name),
+                framework: Arc::new(framework),
+            })
+            .await
+            .map_err(|_| KernelStopped)
+    }
+
+    /// Loads a module along the path every module load takes: module policy (with no
+    /// requester), framework, an atomic dock, initial capabilities through the capability
+    /// policy, held by the module.
+    pub async fn load_module(&self, request: ModuleLoad) -> Result<ModuleLoaded, GovernanceError> {
+        self.managers
+            .modules
+            .send(Load {
+                caller: None,
+                request,
+                kernel: self.kernel.clone(),
+            })
+            .await
+            .map_err(|_| KernelStopped)?
+    }
+
+    /// Unloads a module: a full undock.
+    pub async fn unload_module(&self, module: &SystemId) -> Result<(), GovernanceError> {
+        self.managers
+            .modules
+            .send(Unload {
+                caller: None,
+                module: module.clone(),
+                kernel: self.kernel.clone(),
+            })
+            .await
+            .map_err(|_| KernelStopped)?
+    }
+
+    /// The modules loaded, by id.
+    pub async fn modules(&self) -> Result<Vec<ModuleInfo>, KernelStopped> {
+        self.managers
+            .modules
+            .send(ListModules)
             .await
             .map_err(|_| KernelStopped)
     }
@@ -220,6 +278,7 @@ impl KernelHandle {
         let _ = self.kernel.send(Shutdown).await;
         let _ = self.managers.gate.send(StopActor).await;
         let _ = self.managers.lifecycle.send(StopActor).await;
+        let _ = self.managers.modules.send(StopActor).await;
         let _ = self.managers.caps.send(StopActor).await;
     }
 }
@@ -243,5 +302,6 @@ macro_rules! stoppable {
 stoppable!(
     super::gate::ActionGateActor,
     super::lifecycle::LifecycleActor,
+    super::modules::ModuleLoaderActor,
     crate::capability::CapabilityActor
 );

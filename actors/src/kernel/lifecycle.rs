@@ -7,7 +7,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use rustc_hash::FxHashMap;
 
-use super::actor::{require_running, Caller};
+use super::actor::{require_privileged, Caller};
 use super::audit::{Audit, Entry};
 use super::error::{GovernanceError, KernelStopped};
 use super::state::{LifecycleState, Member};
@@ -154,13 +154,7 @@ impl LifecycleActor {
         request: &LifecycleRequest,
     ) -> Result<Effect, GovernanceError> {
         if let Some(caller) = caller {
-            require_running(caller)?;
-            if !caller.privileged {
-                return Err(GovernanceError::NotPrivileged {
-                    system: caller.id.clone(),
-                    what: "a lifecycle command",
-                });
-            }
+            require_privileged(caller, "a lifecycle command")?;
         }
         let target = self
             .systems

@@ -3,7 +3,7 @@
 //!
 //! [`Kernel::builder`] starts the managers — [`KernelActor`] (constellation and
 //! capability desk), [`CapabilityActor`](crate::capability::CapabilityActor),
-//! [`ActionGateActor`], [`LifecycleActor`] — all on one arbiter, and returns a
+//! [`ActionGateActor`], [`LifecycleActor`], [`ModuleLoaderActor`] — all on one arbiter, and returns a
 //! [`KernelHandle`]. A system docks with a [`Dock`]; inside it, its
 //! [`KernelClient`] (from [`SystemContext::kernel`](crate::system::SystemContext::kernel))
 //! makes governance requests. Identity always comes from the client the kernel made for
@@ -21,6 +21,7 @@ mod gate;
 mod handle;
 mod heartbeat;
 mod lifecycle;
+mod modules;
 mod ports;
 mod state;
 mod undock;
@@ -38,6 +39,9 @@ pub use gate::{ActionGateActor, Approval, ApprovedAction, Executor, ExecutorFutu
 pub use handle::KernelHandle;
 pub use heartbeat::DEFAULT_HEARTBEAT_INTERVAL;
 pub use lifecycle::{LifecycleActor, DEFAULT_DRAIN_TIMEOUT};
+pub use modules::{
+    Framework, FrameworkError, ModuleDock, ModuleInfo, ModuleLoaded, ModuleLoaderActor, ModuleSpec,
+};
 pub use ports::{Docking, PortError, Ports};
 pub use state::LifecycleState;
 pub use undock::{ChannelEntryInfo, Snapshot, SystemEntry};

@@ -7,9 +7,9 @@ use std::fmt;
 use rustc_hash::FxHashMap;
 
 use super::audit::AuditRecord;
-use super::client::KernelClient;
+use super::client::{Granted, KernelClient};
 use super::{APPROVALS, AUDIT, HEARTBEAT};
-use crate::channel::{BroadcastHandle, MailboxHandle, WorkQueueHandle};
+use crate::channel::{BroadcastHandle, ChannelHandle, MailboxHandle, WorkQueueHandle};
 use crate::ids::ChannelId;
 use crate::protocol::{ApprovalEvent, Heartbeat};
 
@@ -114,6 +114,26 @@ impl Ports {
         self.get(channel, describe("mailbox", std::any::type_name::<T>()))
     }
 
+    /// The handle on `channel`, whatever its kind, carrying `T`.
+    pub fn channel<T: Send + Sync + 'static>(
+        &self,
+        channel: &ChannelId,
+    ) -> Result<ChannelHandle<T>, PortError> {
+        let broadcast = self.broadcast::<T>(channel).map(ChannelHandle::Broadcast);
+        let queue = || self.work_queue::<T>(channel).map(ChannelHandle::WorkQueue);
+        let mailbox = || self.mailbox::<T>(channel).map(ChannelHandle::Mailbox);
+        match broadcast.or_else(|_| queue()).or_else(|_| mailbox()) {
+            Err(PortError::WrongType {
+                channel, actual, ..
+            }) => Err(PortError::WrongType {
+                channel,
+                asked: format!("channel of {}", std::any::type_name::<T>()),
+                actual,
+            }),
+            found => found,
+        }
+    }
+
     /// The READ handle on `kernel.heartbeat` every docked system holds.
     pub fn heartbeat(&self) -> Result<BroadcastHandle<Heartbeat>, PortError> {
         self.broadcast(&ChannelId::kernel(HEARTBEAT))
@@ -144,11 +164,21 @@ pub(crate) fn describe(kind: &str, payload: &str) -> String {
 pub struct Docking {
     client: KernelClient,
     ports: Ports,
+    capabilities: Vec<Granted>,
 }
 
 impl Docking {
-    pub(crate) fn new(client: KernelClient, ports: Ports) -> Docking {
-        Docking { client, ports }
+    pub(crate) fn new(client: KernelClient, ports: Ports, capabilities: Vec<Granted>) -> Docking {
+        Docking {
+            client,
+            ports,
+            capabilities,
+        }
+    }
+
+    /// The capabilities the system was given as it docked.
+    pub fn capabilities(&self) -> &[Granted] {
+        &self.capabilities
     }
 
     /// The system's kernel client.

@@ -88,12 +88,7 @@ impl Request {
                 ))),
                 _ => Ok(()),
             },
-            Request::ModuleLoad(m) => {
-                check_name("framework", &m.framework)?;
-                m.executors
-                    .iter()
-                    .try_for_each(|e| check_name("executor", e))
-            }
+            Request::ModuleLoad(m) => m.validate(),
             Request::LifecycleCommand(l) => check_ttl(l.timeout),
             Request::CapabilityRevoke(_) | Request::ModuleUnload(_) => Ok(()),
         }
@@ -341,6 +336,57 @@ pub struct ModuleLoad {
     /// Framework settings.
     #[serde(default, skip_serializing_if = "Value::is_null")]
     pub settings: Value,
+}
+
+impl ModuleLoad {
+    /// Load `module_id`, built by `framework`, with no channels, executors, privilege or
+    /// settings.
+    pub fn new(module_id: SystemId, framework: impl Into<String>) -> ModuleLoad {
+        ModuleLoad {
+            module_id,
+            framework: framework.into(),
+            channels: Vec::new(),
+            executors: Vec::new(),
+            privileged: false,
+            settings: Value::Null,
+        }
+    }
+
+    /// Wires it to `channel` too.
+    #[must_use]
+    pub fn channel(mut self, channel: ChannelId) -> ModuleLoad {
+        self.channels.push(channel);
+        self
+    }
+
+    /// Gives it an EXECUTE capability on `executor` too (if the capability policy allows).
+    #[must_use]
+    pub fn executor(mut self, executor: impl Into<String>) -> ModuleLoad {
+        self.executors.push(executor.into());
+        self
+    }
+
+    /// Docks it privileged (if the module policy allows).
+    #[must_use]
+    pub fn privileged(mut self) -> ModuleLoad {
+        self.privileged = true;
+        self
+    }
+
+    /// The framework's settings.
+    #[must_use]
+    pub fn settings(mut self, settings: Value) -> ModuleLoad {
+        self.settings = settings;
+        self
+    }
+
+    /// Checks the names' lengths and characters.
+    pub fn validate(&self) -> Result<(), InvalidRequest> {
+        check_name("framework", &self.framework)?;
+        self.executors
+            .iter()
+            .try_for_each(|e| check_name("executor", e))
+    }
 }
 
 /// Unload a module: a full undock.

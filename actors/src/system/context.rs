@@ -8,7 +8,7 @@ use actix::{Addr, AsyncContext, Context};
 use crate::channel::{ChannelError, ClaimToken, Inbound};
 use crate::envelope::Outgoing;
 use crate::ids::{Seq, SystemId};
-use crate::kernel::{Docking, KernelClient, Ports};
+use crate::kernel::{Docking, Granted, KernelClient, Ports};
 use crate::system::host::SystemActor;
 use crate::system::link::{Link, LinkSpec};
 use crate::system::System;
@@ -66,6 +66,13 @@ impl<'a, S: System> SystemContext<'a, S> {
     /// channels it publishes to). `None` for a system spawned outside a kernel.
     pub fn ports(&self) -> Option<&Ports> {
         self.docking.map(Docking::ports)
+    }
+
+    /// The capabilities a docked system was given as it docked (see
+    /// [`Dock::executes`](crate::kernel::Dock::executes)); they are held by this system.
+    /// Empty for a system spawned outside a kernel.
+    pub fn capabilities(&self) -> &[Granted] {
+        self.docking.map_or(&[], Docking::capabilities)
     }
 
     /// Replies to a request that arrived in this system's inbox. The reply is stamped with

@@ -1,0 +1,51 @@
+//! Ready-made systems a module names by framework: [`noop`], [`ticker`], [`echo`],
+//! [`worker`] and [`logger`]. They work on channels carrying JSON
+//! ([`serde_json::Value`]), the payload of every channel a config file declares. Each
+//! framework checks its settings (unknown keys are errors) and its channels before
+//! anything is docked.
+//!
+//! ```
+//! use exokern_actors::kernel::Kernel;
+//! use exokern_actors::policy::RuleSet;
+//! use exokern_actors::protocol::ModuleLoad;
+//!
+//! # actix_rt::System::new().block_on(async {
+//! let kernel = Kernel::builder().policy(RuleSet::allow_all()).start().await?;
+//! let loaded = kernel
+//!     .load_module(ModuleLoad::new("idle".parse()?, "noop"))
+//!     .await?;
+//! assert_eq!(loaded.module_id.as_str(), "idle");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
+
+mod echo;
+mod logger;
+mod noop;
+mod ticker;
+mod worker;
+
+use std::sync::Arc;
+
+pub use echo::{echo, EchoSettings};
+pub use logger::{logger, LogLevel, LoggerSettings};
+pub use noop::{noop, NoopSettings};
+pub use ticker::{ticker, TickerSettings};
+pub use worker::{worker, WorkerSettings};
+
+use crate::kernel::Framework;
+
+/// The built-in frameworks, by name, as every kernel starts with them.
+pub(crate) fn frameworks() -> Vec<(Arc<str>, Arc<dyn Framework>)> {
+    let builtin: [(&str, Arc<dyn Framework>); 5] = [
+        ("noop", Arc::new(noop)),
+        ("ticker", Arc::new(ticker)),
+        ("echo", Arc::new(echo)),
+        ("worker", Arc::new(worker)),
+        ("logger", Arc::new(logger)),
+    ];
+    builtin
+        .into_iter()
+        .map(|(name, framework)| (Arc::from(name), framework))
+        .collect()
+}
