@@ -8,3 +8,4 @@ mod governance;
 mod modules;
 mod pulse;
 mod support;
+mod wire;

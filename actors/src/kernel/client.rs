@@ -29,10 +29,10 @@ use crate::rights::Rights;
 /// to name another. Cheap to clone; clones may be moved into spawned futures.
 #[derive(Clone)]
 pub struct KernelClient {
-    member: Arc<Member>,
-    kernel: Addr<KernelActor>,
-    managers: Managers,
-    timeout: Duration,
+    pub(super) member: Arc<Member>,
+    pub(super) kernel: Addr<KernelActor>,
+    pub(super) managers: Managers,
+    pub(super) timeout: Duration,
 }
 
 impl fmt::Debug for KernelClient {
@@ -85,7 +85,7 @@ impl KernelClient {
         self
     }
 
-    async fn call<R, E>(
+    pub(super) async fn answer<R, E>(
         &self,
         sent: impl Future<Output = Result<Result<R, GovernanceError>, E>>,
     ) -> Result<R, GovernanceError> {
@@ -105,7 +105,7 @@ impl KernelClient {
             caller: Arc::clone(&self.member),
             request,
         });
-        let (capability, info) = self.call(sent).await?;
+        let (capability, info) = self.answer(sent).await?;
         Ok(Granted { capability, info })
     }
 
@@ -141,7 +141,7 @@ impl KernelClient {
                 caveats,
             },
         });
-        let (capability, info) = self.call(sent).await?;
+        let (capability, info) = self.answer(sent).await?;
         Ok(Granted { capability, info })
     }
 
@@ -152,7 +152,7 @@ impl KernelClient {
             caller: Arc::clone(&self.member),
             capability: capability.clone(),
         });
-        self.call(sent).await
+        self.answer(sent).await
     }
 
     fn act(&self, request: ActionRequest, capability: Option<&Capability>, execute: bool) -> Act {
@@ -176,7 +176,7 @@ impl KernelClient {
             .managers
             .gate
             .send(self.act(request, capability, false));
-        self.call(sent).await
+        self.answer(sent).await
     }
 
     /// Like [`authorize`](Self::authorize), then has the kernel's registered executor
@@ -187,7 +187,7 @@ impl KernelClient {
         capability: Option<&Capability>,
     ) -> Result<Approval, GovernanceError> {
         let sent = self.managers.gate.send(self.act(request, capability, true));
-        self.call(sent).await
+        self.answer(sent).await
     }
 
     /// Approves or denies a pending approval (privileged systems only).
@@ -202,7 +202,7 @@ impl KernelClient {
             .managers
             .gate
             .send(Decide::new(decider, approval, approve, reason));
-        self.call(sent).await
+        self.answer(sent).await
     }
 
     /// Loads a module (privileged systems only); the module policy decides. The module's
@@ -213,7 +213,7 @@ impl KernelClient {
             request,
             kernel: self.kernel.clone(),
         });
-        self.call(sent).await
+        self.answer(sent).await
     }
 
     /// Unloads a module (privileged systems only): a full undock.
@@ -223,7 +223,7 @@ impl KernelClient {
             module,
             kernel: self.kernel.clone(),
         });
-        self.call(sent).await
+        self.answer(sent).await
     }
 
     /// Applies a lifecycle command to another system (privileged systems only); answers
@@ -239,6 +239,6 @@ impl KernelClient {
             .managers
             .lifecycle
             .send(Command::new(caller, command, system, timeout));
-        self.call(sent).await
+        self.answer(sent).await
     }
 }

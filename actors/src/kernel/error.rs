@@ -244,4 +244,12 @@ impl GovernanceError {
     pub(crate) fn invalid(reason: impl Into<String>) -> GovernanceError {
         GovernanceError::Invalid(InvalidRequest::new(reason))
     }
+
+    /// The policy rule that decided, for a policy's refusal.
+    pub fn rule(&self) -> Option<&str> {
+        match self {
+            GovernanceError::Denied { rule, .. } => rule.as_deref(),
+            _ => None,
+        }
+    }
 }

@@ -25,6 +25,7 @@ mod modules;
 mod ports;
 mod state;
 mod undock;
+mod wire;
 
 use std::time::Duration;
 

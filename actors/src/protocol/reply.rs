@@ -24,7 +24,10 @@ pub struct GrantInfo {
 
 /// The kernel's answer to a [`Request`](super::Request). Replies travel back the way
 /// the request came (a per-request reply channel), never through a shared mailbox, so
-/// no other system can read or forge them.
+/// no other system can read or forge them. An escalated action is answered once it is
+/// decided (`action_approved` or `action_denied`); the escalation itself is the
+/// [`ApprovalEvent::ActionEscalated`](super::ApprovalEvent::ActionEscalated) on
+/// `kernel.approvals`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 #[non_exhaustive]
@@ -51,8 +54,6 @@ pub enum Reply {
     },
     /// The action may be taken.
     ActionApproved {
-        /// The request's id.
-        request_id: String,
         /// The executor.
         executor: String,
         /// The payload to use: the requester's, or the policy's rewrite.
@@ -65,8 +66,6 @@ pub enum Reply {
     },
     /// The action was taken by the kernel's executor.
     ActionExecuted {
-        /// The request's id.
-        request_id: String,
         /// The executor.
         executor: String,
         /// What the executor returned.
@@ -74,24 +73,11 @@ pub enum Reply {
     },
     /// The action may not be taken.
     ActionDenied {
-        /// The request's id.
-        request_id: String,
         /// Why.
         reason: String,
         /// The policy rule that decided, if one did.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         rule: Option<String>,
-    },
-    /// The action waits for an approver (only seen by requesters that do not wait).
-    ActionEscalated {
-        /// The request's id.
-        request_id: String,
-        /// Why.
-        reason: String,
-        /// Who decides.
-        escalated_to: String,
-        /// The pending approval.
-        approval: ApprovalId,
     },
     /// An approval decision was recorded.
     ApprovalRecorded {
@@ -168,7 +154,6 @@ impl Reply {
             Reply::ActionApproved { .. } => "action_approved",
             Reply::ActionExecuted { .. } => "action_executed",
             Reply::ActionDenied { .. } => "action_denied",
-            Reply::ActionEscalated { .. } => "action_escalated",
             Reply::ApprovalRecorded { .. } => "approval_recorded",
             Reply::ApprovalError { .. } => "approval_error",
             Reply::ModuleAccepted { .. } => "module_accepted",
