@@ -140,6 +140,14 @@ impl KernelBuilder {
         self
     }
 
+    /// Governance requests one system may have in the kernel at once (default 1,024);
+    /// further calls wait for its earlier ones, so a flooding system delays the others
+    /// by at most this many requests.
+    pub fn max_in_flight_per_system(mut self, requests: usize) -> Self {
+        self.limits.max_in_flight = requests;
+        self
+    }
+
     /// Records kept in the audit ring (default 4,096).
     pub fn audit_capacity(mut self, records: usize) -> Self {
         self.audit_capacity = records;
@@ -167,6 +175,11 @@ impl KernelBuilder {
                     "`{name}` is zero: give a positive duration"
                 )));
             }
+        }
+        if limits.max_in_flight == 0 {
+            return Err(KernelError::Setting(
+                "`max_in_flight_per_system` is zero: allow at least one request".into(),
+            ));
         }
         let core = SystemId::kernel("core");
         let heartbeat = Broadcast::builder(ChannelId::kernel(HEARTBEAT))

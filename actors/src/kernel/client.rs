@@ -85,11 +85,20 @@ impl KernelClient {
         self
     }
 
-    pub(super) async fn answer<R, E>(
+    /// Sends a request once the system has room in flight, and waits for its answer,
+    /// all within the client's timeout.
+    pub(super) async fn answer<R, E, F>(
         &self,
-        sent: impl Future<Output = Result<Result<R, GovernanceError>, E>>,
-    ) -> Result<R, GovernanceError> {
-        match tokio::time::timeout(self.timeout, sent).await {
+        send: impl FnOnce() -> F,
+    ) -> Result<R, GovernanceError>
+    where
+        F: Future<Output = Result<Result<R, GovernanceError>, E>>,
+    {
+        let answered = async {
+            let _room = self.member.in_flight.acquire().await;
+            send().await
+        };
+        match tokio::time::timeout(self.timeout, answered).await {
             Ok(Ok(result)) => result,
             Ok(Err(_)) => Err(KernelStopped.into()),
             Err(_) => Err(GovernanceError::Timeout(self.timeout)),
@@ -101,11 +110,14 @@ impl KernelClient {
         &self,
         request: CapabilityRequest,
     ) -> Result<Granted, GovernanceError> {
-        let sent = self.kernel.send(RequestCapability {
-            caller: Arc::clone(&self.member),
-            request,
-        });
-        let (capability, info) = self.answer(sent).await?;
+        let (capability, info) = self
+            .answer(|| {
+                self.kernel.send(RequestCapability {
+                    caller: Arc::clone(&self.member),
+                    request,
+                })
+            })
+            .await?;
         Ok(Granted { capability, info })
     }
 
@@ -130,29 +142,34 @@ impl KernelClient {
         ttl: Option<Duration>,
         caveats: Caveats,
     ) -> Result<Granted, GovernanceError> {
-        let sent = self.kernel.send(DeriveCapability {
-            caller: Arc::clone(&self.member),
-            parent: parent.clone(),
-            request: DeriveRequest {
-                to,
-                rights,
-                scope,
-                ttl,
-                caveats,
-            },
-        });
-        let (capability, info) = self.answer(sent).await?;
+        let (capability, info) = self
+            .answer(|| {
+                self.kernel.send(DeriveCapability {
+                    caller: Arc::clone(&self.member),
+                    parent: parent.clone(),
+                    request: DeriveRequest {
+                        to,
+                        rights,
+                        scope,
+                        ttl,
+                        caveats,
+                    },
+                })
+            })
+            .await?;
         Ok(Granted { capability, info })
     }
 
     /// Revokes `capability` (held by this system, or derived from one it holds) and its
     /// whole subtree; answers how many capabilities ended.
     pub async fn revoke(&self, capability: &Capability) -> Result<usize, GovernanceError> {
-        let sent = self.kernel.send(RevokeCapability {
-            caller: Arc::clone(&self.member),
-            capability: capability.clone(),
-        });
-        self.answer(sent).await
+        self.answer(|| {
+            self.kernel.send(RevokeCapability {
+                caller: Arc::clone(&self.member),
+                capability: capability.clone(),
+            })
+        })
+        .await
     }
 
     fn act(&self, request: ActionRequest, capability: Option<&Capability>, execute: bool) -> Act {
@@ -172,11 +189,12 @@ impl KernelClient {
         request: ActionRequest,
         capability: Option<&Capability>,
     ) -> Result<Approval, GovernanceError> {
-        let sent = self
-            .managers
-            .gate
-            .send(self.act(request, capability, false));
-        self.answer(sent).await
+        self.answer(|| {
+            self.managers
+                .gate
+                .send(self.act(request, capability, false))
+        })
+        .await
     }
 
     /// Like [`authorize`](Self::authorize), then has the kernel's registered executor
@@ -186,8 +204,8 @@ impl KernelClient {
         request: ActionRequest,
         capability: Option<&Capability>,
     ) -> Result<Approval, GovernanceError> {
-        let sent = self.managers.gate.send(self.act(request, capability, true));
-        self.answer(sent).await
+        self.answer(|| self.managers.gate.send(self.act(request, capability, true)))
+            .await
     }
 
     /// Approves or denies a pending approval (privileged systems only).
@@ -198,32 +216,37 @@ impl KernelClient {
         reason: Option<String>,
     ) -> Result<(), GovernanceError> {
         let decider = Some(Arc::clone(&self.member));
-        let sent = self
-            .managers
-            .gate
-            .send(Decide::new(decider, approval, approve, reason));
-        self.answer(sent).await
+        self.answer(|| {
+            self.managers
+                .gate
+                .send(Decide::new(decider, approval, approve, reason))
+        })
+        .await
     }
 
     /// Loads a module (privileged systems only); the module policy decides. The module's
     /// initial capabilities are held by the module, not by this system.
     pub async fn load_module(&self, request: ModuleLoad) -> Result<ModuleLoaded, GovernanceError> {
-        let sent = self.managers.modules.send(Load {
-            caller: Some(Arc::clone(&self.member)),
-            request,
-            kernel: self.kernel.clone(),
-        });
-        self.answer(sent).await
+        self.answer(|| {
+            self.managers.modules.send(Load {
+                caller: Some(Arc::clone(&self.member)),
+                request,
+                kernel: self.kernel.clone(),
+            })
+        })
+        .await
     }
 
     /// Unloads a module (privileged systems only): a full undock.
     pub async fn unload_module(&self, module: SystemId) -> Result<(), GovernanceError> {
-        let sent = self.managers.modules.send(Unload {
-            caller: Some(Arc::clone(&self.member)),
-            module,
-            kernel: self.kernel.clone(),
-        });
-        self.answer(sent).await
+        self.answer(|| {
+            self.managers.modules.send(Unload {
+                caller: Some(Arc::clone(&self.member)),
+                module,
+                kernel: self.kernel.clone(),
+            })
+        })
+        .await
     }
 
     /// Applies a lifecycle command to another system (privileged systems only); answers
@@ -235,10 +258,11 @@ impl KernelClient {
         timeout: Option<Duration>,
     ) -> Result<LifecycleState, GovernanceError> {
         let caller = Some(Arc::clone(&self.member));
-        let sent = self
-            .managers
-            .lifecycle
-            .send(Command::new(caller, command, system, timeout));
-        self.answer(sent).await
+        self.answer(|| {
+            self.managers
+                .lifecycle
+                .send(Command::new(caller, command, system, timeout))
+        })
+        .await
     }
 }

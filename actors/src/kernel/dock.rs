@@ -384,7 +384,11 @@ impl<S: System> Handler<DockSystem<S>> for KernelActor {
             }
         };
         // Reserve the id and the owned channel ids while the grants are made.
-        let member = Arc::new(Member::new(id.clone(), privileged));
+        let member = Arc::new(Member::new(
+            id.clone(),
+            privileged,
+            self.limits.max_in_flight,
+        ));
         self.members.insert(
             id.clone(),
             Registration {

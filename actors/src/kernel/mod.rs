@@ -59,6 +59,7 @@ pub(crate) struct Limits {
     pub(crate) max_ttl: Duration,
     pub(crate) approval_timeout: Duration,
     pub(crate) client_timeout: Duration,
+    pub(crate) max_in_flight: usize,
 }
 
 impl Default for Limits {
@@ -68,6 +69,7 @@ impl Default for Limits {
             max_ttl: Duration::from_secs(24 * 3600),
             approval_timeout: Duration::from_secs(300),
             client_timeout: Duration::from_secs(600),
+            max_in_flight: 1024,
         }
     }
 }

@@ -2,6 +2,8 @@
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
+use tokio::sync::Semaphore;
+
 use serde::Serialize;
 
 use crate::ids::SystemId;
@@ -94,14 +96,19 @@ pub(crate) struct Member {
     pub(crate) id: SystemId,
     pub(crate) privileged: bool,
     state: AtomicU8,
+    /// Governance requests the system may have in the kernel at once: a system that
+    /// floods the kernel waits for its own answers, and everyone else's requests queue
+    /// behind at most this many of its own.
+    pub(crate) in_flight: Semaphore,
 }
 
 impl Member {
-    pub(crate) fn new(id: SystemId, privileged: bool) -> Member {
+    pub(crate) fn new(id: SystemId, privileged: bool, max_in_flight: usize) -> Member {
         Member {
             id,
             privileged,
             state: AtomicU8::new(LifecycleState::Docked as u8),
+            in_flight: Semaphore::new(max_in_flight),
         }
     }
 
