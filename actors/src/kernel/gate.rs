@@ -482,6 +482,27 @@ impl Handler<Decide> for ActionGateActor {
     type Result = Result<(), GovernanceError>;
 
     fn handle(&mut self, msg: Decide, _: &mut Context<Self>) -> Self::Result {
+        let decider = msg.decider.as_ref().map(|d| d.id.clone());
+        let approval = msg.decision.approval;
+        let outcome = self.resolve(msg);
+        if let Err(error) = &outcome {
+            self.audit.record(
+                Entry::new(
+                    decider.as_ref(),
+                    "approval_decision",
+                    approval.to_string(),
+                    "error",
+                )
+                .reason(error.to_string()),
+            );
+        }
+        outcome
+    }
+}
+
+impl ActionGateActor {
+    /// Settles a pending approval as `msg` decides, if its decider may.
+    fn resolve(&mut self, msg: Decide) -> Result<(), GovernanceError> {
         let decided_by = match &msg.decider {
             Some(decider) => {
                 require_privileged(decider, "an approval decision")?;
