@@ -17,6 +17,7 @@ use exokern::policy::{
 };
 use exokern::prelude::*;
 use exokern::protocol::{decode, CapabilityRequest, LifecycleCommand, Reply};
+use futures_util::future::join_all;
 use serde_json::{json, Value};
 
 use crate::common::{cid, sid};
@@ -65,7 +66,7 @@ async fn s2_l4_every_request_gets_its_own_answer_under_many_concurrent_requester
         let client = dock_probe(&kernel, &format!("agent-{n}"), false).await;
         requesters.push(actix_rt::spawn(async move {
             let calls = (0..200).map(|_| client.request(executor_http(), Rights::EXECUTE));
-            let granted = futures_join_all(calls).await;
+            let granted = join_all(calls).await;
             let mut ids = Vec::new();
             for granted in granted {
                 let granted = granted.unwrap();
@@ -87,35 +88,6 @@ async fn s2_l4_every_request_gets_its_own_answer_under_many_concurrent_requester
     all.sort();
     all.dedup();
     assert_eq!((total, all.len()), (1600, 1600), "lost or shared answers");
-}
-
-/// Runs the futures concurrently on this task and collects their outputs, in order.
-async fn futures_join_all<F: std::future::Future>(
-    futures: impl Iterator<Item = F>,
-) -> Vec<F::Output> {
-    let mut set = Vec::new();
-    for future in futures {
-        set.push(Box::pin(future));
-    }
-    let mut outputs: Vec<Option<F::Output>> = (0..set.len()).map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (slot, future) in outputs.iter_mut().zip(set.iter_mut()) {
-            if slot.is_none() {
-                match future.as_mut().poll(cx) {
-                    std::task::Poll::Ready(output) => *slot = Some(output),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    outputs.into_iter().map(Option::unwrap).collect()
 }
 
 #[actix_rt::test]

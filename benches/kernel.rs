@@ -1,0 +1,404 @@
+//! The kernel: capability grant round trips (one at a time, and with 100 to 10,000 in
+//! flight), action approvals through the gate, dock + undock, on the kernel's arbiter
+//! and across two; and the memory an idle docked system costs.
+//!
+//! Each beside raw actix doing the same work: a desk actor that checks a rule, records
+//! a grant in a hash map and answers (`raw_actix` grants), looks a grant up and answers
+//! (`raw_actix` approvals), and an actor started and stopped (`raw_actix` dock).
+
+#[path = "common/mod.rs"]
+mod common;
+
+use std::alloc::{GlobalAlloc, Layout, System as SystemAlloc};
+use std::sync::atomic::{AtomicIsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use common::{config, sid, time_rounds};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use exokern::capability::Scope;
+use exokern::kernel::{Dock, Kernel, KernelClient, KernelHandle};
+use exokern::placement::Placement;
+use exokern::policy::{Risk, RuleSet};
+use exokern::prelude::{Rights, SystemContext, SystemId};
+use exokern::protocol::ActionRequest;
+use exokern::system::System;
+use futures_util::future::join_all;
+use rustc_hash::FxHashMap;
+use uuid::Uuid;
+
+/// Counts live heap bytes, for the memory an idle docked system costs.
+struct Counting;
+
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        unsafe { SystemAlloc.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        unsafe { SystemAlloc.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// An idle system that hands its kernel client out.
+struct Idle {
+    client: Arc<Mutex<Option<KernelClient>>>,
+}
+
+impl System for Idle {
+    type Message = ();
+
+    fn started(&mut self, ctx: &mut SystemContext<'_, Self>) {
+        *self.client.lock().unwrap() = ctx.kernel().cloned();
+    }
+}
+
+fn idle(id: SystemId) -> Dock<Idle> {
+    Dock::new(id, || Idle {
+        client: Arc::default(),
+    })
+}
+
+async fn start_kernel(placement: Placement) -> KernelHandle {
+    let kernel = Kernel::builder()
+        .policy(RuleSet::allow_all())
+        .placement(placement)
+        .max_in_flight_per_system(16_384)
+        .heartbeat_interval(Duration::from_secs(3600))
+        .start()
+        .await
+        .unwrap();
+    kernel
+        .register_executor("http", Risk::Low, None)
+        .await
+        .unwrap();
+    kernel
+}
+
+async fn dock_client(kernel: &KernelHandle, id: &str) -> KernelClient {
+    let slot = Arc::new(Mutex::new(None));
+    let client = Arc::clone(&slot);
+    kernel
+        .dock(Dock::new(sid(id), move || Idle {
+            client: Arc::clone(&client),
+        }))
+        .await
+        .unwrap();
+    let client = slot.lock().unwrap().clone();
+    client.unwrap()
+}
+
+fn http() -> Scope {
+    "executor:http".parse().unwrap()
+}
+
+/// The baseline desk: a rule check, a grant recorded in a hash map, an answer.
+struct RawDesk {
+    allowed: Vec<Scope>,
+    grants: FxHashMap<Uuid, (SystemId, Scope, Rights)>,
+}
+
+impl Actor for RawDesk {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.set_mailbox_capacity(usize::MAX);
+    }
+}
+
+#[derive(Message)]
+#[rtype(result = "Option<Uuid>")]
+struct RawGrant(SystemId, Scope, Rights);
+
+impl Handler<RawGrant> for RawDesk {
+    type Result = Option<Uuid>;
+
+    fn handle(
+        &mut self,
+        RawGrant(holder, scope, rights): RawGrant,
+        _: &mut Context<Self>,
+    ) -> Self::Result {
+        if !self.allowed.contains(&scope) {
+            return None;
+        }
+        let id = Uuid::new_v4();
+        self.grants.insert(id, (holder, scope, rights));
+        // Like the kernel's capabilities (which expire), the map does not grow forever.
+        if self.grants.len() > 60_000 {
+            self.grants.clear();
+        }
+        Some(id)
+    }
+}
+
+#[derive(Message)]
+#[rtype(result = "bool")]
+struct RawAuthorize(SystemId, Uuid);
+
+impl Handler<RawAuthorize> for RawDesk {
+    type Result = bool;
+
+    fn handle(&mut self, RawAuthorize(holder, id): RawAuthorize, _: &mut Context<Self>) -> bool {
+        self.grants
+            .get(&id)
+            .is_some_and(|(h, _, rights)| *h == holder && rights.contains(Rights::EXECUTE))
+    }
+}
+
+fn raw_desk() -> RawDesk {
+    RawDesk {
+        allowed: vec![http()],
+        grants: FxHashMap::default(),
+    }
+}
+
+/// Grants made before the holder's CSpace is cleared (it holds 65,536 at most).
+const CSPACE_CHUNK: u64 = 50_000;
+
+/// Times `iters` grants to `client`, clearing its CSpace (untimed) before it fills.
+fn time_grants(
+    system: &actix_rt::SystemRunner,
+    kernel: &KernelHandle,
+    client: &KernelClient,
+    iters: u64,
+    batch: u64,
+) -> Duration {
+    system.block_on(async {
+        let mut total = Duration::ZERO;
+        let mut done = 0;
+        while done < iters {
+            let rounds = ((iters - done) / batch).clamp(1, CSPACE_CHUNK / batch);
+            let start = Instant::now();
+            for _ in 0..rounds {
+                if batch == 1 {
+                    client.request(http(), Rights::EXECUTE).await.unwrap();
+                } else {
+                    let calls = (0..batch).map(|_| client.request(http(), Rights::EXECUTE));
+                    for granted in join_all(calls).await {
+                        granted.unwrap();
+                    }
+                }
+            }
+            total += start.elapsed();
+            done += rounds * batch;
+            clear(kernel, client.system()).await;
+        }
+        total
+    })
+}
+
+/// Revokes everything `system` holds and lets it run again.
+async fn clear(kernel: &KernelHandle, system: &SystemId) {
+    use exokern::protocol::LifecycleCommand::{Resume, Revoke};
+    kernel.lifecycle(Revoke, system, None).await.unwrap();
+    kernel.lifecycle(Resume, system, None).await.unwrap();
+}
+
+fn grants(c: &mut Criterion) {
+    let system = actix_rt::System::new();
+    let here = system.block_on(start_kernel(Placement::Current));
+    let here_client = system.block_on(dock_client(&here, "agent"));
+    let remote_arbiter = system.block_on(async { Arbiter::new() });
+    let away = system.block_on(start_kernel(Placement::Pinned(remote_arbiter.handle())));
+    let away_client = system.block_on(dock_client(&away, "agent"));
+    let desk_here = system.block_on(async { raw_desk().start() });
+    let desk_away = {
+        let arbiter = Arbiter::new();
+        system.block_on(async move { RawDesk::start_in_arbiter(&arbiter.handle(), |_| raw_desk()) })
+    };
+    let raw_grant =
+        |desk: &Addr<RawDesk>| desk.send(RawGrant(sid("agent"), http(), Rights::EXECUTE));
+
+    let mut group = c.benchmark_group("kernel_grant_sequential");
+    for (place, kernel, client, desk) in [
+        ("one_arbiter", &here, &here_client, &desk_here),
+        ("two_arbiters", &away, &away_client, &desk_away),
+    ] {
+        group.bench_function(BenchmarkId::new("exokern", place), |b| {
+            b.iter_custom(|iters| time_grants(&system, kernel, client, iters, 1))
+        });
+        group.bench_function(BenchmarkId::new("raw_actix", place), |b| {
+            b.iter_custom(|iters| {
+                time_rounds(
+                    &system,
+                    &async || {
+                        raw_grant(desk).await.unwrap().unwrap();
+                    },
+                    iters,
+                )
+            })
+        });
+    }
+    group.finish();
+
+    for (place, kernel, client, desk) in [
+        ("one_arbiter", &here, &here_client, &desk_here),
+        ("two_arbiters", &away, &away_client, &desk_away),
+    ] {
+        let mut group = c.benchmark_group(format!("kernel_grants_in_flight_{place}"));
+        for in_flight in [100u64, 1_000, 10_000] {
+            group.throughput(Throughput::Elements(in_flight));
+            group.bench_function(BenchmarkId::new("exokern", in_flight), |b| {
+                b.iter_custom(|iters| {
+                    time_grants(&system, kernel, client, iters * in_flight, in_flight)
+                })
+            });
+            group.bench_function(BenchmarkId::new("raw_actix", in_flight), |b| {
+                b.iter_custom(|iters| {
+                    time_rounds(
+                        &system,
+                        &async || {
+                            let calls = (0..in_flight).map(|_| raw_grant(desk));
+                            for granted in join_all(calls).await {
+                                granted.unwrap().unwrap();
+                            }
+                        },
+                        iters,
+                    )
+                })
+            });
+        }
+        group.finish();
+    }
+}
+
+fn approvals(c: &mut Criterion) {
+    let system = actix_rt::System::new();
+    let kernel = system.block_on(start_kernel(Placement::Current));
+    let client = system.block_on(dock_client(&kernel, "agent"));
+    let granted = system
+        .block_on(client.request(http(), Rights::EXECUTE))
+        .unwrap();
+    let desk = system.block_on(async { raw_desk().start() });
+    let raw_id = system
+        .block_on(desk.send(RawGrant(sid("agent"), http(), Rights::EXECUTE)))
+        .unwrap()
+        .unwrap();
+    let action = ActionRequest::new("GET", "http", "https://example.com/");
+
+    let mut group = c.benchmark_group("kernel_action_approval");
+    group.bench_function(BenchmarkId::new("exokern", "one_arbiter"), |b| {
+        b.iter_custom(|iters| {
+            time_rounds(
+                &system,
+                &async || {
+                    client
+                        .authorize(action.clone(), Some(&granted.capability))
+                        .await
+                        .unwrap();
+                },
+                iters,
+            )
+        })
+    });
+    group.bench_function(BenchmarkId::new("raw_actix", "one_arbiter"), |b| {
+        b.iter_custom(|iters| {
+            time_rounds(
+                &system,
+                &async || assert!(desk.send(RawAuthorize(sid("agent"), raw_id)).await.unwrap()),
+                iters,
+            )
+        })
+    });
+    group.finish();
+}
+
+/// The baseline "system": an actor that is started, then stopped, and says when.
+struct Bare;
+
+impl Actor for Bare {
+    type Context = Context<Self>;
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Halt;
+
+impl Handler<Halt> for Bare {
+    type Result = ();
+
+    fn handle(&mut self, _: Halt, ctx: &mut Context<Self>) {
+        ctx.stop();
+    }
+}
+
+fn dock_undock(c: &mut Criterion) {
+    let system = actix_rt::System::new();
+    let kernel = system.block_on(start_kernel(Placement::Current));
+    let id = sid("visitor");
+    let mut group = c.benchmark_group("kernel_dock_undock");
+    group.bench_function(BenchmarkId::new("exokern", "idle_system"), |b| {
+        b.iter_custom(|iters| {
+            time_rounds(
+                &system,
+                &async || {
+                    kernel.dock(idle(id.clone())).await.unwrap();
+                    kernel.undock(&id).await.unwrap();
+                },
+                iters,
+            )
+        })
+    });
+    group.bench_function(BenchmarkId::new("raw_actix", "bare_actor"), |b| {
+        b.iter_custom(|iters| {
+            time_rounds(
+                &system,
+                &async || {
+                    let addr = Bare.start();
+                    addr.send(Halt).await.unwrap();
+                },
+                iters,
+            )
+        })
+    });
+    group.finish();
+}
+
+/// Prints the live heap bytes per idle docked system, beside a bare actix actor.
+fn memory(_: &mut Criterion) {
+    const SYSTEMS: usize = 10_000;
+    let system = actix_rt::System::new();
+    let kernel = system.block_on(start_kernel(Placement::Current));
+    // Warm the maps up first, so the measure is of the systems, not of growth.
+    system.block_on(async {
+        for n in 0..SYSTEMS {
+            kernel.dock(idle(sid(&format!("w{n}")))).await.unwrap();
+        }
+        for n in 0..SYSTEMS {
+            kernel.undock(&sid(&format!("w{n}"))).await.unwrap();
+        }
+    });
+    let ids: Vec<SystemId> = (0..SYSTEMS).map(|n| sid(&format!("s{n}"))).collect();
+    let before = LIVE.load(Ordering::Relaxed);
+    system.block_on(async {
+        for id in &ids {
+            kernel.dock(idle(id.clone())).await.unwrap();
+        }
+    });
+    let docked = LIVE.load(Ordering::Relaxed) - before;
+    let before = LIVE.load(Ordering::Relaxed);
+    let actors: Vec<Addr<Bare>> =
+        system.block_on(async { (0..SYSTEMS).map(|_| Bare.start()).collect() });
+    let bare = LIVE.load(Ordering::Relaxed) - before;
+    println!(
+        "kernel_memory/idle_docked_system: {} bytes per system; raw_actix bare actor: {} bytes",
+        docked / SYSTEMS as isize,
+        bare / SYSTEMS as isize
+    );
+    drop(actors);
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = memory, grants, approvals, dock_undock
+}
+criterion_main!(benches);
