@@ -87,3 +87,37 @@ async fn a_dock_that_collides_or_overreaches_is_refused_and_changes_nothing() {
         "{twice:?}"
     );
 }
+
+/// Asks for a capability the moment it starts, and reports whether it got one.
+struct Eager {
+    report: Option<tokio::sync::oneshot::Sender<bool>>,
+}
+
+impl System for Eager {
+    type Message = String;
+
+    fn started(&mut self, ctx: &mut SystemContext<'_, Self>) {
+        let client = ctx.kernel().cloned().unwrap();
+        let report = self.report.take();
+        ctx.spawn(async move {
+            let granted = client
+                .request("executor:http".parse().unwrap(), Rights::EXECUTE)
+                .await;
+            report.map(|report| report.send(granted.is_ok()));
+        });
+    }
+}
+
+#[actix_rt::test]
+async fn a_system_is_served_from_its_first_hook() {
+    let kernel = kernel(RuleSet::allow_all()).await;
+    let (report, granted) = tokio::sync::oneshot::channel();
+    let mut report = Some(report);
+    kernel
+        .dock(Dock::new(sid("eager"), move || Eager {
+            report: report.take(),
+        }))
+        .await
+        .unwrap();
+    assert!(granted.await.unwrap());
+}

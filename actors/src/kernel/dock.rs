@@ -431,7 +431,6 @@ impl<S: System> Handler<DockSystem<S>> for KernelActor {
                         registration.granted = granted;
                         registration.owned = owned.iter().map(|e| e.id().clone()).collect();
                     }
-                    member.transition(LifecycleState::Docked, LifecycleState::Running);
                     let report = Docked {
                         channels: act
                             .members
@@ -562,6 +561,13 @@ async fn build<S: System>(
         }
     }
     let infos: Vec<GrantInfo> = capabilities.iter().map(|g| g.info.clone()).collect();
+    // Running from the moment it can first ask: only the system itself holds its client,
+    // so nothing is served before its `started` hook runs. A failed dock stops it.
+    if failure.is_none() {
+        tracked
+            .member
+            .transition(LifecycleState::Docked, LifecycleState::Running);
+    }
     let spawned = match failure {
         Some(error) => Err(error),
         None => builder
