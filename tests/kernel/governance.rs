@@ -233,3 +233,32 @@ async fn a_revoke_issued_before_an_action_denies_it_and_paused_systems_are_not_s
         "{refused:?}"
     );
 }
+
+#[actix_rt::test]
+async fn typed_requests_are_checked_like_wire_requests() {
+    let kernel = kernel(RuleSet::allow_all()).await;
+    let alice = dock_probe(&kernel, "alice", false).await;
+    let instant = exokern::protocol::CapabilityRequest::new(
+        "executor:http".parse().unwrap(),
+        Rights::EXECUTE,
+    )
+    .ttl(Duration::ZERO);
+    let refused = alice.request_capability(instant).await;
+    assert!(
+        matches!(refused, Err(GovernanceError::Invalid(_))),
+        "{refused:?}"
+    );
+    let huge = ActionRequest::new("GET", "http", "x".repeat(100_000));
+    let refused = alice.authorize(huge, None).await;
+    assert!(
+        matches!(refused, Err(GovernanceError::Invalid(_))),
+        "{refused:?}"
+    );
+    let refused = kernel
+        .lifecycle(LifecycleCommand::Drain, &sid("alice"), Some(Duration::ZERO))
+        .await;
+    assert!(
+        matches!(refused, Err(GovernanceError::Invalid(_))),
+        "{refused:?}"
+    );
+}

@@ -17,7 +17,7 @@ use crate::capability::{
 };
 use crate::ids::SystemId;
 use crate::policy::{CapabilityQuery, CapabilityVerdict, Policy};
-use crate::protocol::{CapabilityRequest, GrantInfo};
+use crate::protocol::{check_scope, check_ttl, CapabilityRequest, GrantInfo};
 use crate::rights::Rights;
 
 /// What a derivation asks for (the parent is presented separately).
@@ -133,6 +133,7 @@ impl Desk {
                 "`rights` is empty: ask for at least one right",
             )));
         }
+        request.validate().map_err(|e| early(e.into()))?;
         let caveats = request.caveats.to_caveats().map_err(|e| early(e.into()))?;
         let mut query =
             CapabilityQuery::new(caller.id.clone(), request.resource.clone(), request.rights);
@@ -203,6 +204,10 @@ impl Desk {
         request: DeriveRequest,
     ) -> Result<(Capability, GrantInfo), GovernanceError> {
         require_running(caller)?;
+        if let Some(scope) = &request.scope {
+            check_scope(scope)?;
+        }
+        check_ttl(request.ttl)?;
         let mut caveats = request.caveats;
         let mut expires = None;
         if let Some(ttl) = request.ttl {

@@ -251,6 +251,7 @@ async fn decide(
 ) -> Ruled<Approval> {
     let early = |e: GovernanceError| (e, None);
     require_running(caller).map_err(early)?;
+    request.validate().map_err(|e| early(e.into()))?;
     let registered = registered.ok_or_else(|| {
         early(GovernanceError::Executor {
             executor: request.executor.clone(),
@@ -510,6 +511,7 @@ impl ActionGateActor {
             }
             None => "kernel".to_owned(),
         };
+        msg.decision.validate()?;
         let ApprovalDecision {
             approval,
             approve,

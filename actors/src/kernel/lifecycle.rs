@@ -156,6 +156,7 @@ impl LifecycleActor {
         if let Some(caller) = caller {
             require_privileged(caller, "a lifecycle command")?;
         }
+        request.validate()?;
         let target = self
             .systems
             .get(&request.system_id)

@@ -25,9 +25,6 @@ impl KernelClient {
     /// (`capability_deny`, `action_denied`, `approval_error`, `module_rejected`,
     /// `lifecycle_error`) or `invalid_request`.
     pub async fn call(&self, request: Request) -> Reply {
-        if let Err(invalid) = request.validate() {
-            return invalid.into();
-        }
         match request {
             Request::CapabilityRequest(request) => {
                 let resource = Some(request.resource.to_string());

@@ -30,6 +30,7 @@ mod request;
 
 pub use event::{ApprovalEvent, ApprovalId, ChannelDepth, Heartbeat, SystemSummary};
 pub use reply::{GrantInfo, Reply};
+pub(crate) use request::{check_scope, check_ttl};
 pub use request::{
     ActionRequest, ApprovalDecision, CapabilityDerive, CapabilityRequest, CapabilityRevoke,
     CaveatSpec, LifecycleCommand, LifecycleRequest, ModuleLoad, ModuleUnload, Request,

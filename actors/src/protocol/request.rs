@@ -57,45 +57,29 @@ impl Request {
         }
     }
 
-    /// Checks what serde cannot: lengths, positive lifetimes, usable caveats.
+    /// Checks what serde cannot: lengths, positive lifetimes, usable caveats. The
+    /// kernel's managers check the same of every request they serve, however it came.
     pub fn validate(&self) -> Result<(), InvalidRequest> {
         match self {
-            Request::CapabilityRequest(r) => {
-                r.resource
-                    .validate()
-                    .map_err(|e| InvalidRequest::new(e.to_string()))?;
-                check_ttl(r.ttl)?;
-                r.caveats.to_caveats().map(drop)
-            }
-            Request::CapabilityDerive(r) => {
-                if let Some(scope) = &r.resource {
-                    scope
-                        .validate()
-                        .map_err(|e| InvalidRequest::new(e.to_string()))?;
-                }
-                check_ttl(r.ttl)?;
-                r.caveats.to_caveats().map(drop)
-            }
-            Request::ActionAuthorize(r) | Request::ActionExecute(r) => {
-                check_name("action", &r.action)?;
-                check_name("executor", &r.executor)?;
-                check_name("target", &r.target)
-            }
-            Request::ApprovalDecision(d) => match &d.reason {
-                Some(reason) if reason.len() > MAX_NAME => Err(InvalidRequest::new(format!(
-                    "`reason` is {} bytes; the limit is {MAX_NAME}",
-                    reason.len()
-                ))),
-                _ => Ok(()),
-            },
+            Request::CapabilityRequest(r) => r.validate(),
+            Request::CapabilityDerive(r) => r.validate(),
+            Request::ActionAuthorize(r) | Request::ActionExecute(r) => r.validate(),
+            Request::ApprovalDecision(d) => d.validate(),
             Request::ModuleLoad(m) => m.validate(),
-            Request::LifecycleCommand(l) => check_ttl(l.timeout),
+            Request::LifecycleCommand(l) => l.validate(),
             Request::CapabilityRevoke(_) | Request::ModuleUnload(_) => Ok(()),
         }
     }
 }
 
-fn check_ttl(ttl: Option<Duration>) -> Result<(), InvalidRequest> {
+/// Checks a scope's names, for a request.
+pub(crate) fn check_scope(scope: &Scope) -> Result<(), InvalidRequest> {
+    scope
+        .validate()
+        .map_err(|e| InvalidRequest::new(e.to_string()))
+}
+
+pub(crate) fn check_ttl(ttl: Option<Duration>) -> Result<(), InvalidRequest> {
     match ttl {
         Some(ttl) if ttl.is_zero() => Err(InvalidRequest::new(
             "a duration of zero: give a positive number of seconds, or leave it out",
@@ -174,6 +158,13 @@ pub struct CapabilityRequest {
 }
 
 impl CapabilityRequest {
+    /// Checks the resource's names, a positive lifetime and usable caveats.
+    pub fn validate(&self) -> Result<(), InvalidRequest> {
+        check_scope(&self.resource)?;
+        check_ttl(self.ttl)?;
+        self.caveats.to_caveats().map(drop)
+    }
+
     /// A request for `rights` over `resource`, with no TTL, caveats or context.
     pub fn new(resource: Scope, rights: Rights) -> CapabilityRequest {
         CapabilityRequest {
@@ -243,6 +234,17 @@ pub struct CapabilityDerive {
     pub caveats: CaveatSpec,
 }
 
+impl CapabilityDerive {
+    /// Checks the scope's names, a positive lifetime and usable caveats.
+    pub fn validate(&self) -> Result<(), InvalidRequest> {
+        if let Some(scope) = &self.resource {
+            check_scope(scope)?;
+        }
+        check_ttl(self.ttl)?;
+        self.caveats.to_caveats().map(drop)
+    }
+}
+
 /// Revoke `capability` and everything derived from it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -272,6 +274,13 @@ pub struct ActionRequest {
 }
 
 impl ActionRequest {
+    /// Checks the names' lengths and characters.
+    pub fn validate(&self) -> Result<(), InvalidRequest> {
+        check_name("action", &self.action)?;
+        check_name("executor", &self.executor)?;
+        check_name("target", &self.target)
+    }
+
     /// `action` on `target` with `executor`, with no payload.
     pub fn new(
         action: impl Into<String>,
@@ -313,6 +322,19 @@ pub struct ApprovalDecision {
     /// Why; shown to the requester on a denial.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+}
+
+impl ApprovalDecision {
+    /// Checks the reason's length.
+    pub fn validate(&self) -> Result<(), InvalidRequest> {
+        match &self.reason {
+            Some(reason) if reason.len() > MAX_NAME => Err(InvalidRequest::new(format!(
+                "`reason` is {} bytes; the limit is {MAX_NAME}",
+                reason.len()
+            ))),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Load a module: a system built by a registered framework.
@@ -439,4 +461,11 @@ pub struct LifecycleRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub timeout: Option<Duration>,
+}
+
+impl LifecycleRequest {
+    /// Checks that a timeout given is positive.
+    pub fn validate(&self) -> Result<(), InvalidRequest> {
+        check_ttl(self.timeout)
+    }
 }
