@@ -3,6 +3,7 @@
 
 use std::collections::VecDeque;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -104,6 +105,8 @@ struct Log {
 pub(crate) struct Audit {
     log: Arc<Mutex<Log>>,
     appended: Arc<Notify>,
+    /// Someone may read `kernel.audit`; until then the log is not republished there.
+    watched: Arc<AtomicBool>,
 }
 
 impl fmt::Debug for Audit {
@@ -132,6 +135,7 @@ impl Audit {
                 sink,
             })),
             appended: Arc::new(Notify::new()),
+            watched: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -142,7 +146,9 @@ impl Audit {
     /// Appends a record and returns it.
     pub(crate) fn record(&self, entry: Entry) -> AuditRecord {
         let record = self.append(entry);
-        self.appended.notify_one();
+        if self.watched.load(Ordering::Relaxed) {
+            self.appended.notify_one();
+        }
         record
     }
 
@@ -182,10 +188,18 @@ impl Audit {
         log.ring.iter().skip(skip).take(limit).cloned().collect()
     }
 
-    /// Resolves once a record was appended since the last call returned (at once if one
-    /// was). For the one task that republishes the log.
+    /// Resolves once `kernel.audit` is watched and a record was appended since the last
+    /// call returned (at once if one was). For the one task that republishes the log.
     pub(crate) async fn appended(&self) {
         self.appended.notified().await;
+    }
+
+    /// Someone can read `kernel.audit` now: republish the log there from here on,
+    /// starting with what the ring holds. Until then a decision costs no channel message.
+    pub(crate) fn watch(&self) {
+        if !self.watched.swap(true, Ordering::Relaxed) {
+            self.appended.notify_one();
+        }
     }
 
     pub(crate) fn flush(&self) {

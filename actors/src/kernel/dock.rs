@@ -383,6 +383,10 @@ impl<S: System> Handler<DockSystem<S>> for KernelActor {
                 return Box::pin(fut::ready(Err(error)));
             }
         };
+        if privileged {
+            // It will read kernel.audit.
+            self.audit.watch();
+        }
         // Reserve the id and the owned channel ids while the grants are made.
         let member = Arc::new(Member::new(
             id.clone(),

@@ -256,6 +256,7 @@ impl KernelHandle {
         &self,
         holder: SystemId,
     ) -> Result<BroadcastHandle<AuditRecord>, ChannelError> {
+        self.audit.watch();
         self.audit_channel.grant(holder, Rights::READ).await
     }
 

@@ -92,7 +92,8 @@ impl KernelActor {
     }
 }
 
-/// Republishes every audit record on `kernel.audit`, in order, as the log grows. One
+/// Republishes every audit record on `kernel.audit`, in order, as the log grows, once
+/// someone can read the channel (a privileged dock, or `KernelHandle::watch_audit`). One
 /// task for the kernel's life, woken by the log; if more records arrive than the ring
 /// keeps before it runs, the skipped ones show as a gap in `seq` (the ring and the sink
 /// have every record).
