@@ -232,8 +232,9 @@ impl KernelBuilder {
         ] {
             channels.insert(entry.id().clone(), entry);
         }
+        let id: Arc<str> = Arc::from(self.id);
         let actor = {
-            let id: Arc<str> = Arc::from(self.id.as_str());
+            let id = Arc::clone(&id);
             let (policy, managers, audit) =
                 (Arc::clone(&self.policy), managers.clone(), audit.clone());
             let kernel_channels = kernel_channels.clone();
@@ -255,15 +256,15 @@ impl KernelBuilder {
             }
         };
         let kernel = place.start(Some(&core), actor)?;
-        Ok(KernelHandle::new(
-            Arc::from(self.id.as_str()),
-            Arc::from(self.name.as_str()),
+        Ok(KernelHandle {
+            id,
+            name: Arc::from(self.name),
             kernel,
             managers,
             heartbeat,
             approvals,
             audit_channel,
             audit,
-        ))
+        })
     }
 }

@@ -32,14 +32,14 @@ use crate::system::{System, SystemRef};
 /// The handle is the root authority: its requests pass no policy (they are audited).
 #[derive(Clone)]
 pub struct KernelHandle {
-    id: Arc<str>,
-    name: Arc<str>,
-    kernel: Addr<KernelActor>,
-    managers: Managers,
-    heartbeat: Broadcast<Heartbeat>,
-    approvals: Broadcast<ApprovalEvent>,
-    audit_channel: Broadcast<AuditRecord>,
-    audit: Audit,
+    pub(super) id: Arc<str>,
+    pub(super) name: Arc<str>,
+    pub(super) kernel: Addr<KernelActor>,
+    pub(super) managers: Managers,
+    pub(super) heartbeat: Broadcast<Heartbeat>,
+    pub(super) approvals: Broadcast<ApprovalEvent>,
+    pub(super) audit_channel: Broadcast<AuditRecord>,
+    pub(super) audit: Audit,
 }
 
 impl fmt::Debug for KernelHandle {
@@ -52,29 +52,6 @@ impl fmt::Debug for KernelHandle {
 }
 
 impl KernelHandle {
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn new(
-        id: Arc<str>,
-        name: Arc<str>,
-        kernel: Addr<KernelActor>,
-        managers: Managers,
-        heartbeat: Broadcast<Heartbeat>,
-        approvals: Broadcast<ApprovalEvent>,
-        audit_channel: Broadcast<AuditRecord>,
-        audit: Audit,
-    ) -> KernelHandle {
-        KernelHandle {
-            id,
-            name,
-            kernel,
-            managers,
-            heartbeat,
-            approvals,
-            audit_channel,
-            audit,
-        }
-    }
-
     /// The kernel's id.
     pub fn id(&self) -> &str {
         &self.id
