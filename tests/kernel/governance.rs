@@ -4,13 +4,13 @@ use std::time::Duration;
 
 use exokern::capability::Denial;
 use exokern::kernel::{GovernanceError, Kernel, LifecycleState};
-use exokern::policy::{Risk, RuleSet};
+use exokern::policy::RuleSet;
 use exokern::prelude::*;
 use exokern::protocol::{ActionRequest, ApprovalEvent, LifecycleCommand};
 use serde_json::json;
 
 use crate::common::sid;
-use crate::support::{dock_probe, http, kernel, rules};
+use crate::support::{dock_probe, http, kernel, rules, start};
 
 #[actix_rt::test]
 async fn a_granted_capability_passes_the_gate_and_its_holder_alone_can_use_it() {
@@ -143,16 +143,12 @@ async fn an_undecided_escalation_is_denied_at_its_timeout() {
         {"name": "caps", "on": "capability", "effect": "allow"},
         {"name": "ask", "on": "action", "effect": "escalate"},
     ]}));
-    let kernel = Kernel::builder()
-        .policy(policy)
-        .approval_timeout(Duration::from_secs(5))
-        .start()
-        .await
-        .unwrap();
-    kernel
-        .register_executor("http", Risk::Low, None)
-        .await
-        .unwrap();
+    let kernel = start(
+        Kernel::builder()
+            .policy(policy)
+            .approval_timeout(Duration::from_secs(5)),
+    )
+    .await;
     let alice = dock_probe(&kernel, "alice", false).await;
     alice
         .request("executor:http".parse().unwrap(), Rights::EXECUTE)

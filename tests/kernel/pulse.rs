@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use exokern::channel::{StartAt, SubscribeOptions};
 use exokern::kernel::{AuditRecord, AuditSink, Kernel, PortError, Visibility};
-use exokern::policy::{Risk, RuleSet};
+use exokern::policy::RuleSet;
 use exokern::prelude::*;
 
 use crate::common::{cid, sid};
-use crate::support::{dock_seen, http, rules};
+use crate::support::{dock_seen, http, rules, start};
 
 #[actix_rt::test]
 async fn the_heartbeat_reports_systems_capabilities_approvals_and_channel_depths() {
@@ -123,20 +123,16 @@ impl AuditSink for Collect {
 async fn every_decision_is_audited_to_the_ring_the_sink_and_kernel_audit() {
     tokio::time::pause();
     let sink = Collect::default();
-    let kernel = Kernel::builder()
-        .policy(rules(serde_json::json!({"rules": [
-            {"name": "caps", "on": "capability", "effect": "allow", "resources": ["executor:*"]},
-            {"name": "low", "on": "action", "effect": "allow", "risks": ["low"]},
-        ]})))
-        .audit_sink(sink.clone())
-        .heartbeat_interval(Duration::from_secs(1))
-        .start()
-        .await
-        .unwrap();
-    kernel
-        .register_executor("http", Risk::Low, None)
-        .await
-        .unwrap();
+    let kernel = start(
+        Kernel::builder()
+            .policy(rules(serde_json::json!({"rules": [
+                {"name": "caps", "on": "capability", "effect": "allow", "resources": ["executor:*"]},
+                {"name": "low", "on": "action", "effect": "allow", "risks": ["low"]},
+            ]})))
+            .audit_sink(sink.clone())
+            .heartbeat_interval(Duration::from_secs(1)),
+    )
+    .await;
     let ops = dock_seen(&kernel, "ops", true).await;
     let mut live = ops
         .audit

@@ -2,7 +2,9 @@
 
 use std::sync::{Arc, Mutex};
 
-use exokern::kernel::{AuditRecord, Dock, Kernel, KernelClient, KernelHandle, PortError};
+use exokern::kernel::{
+    AuditRecord, Dock, Kernel, KernelBuilder, KernelClient, KernelHandle, PortError,
+};
 use exokern::policy::{Risk, RuleSet};
 use exokern::prelude::*;
 use exokern::protocol::{ActionRequest, ApprovalEvent, Heartbeat};
@@ -71,8 +73,15 @@ pub fn rules(value: serde_json::Value) -> RuleSet {
     serde_json::from_value(value).unwrap()
 }
 
+/// A kernel under `policy`, with the executors `http` (low risk) and `shell`
+/// (irreversible) registered.
 pub async fn kernel(policy: RuleSet) -> KernelHandle {
-    let kernel = Kernel::builder().policy(policy).start().await.unwrap();
+    start(Kernel::builder().policy(policy)).await
+}
+
+/// Starts `builder`'s kernel, with the executors `http` and `shell` registered.
+pub async fn start(builder: KernelBuilder) -> KernelHandle {
+    let kernel = builder.start().await.unwrap();
     kernel
         .register_executor("http", Risk::Low, None)
         .await
