@@ -333,14 +333,9 @@ impl Handler<Load> for ModuleLoaderActor {
                     dock.0.id()
                 )));
             }
-            let executors = request
-                .executors
-                .iter()
-                .map(|e| Arc::from(e.as_str()))
-                .collect();
             let docked = dock
                 .0
-                .dock(kernel, executors, request.privileged)
+                .dock(kernel, query.executors, request.privileged)
                 .await
                 .map_err(|e| (GovernanceError::Dock(Box::new(e)), rule.clone()))?;
             Ok((

@@ -6,7 +6,7 @@
 use super::client::KernelClient;
 use super::error::{GovernanceError, KernelStopped};
 use crate::capability::{Capability, CapabilityId, Denial, Resolve};
-use crate::protocol::{decode, Reply, Request};
+use crate::protocol::{decode, ActionRequest, Reply, Request};
 
 impl KernelClient {
     /// Decodes `bytes` as one JSON [`Request`] and serves it as [`call`](Self::call)
@@ -67,36 +67,8 @@ impl KernelClient {
                     Err(error) => capability_deny(None, error),
                 }
             }
-            Request::ActionAuthorize(action) => {
-                let executor = action.executor.clone();
-                let approved = async {
-                    let capability = self.resolve_opt(action.capability).await?;
-                    self.authorize(action, capability.as_ref()).await
-                };
-                match approved.await {
-                    Ok(approval) => Reply::ActionApproved {
-                        executor,
-                        payload: approval.payload,
-                        rewritten: approval.rewritten,
-                        approval: approval.approval,
-                    },
-                    Err(error) => action_denied(error),
-                }
-            }
-            Request::ActionExecute(action) => {
-                let executor = action.executor.clone();
-                let executed = async {
-                    let capability = self.resolve_opt(action.capability).await?;
-                    self.execute(action, capability.as_ref()).await
-                };
-                match executed.await {
-                    Ok(approval) => Reply::ActionExecuted {
-                        executor,
-                        output: approval.output.unwrap_or_default(),
-                    },
-                    Err(error) => action_denied(error),
-                }
-            }
+            Request::ActionAuthorize(action) => self.act_on(action, false).await,
+            Request::ActionExecute(action) => self.act_on(action, true).await,
             Request::ApprovalDecision(decision) => {
                 let approval = decision.approval;
                 match self
@@ -163,6 +135,35 @@ impl KernelClient {
         }
     }
 
+    /// Authorizes (or, with `execute`, executes) `action`, presenting the capability
+    /// its id names, if it names one.
+    async fn act_on(&self, action: ActionRequest, execute: bool) -> Reply {
+        let executor = action.executor.clone();
+        let acted = async {
+            let capability = match action.capability {
+                Some(id) => Some(self.resolve(id).await?),
+                None => None,
+            };
+            match execute {
+                true => self.execute(action, capability.as_ref()).await,
+                false => self.authorize(action, capability.as_ref()).await,
+            }
+        };
+        match acted.await {
+            Ok(approval) if execute => Reply::ActionExecuted {
+                executor,
+                output: approval.output.unwrap_or_default(),
+            },
+            Ok(approval) => Reply::ActionApproved {
+                executor,
+                payload: approval.payload,
+                rewritten: approval.rewritten,
+                approval: approval.approval,
+            },
+            Err(error) => action_denied(error),
+        }
+    }
+
     /// The live capability with this id. Whether the caller may use it is decided where
     /// it is used, as for a handle; an id that names nothing live (expired, revoked,
     /// never issued) is refused like a stale handle.
@@ -173,16 +174,6 @@ impl KernelClient {
             .await
             .map_err(|_| KernelStopped)?
             .ok_or(GovernanceError::Capability(Denial::Stale))
-    }
-
-    async fn resolve_opt(
-        &self,
-        id: Option<CapabilityId>,
-    ) -> Result<Option<Capability>, GovernanceError> {
-        match id {
-            Some(id) => self.resolve(id).await.map(Some),
-            None => Ok(None),
-        }
     }
 }
 
