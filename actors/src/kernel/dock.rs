@@ -430,18 +430,15 @@ impl<S: System> Handler<DockSystem<S>> for KernelActor {
                     for entry in &owned {
                         act.channels.insert(entry.id().clone(), entry.clone());
                     }
+                    let report = Docked {
+                        channels: granted.clone(),
+                        capabilities,
+                    };
                     if let Some(registration) = act.members.get_mut(&id) {
                         registration.control = Some(system.control());
                         registration.granted = granted;
                         registration.owned = owned.iter().map(|e| e.id().clone()).collect();
                     }
-                    let report = Docked {
-                        channels: act
-                            .members
-                            .get(&id)
-                            .map_or_else(Vec::new, |r| r.granted.clone()),
-                        capabilities,
-                    };
                     act.audit
                         .record(Entry::new(None, "dock", id.as_str(), "ok").reason(
                             if privileged {
