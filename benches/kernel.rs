@@ -10,6 +10,7 @@
 mod common;
 
 use std::alloc::{GlobalAlloc, Layout, System as SystemAlloc};
+use std::future::Future;
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -24,7 +25,6 @@ use exokern::policy::{Risk, RuleSet};
 use exokern::prelude::{Rights, SystemContext, SystemId};
 use exokern::protocol::ActionRequest;
 use exokern::system::System;
-use futures_util::future::join_all;
 use rustc_hash::FxHashMap;
 use uuid::Uuid;
 
@@ -163,36 +163,61 @@ fn raw_desk() -> RawDesk {
 /// Grants made before the holder's CSpace is cleared (it holds 65,536 at most).
 const CSPACE_CHUNK: u64 = 50_000;
 
-/// Times `iters` grants to `client`, clearing its CSpace (untimed) before it fills.
+/// Times `total` calls of `call` made by `requesters` tasks on this arbiter at once,
+/// each making its share one after another, so that `requesters` calls are in flight
+/// throughout. Every `CSPACE_CHUNK` calls the tasks finish and `between` runs untimed.
+async fn in_flight<C, F>(requesters: u64, total: u64, call: C, between: impl AsyncFn()) -> Duration
+where
+    C: Fn() -> F + Clone + 'static,
+    F: Future<Output = ()> + 'static,
+{
+    let per_chunk = (CSPACE_CHUNK / requesters).max(1);
+    let mut elapsed = Duration::ZERO;
+    let mut done = 0;
+    while done < total {
+        let each = ((total - done) / requesters).clamp(1, per_chunk);
+        let start = Instant::now();
+        let tasks: Vec<_> = (0..requesters)
+            .map(|_| {
+                let call = call.clone();
+                actix_rt::spawn(async move {
+                    for _ in 0..each {
+                        call().await;
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.expect("requester finished");
+        }
+        elapsed += start.elapsed();
+        done += each * requesters;
+        between().await;
+    }
+    elapsed
+}
+
+/// Times `iters` grants to `client`, `requesters` at a time, clearing its CSpace
+/// (untimed) before it fills.
 fn time_grants(
     system: &actix_rt::SystemRunner,
     kernel: &KernelHandle,
     client: &KernelClient,
     iters: u64,
-    batch: u64,
+    requesters: u64,
 ) -> Duration {
-    system.block_on(async {
-        let mut total = Duration::ZERO;
-        let mut done = 0;
-        while done < iters {
-            let rounds = ((iters - done) / batch).clamp(1, CSPACE_CHUNK / batch);
-            let start = Instant::now();
-            for _ in 0..rounds {
-                if batch == 1 {
-                    client.request(http(), Rights::EXECUTE).await.unwrap();
-                } else {
-                    let calls = (0..batch).map(|_| client.request(http(), Rights::EXECUTE));
-                    for granted in join_all(calls).await {
-                        granted.unwrap();
-                    }
-                }
+    let grant = {
+        let client = client.clone();
+        move || {
+            let client = client.clone();
+            async move {
+                client.request(http(), Rights::EXECUTE).await.unwrap();
             }
-            total += start.elapsed();
-            done += rounds * batch;
-            clear(kernel, client.system()).await;
         }
-        total
-    })
+    };
+    system.block_on(in_flight(requesters, iters, grant, async || {
+        clear(kernel, client.system()).await
+    }))
 }
 
 /// Revokes everything `system` holds and lets it run again.
@@ -244,25 +269,28 @@ fn grants(c: &mut Criterion) {
         ("two_arbiters", &away, &away_client, &desk_away),
     ] {
         let mut group = c.benchmark_group(format!("kernel_grants_in_flight_{place}"));
-        for in_flight in [100u64, 1_000, 10_000] {
-            group.throughput(Throughput::Elements(in_flight));
-            group.bench_function(BenchmarkId::new("exokern", in_flight), |b| {
+        for requesters in [100u64, 1_000, 10_000] {
+            group.throughput(Throughput::Elements(requesters));
+            group.bench_function(BenchmarkId::new("exokern", requesters), |b| {
                 b.iter_custom(|iters| {
-                    time_grants(&system, kernel, client, iters * in_flight, in_flight)
+                    time_grants(&system, kernel, client, iters * requesters, requesters)
                 })
             });
-            group.bench_function(BenchmarkId::new("raw_actix", in_flight), |b| {
+            group.bench_function(BenchmarkId::new("raw_actix", requesters), |b| {
                 b.iter_custom(|iters| {
-                    time_rounds(
-                        &system,
-                        &async || {
-                            let calls = (0..in_flight).map(|_| raw_grant(desk));
-                            for granted in join_all(calls).await {
-                                granted.unwrap().unwrap();
-                            }
-                        },
-                        iters,
-                    )
+                    let desk = desk.clone();
+                    let grant = move || {
+                        let granted = raw_grant(&desk);
+                        async move {
+                            granted.await.unwrap().unwrap();
+                        }
+                    };
+                    system.block_on(in_flight(
+                        requesters,
+                        iters * requesters,
+                        grant,
+                        async || {},
+                    ))
                 })
             });
         }

@@ -1,13 +1,18 @@
 //! Capability requests through the policy, the action gate, escalation.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use exokern::capability::Denial;
 use exokern::kernel::{GovernanceError, Kernel, LifecycleState};
-use exokern::policy::RuleSet;
+use exokern::policy::{
+    ActionQuery, ActionVerdict, CapabilityQuery, CapabilityVerdict, Decision, Evaluation,
+    ModuleQuery, ModuleVerdict, PayloadChange, Policy, Risk, RuleSet,
+};
 use exokern::prelude::*;
 use exokern::protocol::{ActionRequest, ApprovalEvent, LifecycleCommand};
 use serde_json::json;
+use tokio::sync::Semaphore;
 
 use crate::common::sid;
 use crate::support::{dock_probe, http, kernel, rules, start};
@@ -257,4 +262,105 @@ async fn typed_requests_are_checked_like_wire_requests() {
         matches!(refused, Err(GovernanceError::Invalid(_))),
         "{refused:?}"
     );
+}
+
+/// Allows everything; deliberates over `executor:slow` until released, saying when
+/// it starts to.
+#[derive(Debug)]
+struct Deliberate {
+    asked: Arc<Semaphore>,
+    release: Arc<Semaphore>,
+}
+
+impl Policy for Deliberate {
+    fn capability(&self, query: &CapabilityQuery) -> Evaluation<CapabilityVerdict> {
+        let allow = Decision::new(CapabilityVerdict::Allow { max_ttl: None }, "deliberated");
+        if query.scope.to_string() != "executor:slow" {
+            return allow.into();
+        }
+        self.asked.add_permits(1);
+        let release = Arc::clone(&self.release);
+        Evaluation::pending(async move {
+            release.acquire().await.unwrap().forget();
+            allow
+        })
+    }
+
+    fn action(&self, _: &ActionQuery) -> Evaluation<ActionVerdict> {
+        Decision::new(ActionVerdict::Approve(PayloadChange::Unchanged), "ok").into()
+    }
+
+    fn module(&self, _: &ModuleQuery) -> Evaluation<ModuleVerdict> {
+        Decision::new(ModuleVerdict::Reject, "no modules").into()
+    }
+}
+
+#[actix_rt::test]
+async fn a_deliberating_policy_holds_up_only_its_request_and_a_revoke_meanwhile_wins() {
+    let (asked, release) = (Arc::new(Semaphore::new(0)), Arc::new(Semaphore::new(0)));
+    let policy = Deliberate {
+        asked: Arc::clone(&asked),
+        release: Arc::clone(&release),
+    };
+    let kernel = start(Kernel::builder().policy(policy)).await;
+    kernel
+        .register_executor("slow", Risk::Low, None)
+        .await
+        .unwrap();
+    let alice = dock_probe(&kernel, "alice", false).await;
+    let bob = dock_probe(&kernel, "bob", false).await;
+    let slow = || {
+        let alice = alice.clone();
+        actix_rt::spawn(async move {
+            alice
+                .request("executor:slow".parse().unwrap(), Rights::EXECUTE)
+                .await
+        })
+    };
+
+    let waiting = slow();
+    asked.acquire().await.unwrap().forget();
+    bob.request("executor:http".parse().unwrap(), Rights::EXECUTE)
+        .await
+        .expect("served while the policy deliberates over alice's request");
+    assert!(!waiting.is_finished());
+    release.add_permits(1);
+    let granted = waiting.await.unwrap().expect("granted once decided");
+    assert_eq!(granted.info.resource, "executor:slow");
+
+    let waiting = slow();
+    asked.acquire().await.unwrap().forget();
+    kernel
+        .lifecycle(LifecycleCommand::Revoke, &sid("alice"), None)
+        .await
+        .unwrap();
+    release.add_permits(1);
+    let refused = waiting.await.unwrap();
+    assert!(
+        matches!(
+            refused,
+            Err(GovernanceError::NotRunning {
+                state: LifecycleState::Revoked,
+                ..
+            })
+        ),
+        "{refused:?}"
+    );
+    kernel
+        .lifecycle(LifecycleCommand::Resume, &sid("alice"), None)
+        .await
+        .unwrap();
+    let slow_action = ActionRequest::new("GET", "slow", "x");
+    let holds_nothing = alice.authorize(slow_action, None).await;
+    assert!(
+        matches!(holds_nothing, Err(GovernanceError::Capability(_))),
+        "{holds_nothing:?}"
+    );
+    let requests: Vec<_> = kernel
+        .audit(0, usize::MAX)
+        .into_iter()
+        .filter(|r| r.request == "capability_request" && r.subject == "executor:slow")
+        .map(|r| (r.decision, r.capability.is_some()))
+        .collect();
+    assert_eq!(requests, [("granted", true), ("denied", false)]);
 }

@@ -84,6 +84,13 @@ impl CapabilityActor {
         self.table.expire(now);
         now
     }
+
+    /// The table, swept of what expired, and the time it was swept at: for the kernel's
+    /// desk, whose requests this actor answers in the same step as it checks them.
+    pub(crate) fn swept(&mut self) -> (&mut CapabilityTable, Instant) {
+        let now = self.now();
+        (&mut self.table, now)
+    }
 }
 
 impl Actor for CapabilityActor {

@@ -1,5 +1,5 @@
-//! [`KernelActor`]: the constellation (docked systems, registered channels) and the
-//! capability desk (requests pass the policy, then the [`CapabilityActor`]).
+//! [`KernelActor`]: the constellation (docked systems and registered channels), and what
+//! the other managers share with it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -20,7 +20,6 @@ use super::Limits;
 use crate::capability::{Capability, CapabilityActor};
 use crate::channel::BroadcastHandle;
 use crate::ids::{ChannelId, SystemId};
-use crate::policy::Policy;
 use crate::protocol::{ApprovalEvent, GrantInfo, Heartbeat};
 use crate::system::SystemControl;
 
@@ -57,20 +56,21 @@ impl KernelChannels {
     }
 }
 
-/// The addresses of the kernel's managers, all on the kernel's arbiter.
+/// The addresses of the kernel's managers, all on the kernel's arbiter, and the desk
+/// capability requests are decided with.
 #[derive(Debug, Clone)]
 pub(crate) struct Managers {
     pub(crate) caps: Addr<CapabilityActor>,
+    pub(crate) desk: Arc<Desk>,
     pub(crate) gate: Addr<ActionGateActor>,
     pub(crate) lifecycle: Addr<LifecycleActor>,
     pub(crate) modules: Addr<ModuleLoaderActor>,
 }
 
-/// The kernel: registry of docked systems and channels, and the desk where capability
-/// requests are decided. Runs on the kernel's arbiter beside the other managers.
+/// The kernel: registry of docked systems and channels. Runs on the kernel's arbiter
+/// beside the other managers.
 pub struct KernelActor {
     pub(crate) id: Arc<str>,
-    pub(crate) policy: Arc<dyn Policy>,
     pub(crate) limits: Limits,
     pub(crate) managers: Managers,
     pub(crate) audit: Audit,
@@ -146,66 +146,6 @@ pub(crate) fn grant_info(cap: &Capability, expires: Option<Instant>) -> GrantInf
         resource: cap.scope().to_string(),
         rights: cap.rights(),
         expires: expires.map(|at| wall_clock() + at.saturating_duration_since(now).as_secs_f64()),
-    }
-}
-
-impl KernelActor {
-    pub(crate) fn desk(&self) -> Desk {
-        Desk {
-            policy: Arc::clone(&self.policy),
-            caps: self.managers.caps.clone(),
-            limits: self.limits,
-            audit: self.audit.clone(),
-        }
-    }
-}
-
-/// Ask for a capability, as `caller`.
-#[derive(Debug, Message)]
-#[rtype(result = "Result<(Capability, GrantInfo), GovernanceError>")]
-pub(crate) struct RequestCapability {
-    pub(crate) caller: Caller,
-    pub(crate) request: crate::protocol::CapabilityRequest,
-}
-
-impl Handler<RequestCapability> for KernelActor {
-    type Result = ResponseFuture<Result<(Capability, GrantInfo), GovernanceError>>;
-
-    fn handle(&mut self, msg: RequestCapability, _: &mut Context<Self>) -> Self::Result {
-        Box::pin(self.desk().request(msg.caller, msg.request))
-    }
-}
-
-/// Derive a capability, as `caller`.
-#[derive(Debug, Message)]
-#[rtype(result = "Result<(Capability, GrantInfo), GovernanceError>")]
-pub(crate) struct DeriveCapability {
-    pub(crate) caller: Caller,
-    pub(crate) parent: Capability,
-    pub(crate) request: super::desk::DeriveRequest,
-}
-
-impl Handler<DeriveCapability> for KernelActor {
-    type Result = ResponseFuture<Result<(Capability, GrantInfo), GovernanceError>>;
-
-    fn handle(&mut self, msg: DeriveCapability, _: &mut Context<Self>) -> Self::Result {
-        Box::pin(self.desk().derive(msg.caller, msg.parent, msg.request))
-    }
-}
-
-/// Revoke a capability (and its subtree), as `caller`.
-#[derive(Debug, Message)]
-#[rtype(result = "Result<usize, GovernanceError>")]
-pub(crate) struct RevokeCapability {
-    pub(crate) caller: Caller,
-    pub(crate) capability: Capability,
-}
-
-impl Handler<RevokeCapability> for KernelActor {
-    type Result = ResponseFuture<Result<usize, GovernanceError>>;
-
-    fn handle(&mut self, msg: RevokeCapability, _: &mut Context<Self>) -> Self::Result {
-        Box::pin(self.desk().revoke(msg.caller, msg.capability))
     }
 }
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 use super::actor::{KernelActor, KernelChannels, Managers};
 use super::audit::{Audit, AuditSink};
 use super::channels::{ChannelEntry, Visibility};
+use super::desk::Desk;
 use super::error::KernelError;
 use super::gate::ActionGateActor;
 use super::handle::KernelHandle;
@@ -218,8 +219,14 @@ impl KernelBuilder {
                 ModuleLoaderActor::new(policy, audit, frameworks)
             })?
         };
+        let desk = Arc::new(Desk {
+            policy: Arc::clone(&self.policy),
+            limits,
+            audit: audit.clone(),
+        });
         let managers = Managers {
             caps,
+            desk,
             gate,
             lifecycle,
             modules,
@@ -235,13 +242,11 @@ impl KernelBuilder {
         let id: Arc<str> = Arc::from(self.id);
         let actor = {
             let id = Arc::clone(&id);
-            let (policy, managers, audit) =
-                (Arc::clone(&self.policy), managers.clone(), audit.clone());
+            let (managers, audit) = (managers.clone(), audit.clone());
             let kernel_channels = kernel_channels.clone();
             let heartbeat_every = self.heartbeat_every;
             move |_: &mut actix::Context<KernelActor>| KernelActor {
                 id,
-                policy,
                 limits,
                 managers,
                 audit,

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use actix::Addr;
 
-use super::actor::{DeriveCapability, KernelActor, Managers, RequestCapability, RevokeCapability};
-use super::desk::DeriveRequest;
+use super::actor::{KernelActor, Managers};
+use super::desk::{DeriveCapability, DeriveRequest, RequestCapability, RevokeCapability, Serving};
 use super::error::{GovernanceError, KernelStopped};
 use super::gate::{Act, Approval, Decide};
 use super::lifecycle::Command;
@@ -112,9 +112,11 @@ impl KernelClient {
     ) -> Result<Granted, GovernanceError> {
         let (capability, info) = self
             .answer(|| {
-                self.kernel.send(RequestCapability {
+                self.managers.caps.send(RequestCapability {
                     caller: Arc::clone(&self.member),
                     request,
+                    serving: Serving::Running,
+                    desk: Arc::clone(&self.managers.desk),
                 })
             })
             .await?;
@@ -144,7 +146,7 @@ impl KernelClient {
     ) -> Result<Granted, GovernanceError> {
         let (capability, info) = self
             .answer(|| {
-                self.kernel.send(DeriveCapability {
+                self.managers.caps.send(DeriveCapability {
                     caller: Arc::clone(&self.member),
                     parent: parent.clone(),
                     request: DeriveRequest {
@@ -154,6 +156,7 @@ impl KernelClient {
                         ttl,
                         caveats,
                     },
+                    desk: Arc::clone(&self.managers.desk),
                 })
             })
             .await?;
@@ -164,9 +167,10 @@ impl KernelClient {
     /// whole subtree; answers how many capabilities ended.
     pub async fn revoke(&self, capability: &Capability) -> Result<usize, GovernanceError> {
         self.answer(|| {
-            self.kernel.send(RevokeCapability {
+            self.managers.caps.send(RevokeCapability {
                 caller: Arc::clone(&self.member),
                 capability: capability.clone(),
+                desk: Arc::clone(&self.managers.desk),
             })
         })
         .await

@@ -1,22 +1,26 @@
 //! The capability desk: capability requests, derivations and revocations, decided by the
-//! policy and carried out by the [`CapabilityActor`].
+//! policy and answered by the [`CapabilityActor`] itself, in one message.
+//!
+//! A request goes straight to the actor that holds the CSpaces: it validates, asks the
+//! policy and mints in one handler when the policy answers at once (the rule engine
+//! always does), so a grant costs one mailbox round trip. A policy that must wait is
+//! awaited on the actor's context while it serves others, and the grant is minted when
+//! the decision arrives. Either way the requester's state is checked again in the step
+//! that mints, so a lifecycle command handled before that step wins.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix::Addr;
-use tokio::time::Instant;
+use actix::prelude::*;
 
-use super::actor::{grant_info, require_running, Caller, Ruled};
+use super::actor::{grant_info, require_running, Caller};
 use super::audit::{Audit, Entry};
-use super::error::{GovernanceError, KernelStopped};
+use super::error::GovernanceError;
 use super::state::{LifecycleState, Member};
 use super::Limits;
-use crate::capability::{
-    Authority, Capability, CapabilityActor, Caveats, Derivation, Derive, Grant, Revoke, Scope,
-};
+use crate::capability::{Authority, Capability, CapabilityActor, Caveats, Derivation, Scope};
 use crate::ids::SystemId;
-use crate::policy::{CapabilityQuery, CapabilityVerdict, Policy};
+use crate::policy::{CapabilityQuery, CapabilityVerdict, Decision, Evaluation, Policy};
 use crate::protocol::{check_scope, check_ttl, CapabilityRequest, GrantInfo};
 use crate::rights::Rights;
 
@@ -32,7 +36,7 @@ pub(crate) struct DeriveRequest {
 
 /// Whom a capability request is served to.
 #[derive(Debug, Clone, Copy)]
-enum Serving {
+pub(crate) enum Serving {
     /// A running system asking.
     Running,
     /// A system being docked, getting its initial capabilities.
@@ -50,13 +54,19 @@ impl Serving {
             }),
         }
     }
+
+    fn audit_kind(self) -> &'static str {
+        match self {
+            Serving::Running => "capability_request",
+            Serving::Docking => "capability_initial",
+        }
+    }
 }
 
-/// Everything a capability decision needs; cheap to clone (handles and `Arc`s).
-#[derive(Clone)]
+/// What capability decisions are made with, shared by every client of a kernel.
+#[derive(Debug)]
 pub(crate) struct Desk {
     pub(crate) policy: Arc<dyn Policy>,
-    pub(crate) caps: Addr<CapabilityActor>,
     pub(crate) limits: Limits,
     pub(crate) audit: Audit,
 }
@@ -70,123 +80,191 @@ impl Desk {
             .min(self.limits.max_ttl);
         rule_cap.map_or(ttl, |cap| ttl.min(cap))
     }
+}
 
-    pub(crate) async fn request(
-        self,
-        caller: Caller,
-        request: CapabilityRequest,
-    ) -> Result<(Capability, GrantInfo), GovernanceError> {
-        self.decide(caller, request, Serving::Running).await
-    }
+/// Ask for a capability, as `caller`. Answered by the [`CapabilityActor`].
+#[derive(Debug, Message)]
+#[rtype(result = "Result<(Capability, GrantInfo), GovernanceError>")]
+pub(crate) struct RequestCapability {
+    pub(crate) caller: Caller,
+    pub(crate) request: CapabilityRequest,
+    pub(crate) serving: Serving,
+    pub(crate) desk: Arc<Desk>,
+}
 
-    /// A capability a system gets as it docks, through the same policy as any request;
-    /// the system is still being docked.
-    pub(crate) async fn initial(
-        self,
-        caller: Caller,
-        request: CapabilityRequest,
-    ) -> Result<(Capability, GrantInfo), GovernanceError> {
-        self.decide(caller, request, Serving::Docking).await
-    }
+/// A request that passed its checks, waiting for (or holding) the policy's decision.
+struct Asked {
+    caller: Caller,
+    scope: Scope,
+    rights: Rights,
+    ttl: Option<Duration>,
+    caveats: Caveats,
+    serving: Serving,
+    desk: Arc<Desk>,
+}
 
-    async fn decide(
-        self,
-        caller: Caller,
-        request: CapabilityRequest,
-        serving: Serving,
-    ) -> Result<(Capability, GrantInfo), GovernanceError> {
-        let subject = request.resource.to_string();
-        let kind = match serving {
-            Serving::Running => "capability_request",
-            Serving::Docking => "capability_initial",
+impl Asked {
+    /// Checks the request and builds the policy's query, or refuses it (audited).
+    fn new(msg: RequestCapability) -> Result<(Asked, CapabilityQuery), GovernanceError> {
+        let RequestCapability {
+            caller,
+            request,
+            serving,
+            desk,
+        } = msg;
+        let checked = serving.check(&caller).and_then(|()| {
+            if request.rights.is_empty() {
+                return Err(GovernanceError::invalid(
+                    "`rights` is empty: ask for at least one right",
+                ));
+            }
+            check_scope(&request.resource)?;
+            check_ttl(request.ttl)?;
+            Ok(request.caveats.to_caveats()?)
+        });
+        let caveats = match checked {
+            Ok(caveats) => caveats,
+            Err(error) => {
+                let subject = request.resource.to_string();
+                desk.audit.record(
+                    Entry::new(Some(&caller.id), serving.audit_kind(), subject, "denied")
+                        .reason(error.to_string()),
+                );
+                return Err(error);
+            }
         };
-        let entry = |decision| Entry::new(Some(&caller.id), kind, &*subject, decision);
-        let outcome = self.grant(&caller, request, serving).await;
-        match &outcome {
-            Ok(((cap, _, reason), rule)) => self.audit.record(
-                entry("granted")
-                    .rule(rule.as_deref())
-                    .reason(reason.as_str())
-                    .capability(Some(cap.id())),
-            ),
-            Err((error, rule)) => self.audit.record(
-                entry("denied")
-                    .rule(rule.as_deref())
-                    .reason(error.to_string()),
-            ),
-        };
-        outcome
-            .map(|((cap, info, _), _)| (cap, info))
-            .map_err(|(error, _)| error)
-    }
-
-    async fn grant(
-        &self,
-        caller: &Caller,
-        request: CapabilityRequest,
-        serving: Serving,
-    ) -> Ruled<(Capability, GrantInfo, String)> {
-        let early = |e: GovernanceError| (e, None);
-        serving.check(caller).map_err(early)?;
-        if request.rights.is_empty() {
-            return Err(early(GovernanceError::invalid(
-                "`rights` is empty: ask for at least one right",
-            )));
-        }
-        request.validate().map_err(|e| early(e.into()))?;
-        let caveats = request.caveats.to_caveats().map_err(|e| early(e.into()))?;
         let mut query =
             CapabilityQuery::new(caller.id.clone(), request.resource.clone(), request.rights);
         query.ttl = request.ttl;
         query.context = request.context;
-        let decision = self.policy.capability(&query).decide().await;
-        let rule = decision.rule.clone();
-        let max_ttl = match decision.verdict {
-            CapabilityVerdict::Allow { max_ttl } => max_ttl,
-            CapabilityVerdict::Deny => {
-                let error = GovernanceError::Denied {
-                    reason: decision.reason,
-                    rule: rule.as_deref().map(str::to_owned),
-                };
-                return Err((error, rule));
-            }
+        let asked = Asked {
+            caller,
+            scope: request.resource,
+            rights: request.rights,
+            ttl: request.ttl,
+            caveats,
+            serving,
+            desk,
         };
-        // Checked again at decision time, in the same step as the grant is sent: a
-        // control command handled while the policy deliberated wins.
-        serving.check(caller).map_err(|e| (e, rule.clone()))?;
-        let expires = Instant::now() + self.lifetime(request.ttl, max_ttl);
-        let grant = Grant::new(caller.id.clone(), request.resource, request.rights)
-            .caveats(caveats.not_after(expires));
-        let cap = self
-            .caps
-            .send(grant)
-            .await
-            .map_err(|_| (KernelStopped.into(), rule.clone()))?
-            .map_err(|e| (GovernanceError::from(e), rule.clone()))?;
-        let info = grant_info(&cap, Some(expires));
-        Ok(((cap, info, decision.reason), rule))
+        Ok((asked, query))
     }
 
-    pub(crate) async fn derive(
+    /// Carries out the policy's decision on the actor's table, in one step with the
+    /// requester's state check; audits the outcome.
+    fn conclude(
         self,
-        caller: Caller,
-        parent: Capability,
-        request: DeriveRequest,
+        caps: &mut CapabilityActor,
+        decision: Decision<CapabilityVerdict>,
     ) -> Result<(Capability, GrantInfo), GovernanceError> {
+        let Asked {
+            caller,
+            scope,
+            rights,
+            ttl,
+            caveats,
+            serving,
+            desk,
+        } = self;
+        let entry = |decision| {
+            Entry::new(
+                Some(&caller.id),
+                serving.audit_kind(),
+                scope.to_string(),
+                decision,
+            )
+        };
+        let outcome = match decision.verdict {
+            CapabilityVerdict::Deny => Err(GovernanceError::Denied {
+                reason: decision.reason.clone(),
+                rule: decision.rule.as_deref().map(str::to_owned),
+            }),
+            CapabilityVerdict::Allow { max_ttl } => serving.check(&caller).and_then(|()| {
+                let (table, now) = caps.swept();
+                let expires = now + desk.lifetime(ttl, max_ttl);
+                let cap = table.mint(
+                    &caller.id,
+                    scope.clone(),
+                    rights,
+                    caveats.not_after(expires),
+                    now,
+                )?;
+                Ok((cap, expires))
+            }),
+        };
+        match outcome {
+            Ok((cap, expires)) => {
+                desk.audit.record(
+                    entry("granted")
+                        .rule(decision.rule.as_deref())
+                        .reason(decision.reason)
+                        .capability(Some(cap.id())),
+                );
+                let info = grant_info(&cap, Some(expires));
+                Ok((cap, info))
+            }
+            Err(error) => {
+                desk.audit.record(
+                    entry("denied")
+                        .rule(decision.rule.as_deref())
+                        .reason(error.to_string()),
+                );
+                Err(error)
+            }
+        }
+    }
+}
+
+impl Handler<RequestCapability> for CapabilityActor {
+    type Result = ActorResponse<Self, Result<(Capability, GrantInfo), GovernanceError>>;
+
+    fn handle(&mut self, msg: RequestCapability, _: &mut Context<Self>) -> Self::Result {
+        let (asked, query) = match Asked::new(msg) {
+            Ok(asked) => asked,
+            Err(error) => return ActorResponse::reply(Err(error)),
+        };
+        match asked.desk.policy.capability(&query) {
+            Evaluation::Ready(decision) => ActorResponse::reply(asked.conclude(self, decision)),
+            Evaluation::Pending(pending) => ActorResponse::r#async(
+                pending
+                    .into_actor(self)
+                    .map(move |decision, caps, _| asked.conclude(caps, decision)),
+            ),
+        }
+    }
+}
+
+/// Derive a capability, as `caller`. Answered by the [`CapabilityActor`].
+#[derive(Debug, Message)]
+#[rtype(result = "Result<(Capability, GrantInfo), GovernanceError>")]
+pub(crate) struct DeriveCapability {
+    pub(crate) caller: Caller,
+    pub(crate) parent: Capability,
+    pub(crate) request: DeriveRequest,
+    pub(crate) desk: Arc<Desk>,
+}
+
+impl Handler<DeriveCapability> for CapabilityActor {
+    type Result = Result<(Capability, GrantInfo), GovernanceError>;
+
+    fn handle(&mut self, msg: DeriveCapability, _: &mut Context<Self>) -> Self::Result {
+        let DeriveCapability {
+            caller,
+            parent,
+            request,
+            desk,
+        } = msg;
         let subject = request.scope.as_ref().unwrap_or(parent.scope()).to_string();
         let to = request.to.clone().unwrap_or_else(|| caller.id.clone());
-        let outcome = self
-            .derive_inner(&caller, parent.clone(), to.clone(), request)
-            .await;
         let entry = Entry::new(
             Some(&caller.id),
             "capability_derive",
             format!("{subject} for {to}"),
             "derived",
         );
+        let outcome = derive(self, &desk, &caller, &parent, to, request);
         match &outcome {
-            Ok((cap, _)) => self.audit.record(entry.capability(Some(cap.id()))),
-            Err(error) => self.audit.record(Entry {
+            Ok((cap, _)) => desk.audit.record(entry.capability(Some(cap.id()))),
+            Err(error) => desk.audit.record(Entry {
                 decision: "denied",
                 ..entry
                     .reason(error.to_string())
@@ -195,58 +273,62 @@ impl Desk {
         };
         outcome
     }
+}
 
-    async fn derive_inner(
-        &self,
-        caller: &Caller,
-        parent: Capability,
-        to: SystemId,
-        request: DeriveRequest,
-    ) -> Result<(Capability, GrantInfo), GovernanceError> {
-        require_running(caller)?;
-        if let Some(scope) = &request.scope {
-            check_scope(scope)?;
-        }
-        check_ttl(request.ttl)?;
-        let mut caveats = request.caveats;
-        let mut expires = None;
-        if let Some(ttl) = request.ttl {
-            let at = Instant::now() + ttl.min(self.limits.max_ttl);
-            caveats = caveats.not_after(at);
-            expires = Some(at);
-        }
-        let mut derivation = Derivation::new(to, request.rights).caveats(caveats);
-        if let Some(scope) = request.scope {
-            derivation = derivation.scope(scope);
-        }
-        let derive = Derive {
-            presenter: caller.id.clone(),
-            parent,
-            request: derivation,
-        };
-        let cap = self.caps.send(derive).await.map_err(|_| KernelStopped)??;
-        let info = grant_info(&cap, expires);
-        Ok((cap, info))
+fn derive(
+    caps: &mut CapabilityActor,
+    desk: &Desk,
+    caller: &Member,
+    parent: &Capability,
+    to: SystemId,
+    request: DeriveRequest,
+) -> Result<(Capability, GrantInfo), GovernanceError> {
+    require_running(caller)?;
+    if let Some(scope) = &request.scope {
+        check_scope(scope)?;
     }
+    check_ttl(request.ttl)?;
+    let (table, now) = caps.swept();
+    let mut caveats = request.caveats;
+    let mut expires = None;
+    if let Some(ttl) = request.ttl {
+        let at = now + ttl.min(desk.limits.max_ttl);
+        caveats = caveats.not_after(at);
+        expires = Some(at);
+    }
+    let mut derivation = Derivation::new(to, request.rights).caveats(caveats);
+    if let Some(scope) = request.scope {
+        derivation = derivation.scope(scope);
+    }
+    let cap = table.derive(&caller.id, parent, derivation, now)?;
+    let info = grant_info(&cap, expires);
+    Ok((cap, info))
+}
 
-    pub(crate) async fn revoke(
-        self,
-        caller: Caller,
-        capability: Capability,
-    ) -> Result<usize, GovernanceError> {
-        let outcome = async {
-            require_running(&caller)?;
-            let revoke = Revoke {
-                authority: Authority::System(caller.id.clone()),
-                capability: capability.clone(),
-            };
-            self.caps
-                .send(revoke)
-                .await
-                .map_err(|_| KernelStopped)?
-                .map_err(GovernanceError::from)
-        }
-        .await;
+/// Revoke a capability (and its subtree), as `caller`. Answered by the
+/// [`CapabilityActor`].
+#[derive(Debug, Message)]
+#[rtype(result = "Result<usize, GovernanceError>")]
+pub(crate) struct RevokeCapability {
+    pub(crate) caller: Caller,
+    pub(crate) capability: Capability,
+    pub(crate) desk: Arc<Desk>,
+}
+
+impl Handler<RevokeCapability> for CapabilityActor {
+    type Result = Result<usize, GovernanceError>;
+
+    fn handle(&mut self, msg: RevokeCapability, _: &mut Context<Self>) -> Self::Result {
+        let RevokeCapability {
+            caller,
+            capability,
+            desk,
+        } = msg;
+        let outcome = require_running(&caller).and_then(|()| {
+            let (table, _) = self.swept();
+            let authority = Authority::System(caller.id.clone());
+            Ok(table.revoke(&authority, &capability)?)
+        });
         let entry = Entry::new(
             Some(&caller.id),
             "capability_revoke",
@@ -254,7 +336,7 @@ impl Desk {
             if outcome.is_ok() { "revoked" } else { "denied" },
         )
         .capability(Some(capability.id()));
-        self.audit.record(match &outcome {
+        desk.audit.record(match &outcome {
             Ok(count) => entry.reason(format!("{count} capabilities ended")),
             Err(error) => entry.reason(error.to_string()),
         });

@@ -7,13 +7,13 @@ use std::time::Duration;
 
 use actix::prelude::*;
 
-use super::actor::{KernelActor, Registration};
+use super::actor::{KernelActor, Managers, Registration};
 use super::audit::Entry;
 use super::channels::{ChannelEntry, ErasedChannel, KernelChannel, Visibility};
 use super::client::{Granted, KernelClient};
-use super::desk::Desk;
+use super::desk::{RequestCapability, Serving};
 use super::error::{DockError, KernelStopped};
-use super::lifecycle::{Controlled, LifecycleActor, Track};
+use super::lifecycle::{Controlled, Track};
 use super::ports::{describe, Port, Ports};
 use super::state::{LifecycleState, Member};
 use super::Docking;
@@ -411,8 +411,7 @@ impl<S: System> Handler<DockSystem<S>> for KernelActor {
             self.limits.client_timeout,
         );
         let tracked = Tracked {
-            lifecycle: self.managers.lifecycle.clone(),
-            desk: self.desk(),
+            managers: self.managers.clone(),
             member: Arc::clone(&member),
             owned: owned.iter().map(|e| e.channel.control().clone()).collect(),
         };
@@ -473,10 +472,9 @@ fn stop_channels(owned: &[ChannelEntry]) {
 }
 
 /// What the kernel needs to finish a dock off its own actor: the lifecycle manager to
-/// hand the system to, the desk for its initial capabilities.
+/// hand the system to, the capability desk for its initial capabilities.
 struct Tracked {
-    lifecycle: Addr<LifecycleActor>,
-    desk: Desk,
+    managers: Managers,
     member: Arc<Member>,
     owned: Vec<ChannelControl>,
 }
@@ -545,11 +543,13 @@ async fn build<S: System>(
                 Scope::Exact(ResourceRef::executor(Arc::clone(executor))),
                 Rights::EXECUTE,
             );
-            let initial = tracked
-                .desk
-                .clone()
-                .initial(Arc::clone(&tracked.member), request);
-            match initial.await {
+            let initial = tracked.managers.caps.send(RequestCapability {
+                caller: Arc::clone(&tracked.member),
+                request,
+                serving: Serving::Docking,
+                desk: Arc::clone(&tracked.managers.desk),
+            });
+            match initial.await.unwrap_or_else(|_| Err(KernelStopped.into())) {
                 Ok((capability, info)) => capabilities.push(Granted { capability, info }),
                 Err(error) => {
                     failure = Some(DockError::Capability {
@@ -577,7 +577,7 @@ async fn build<S: System>(
             .await
             .map_err(DockError::from),
     };
-    let desk = tracked.desk;
+    let managers = tracked.managers;
     let tracked = match spawned {
         Ok(system) => {
             let track = Track(Controlled {
@@ -585,7 +585,7 @@ async fn build<S: System>(
                 control: system.control(),
                 owned: tracked.owned,
             });
-            match tracked.lifecycle.send(track).await {
+            match managers.lifecycle.send(track).await {
                 Ok(()) => Ok(system),
                 Err(_) => {
                     system.stop().await;
@@ -603,7 +603,7 @@ async fn build<S: System>(
         }),
         Err(error) => {
             if !infos.is_empty() {
-                let _ = desk.caps.send(RevokeAll { holder: id.clone() }).await;
+                let _ = managers.caps.send(RevokeAll { holder: id.clone() }).await;
             }
             for entry in granted {
                 entry.channel.control().revoke(&id).await;
