@@ -11,6 +11,7 @@ mod common;
 
 use std::alloc::{GlobalAlloc, Layout, System as SystemAlloc};
 use std::future::Future;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -206,17 +207,19 @@ fn time_grants(
     iters: u64,
     requesters: u64,
 ) -> Duration {
-    let grant = {
-        let client = client.clone();
-        move || {
-            let client = client.clone();
-            async move {
-                client.request(http(), Rights::EXECUTE).await.unwrap();
-            }
+    let holder = client.system().clone();
+    let (client, scope) = (Rc::new(client.clone()), Rc::new(http()));
+    let grant = move || {
+        let (client, scope) = (Rc::clone(&client), Rc::clone(&scope));
+        async move {
+            client
+                .request((*scope).clone(), Rights::EXECUTE)
+                .await
+                .unwrap();
         }
     };
     system.block_on(in_flight(requesters, iters, grant, async || {
-        clear(kernel, client.system()).await
+        clear(kernel, &holder).await
     }))
 }
 
@@ -239,8 +242,9 @@ fn grants(c: &mut Criterion) {
         let arbiter = Arbiter::new();
         system.block_on(async move { RawDesk::start_in_arbiter(&arbiter.handle(), |_| raw_desk()) })
     };
+    let (agent, scope) = (sid("agent"), http());
     let raw_grant =
-        |desk: &Addr<RawDesk>| desk.send(RawGrant(sid("agent"), http(), Rights::EXECUTE));
+        |desk: &Addr<RawDesk>| desk.send(RawGrant(agent.clone(), scope.clone(), Rights::EXECUTE));
 
     let mut group = c.benchmark_group("kernel_grant_sequential");
     for (place, kernel, client, desk) in [
@@ -278,9 +282,10 @@ fn grants(c: &mut Criterion) {
             });
             group.bench_function(BenchmarkId::new("raw_actix", requesters), |b| {
                 b.iter_custom(|iters| {
-                    let desk = desk.clone();
+                    let (desk, scope, agent) = (desk.clone(), Rc::new(http()), sid("agent"));
                     let grant = move || {
-                        let granted = raw_grant(&desk);
+                        let grant = RawGrant(agent.clone(), (*scope).clone(), Rights::EXECUTE);
+                        let granted = desk.send(grant);
                         async move {
                             granted.await.unwrap().unwrap();
                         }

@@ -359,7 +359,7 @@ async fn a_deliberating_policy_holds_up_only_its_request_and_a_revoke_meanwhile_
     let requests: Vec<_> = kernel
         .audit(0, usize::MAX)
         .into_iter()
-        .filter(|r| r.request == "capability_request" && r.subject == "executor:slow")
+        .filter(|r| r.request == "capability_request" && &*r.subject == "executor:slow")
         .map(|r| (r.decision, r.capability.is_some()))
         .collect();
     assert_eq!(requests, [("granted", true), ("denied", false)]);

@@ -183,7 +183,13 @@ async fn a_worker_executes_each_job_through_the_gate_with_the_capability_it_was_
         .audit(0, 100)
         .into_iter()
         .filter(|r| r.request == "capability_initial")
-        .map(|r| (r.system.map(|s| s.to_string()), r.decision, r.rule))
+        .map(|r| {
+            (
+                r.system.map(|s| s.to_string()),
+                r.decision,
+                r.rule.as_deref().map(str::to_owned),
+            )
+        })
         .collect();
     assert_eq!(
         initial,

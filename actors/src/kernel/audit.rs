@@ -25,13 +25,13 @@ pub struct AuditRecord {
     /// The request's type, e.g. `capability_request`, `action_authorize`, `dock`.
     pub request: &'static str,
     /// What it was about: a resource, an executor and target, a system.
-    pub subject: String,
+    pub subject: Arc<str>,
     /// What was decided: `granted`, `denied`, `approved`, `escalated`, `ok`, …
     pub decision: &'static str,
     /// The policy rule that decided, if one did.
-    pub rule: Option<String>,
+    pub rule: Option<Arc<str>>,
     /// Why.
-    pub reason: String,
+    pub reason: Arc<str>,
     /// The capability granted, used or revoked, if any.
     pub capability: Option<CapabilityId>,
 }
@@ -51,10 +51,10 @@ pub trait AuditSink: Send + 'static {
 pub(crate) struct Entry {
     pub(crate) system: Option<SystemId>,
     pub(crate) request: &'static str,
-    pub(crate) subject: String,
+    pub(crate) subject: Arc<str>,
     pub(crate) decision: &'static str,
-    pub(crate) rule: Option<String>,
-    pub(crate) reason: String,
+    pub(crate) rule: Option<Arc<str>>,
+    pub(crate) reason: Arc<str>,
     pub(crate) capability: Option<CapabilityId>,
 }
 
@@ -62,7 +62,7 @@ impl Entry {
     pub(crate) fn new(
         system: Option<&SystemId>,
         request: &'static str,
-        subject: impl Into<String>,
+        subject: impl Into<Arc<str>>,
         decision: &'static str,
     ) -> Entry {
         Entry {
@@ -71,17 +71,17 @@ impl Entry {
             subject: subject.into(),
             decision,
             rule: None,
-            reason: String::new(),
+            reason: Arc::from(""),
             capability: None,
         }
     }
 
-    pub(crate) fn rule(mut self, rule: Option<impl Into<String>>) -> Entry {
+    pub(crate) fn rule(mut self, rule: Option<impl Into<Arc<str>>>) -> Entry {
         self.rule = rule.map(Into::into);
         self
     }
 
-    pub(crate) fn reason(mut self, reason: impl Into<String>) -> Entry {
+    pub(crate) fn reason(mut self, reason: impl Into<Arc<str>>) -> Entry {
         self.reason = reason.into();
         self
     }

@@ -29,17 +29,23 @@ use crate::rights::Rights;
 /// to name another. Cheap to clone; clones may be moved into spawned futures.
 #[derive(Clone)]
 pub struct KernelClient {
+    pub(super) line: Arc<Line>,
+    timeout: Duration,
+}
+
+/// What every clone of a client shares: one allocation, so a clone moved into each
+/// spawned request costs a reference count, not one per manager address.
+pub(super) struct Line {
     pub(super) member: Arc<Member>,
     pub(super) kernel: Addr<KernelActor>,
     pub(super) managers: Managers,
-    pub(super) timeout: Duration,
 }
 
 impl fmt::Debug for KernelClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("KernelClient")
-            .field("system", &self.member.id)
-            .field("state", &self.member.state())
+            .field("system", &self.line.member.id)
+            .field("state", &self.line.member.state())
             .finish()
     }
 }
@@ -61,21 +67,23 @@ impl KernelClient {
         timeout: Duration,
     ) -> KernelClient {
         KernelClient {
-            member,
-            kernel,
-            managers,
+            line: Arc::new(Line {
+                member,
+                kernel,
+                managers,
+            }),
             timeout,
         }
     }
 
     /// The system this client speaks for.
     pub fn system(&self) -> &SystemId {
-        &self.member.id
+        &self.line.member.id
     }
 
     /// The system's lifecycle state, as the kernel sees it.
     pub fn state(&self) -> LifecycleState {
-        self.member.state()
+        self.line.member.state()
     }
 
     /// The same client with another timeout for each call.
@@ -95,7 +103,7 @@ impl KernelClient {
         F: Future<Output = Result<Result<R, GovernanceError>, E>>,
     {
         let answered = async {
-            let _room = self.member.in_flight.acquire().await;
+            let _room = self.line.member.in_flight.acquire().await;
             send().await
         };
         match tokio::time::timeout(self.timeout, answered).await {
@@ -112,11 +120,11 @@ impl KernelClient {
     ) -> Result<Granted, GovernanceError> {
         let (capability, info) = self
             .answer(|| {
-                self.managers.caps.send(RequestCapability {
-                    caller: Arc::clone(&self.member),
+                self.line.managers.caps.send(RequestCapability {
+                    caller: Arc::clone(&self.line.member),
                     request,
                     serving: Serving::Running,
-                    desk: Arc::clone(&self.managers.desk),
+                    desk: Arc::clone(&self.line.managers.desk),
                 })
             })
             .await?;
@@ -146,8 +154,8 @@ impl KernelClient {
     ) -> Result<Granted, GovernanceError> {
         let (capability, info) = self
             .answer(|| {
-                self.managers.caps.send(DeriveCapability {
-                    caller: Arc::clone(&self.member),
+                self.line.managers.caps.send(DeriveCapability {
+                    caller: Arc::clone(&self.line.member),
                     parent: parent.clone(),
                     request: DeriveRequest {
                         to,
@@ -156,7 +164,7 @@ impl KernelClient {
                         ttl,
                         caveats,
                     },
-                    desk: Arc::clone(&self.managers.desk),
+                    desk: Arc::clone(&self.line.managers.desk),
                 })
             })
             .await?;
@@ -167,10 +175,10 @@ impl KernelClient {
     /// whole subtree; answers how many capabilities ended.
     pub async fn revoke(&self, capability: &Capability) -> Result<usize, GovernanceError> {
         self.answer(|| {
-            self.managers.caps.send(RevokeCapability {
-                caller: Arc::clone(&self.member),
+            self.line.managers.caps.send(RevokeCapability {
+                caller: Arc::clone(&self.line.member),
                 capability: capability.clone(),
-                desk: Arc::clone(&self.managers.desk),
+                desk: Arc::clone(&self.line.managers.desk),
             })
         })
         .await
@@ -178,7 +186,7 @@ impl KernelClient {
 
     fn act(&self, request: ActionRequest, capability: Option<&Capability>, execute: bool) -> Act {
         Act {
-            caller: Arc::clone(&self.member),
+            caller: Arc::clone(&self.line.member),
             request,
             capability: capability.cloned(),
             execute,
@@ -194,7 +202,8 @@ impl KernelClient {
         capability: Option<&Capability>,
     ) -> Result<Approval, GovernanceError> {
         self.answer(|| {
-            self.managers
+            self.line
+                .managers
                 .gate
                 .send(self.act(request, capability, false))
         })
@@ -208,8 +217,13 @@ impl KernelClient {
         request: ActionRequest,
         capability: Option<&Capability>,
     ) -> Result<Approval, GovernanceError> {
-        self.answer(|| self.managers.gate.send(self.act(request, capability, true)))
-            .await
+        self.answer(|| {
+            self.line
+                .managers
+                .gate
+                .send(self.act(request, capability, true))
+        })
+        .await
     }
 
     /// Approves or denies a pending approval (privileged systems only).
@@ -219,9 +233,10 @@ impl KernelClient {
         approve: bool,
         reason: Option<String>,
     ) -> Result<(), GovernanceError> {
-        let decider = Some(Arc::clone(&self.member));
+        let decider = Some(Arc::clone(&self.line.member));
         self.answer(|| {
-            self.managers
+            self.line
+                .managers
                 .gate
                 .send(Decide::new(decider, approval, approve, reason))
         })
@@ -232,10 +247,10 @@ impl KernelClient {
     /// initial capabilities are held by the module, not by this system.
     pub async fn load_module(&self, request: ModuleLoad) -> Result<ModuleLoaded, GovernanceError> {
         self.answer(|| {
-            self.managers.modules.send(Load {
-                caller: Some(Arc::clone(&self.member)),
+            self.line.managers.modules.send(Load {
+                caller: Some(Arc::clone(&self.line.member)),
                 request,
-                kernel: self.kernel.clone(),
+                kernel: self.line.kernel.clone(),
             })
         })
         .await
@@ -244,10 +259,10 @@ impl KernelClient {
     /// Unloads a module (privileged systems only): a full undock.
     pub async fn unload_module(&self, module: SystemId) -> Result<(), GovernanceError> {
         self.answer(|| {
-            self.managers.modules.send(Unload {
-                caller: Some(Arc::clone(&self.member)),
+            self.line.managers.modules.send(Unload {
+                caller: Some(Arc::clone(&self.line.member)),
                 module,
-                kernel: self.kernel.clone(),
+                kernel: self.line.kernel.clone(),
             })
         })
         .await
@@ -261,9 +276,10 @@ impl KernelClient {
         system: SystemId,
         timeout: Option<Duration>,
     ) -> Result<LifecycleState, GovernanceError> {
-        let caller = Some(Arc::clone(&self.member));
+        let caller = Some(Arc::clone(&self.line.member));
         self.answer(|| {
-            self.managers
+            self.line
+                .managers
                 .lifecycle
                 .send(Command::new(caller, command, system, timeout))
         })

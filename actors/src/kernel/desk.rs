@@ -175,7 +175,7 @@ impl Asked {
         };
         let outcome = match decision.verdict {
             CapabilityVerdict::Deny => Err(GovernanceError::Denied {
-                reason: decision.reason.clone(),
+                reason: decision.reason.to_string(),
                 rule: decision.rule.as_deref().map(str::to_owned),
             }),
             CapabilityVerdict::Allow { max_ttl } => serving.check(&caller).and_then(|()| {

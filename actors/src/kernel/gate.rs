@@ -292,7 +292,7 @@ async fn decide(
     let (payload, rewritten, approval) = match decision.verdict {
         ActionVerdict::Deny => {
             return Err(fail(GovernanceError::Denied {
-                reason: decision.reason,
+                reason: decision.reason.to_string(),
                 rule: rule.as_deref().map(str::to_owned),
             }))
         }
@@ -307,7 +307,7 @@ async fn decide(
                 executor: request.executor.clone(),
                 target: request.target.clone(),
                 payload: request.payload.clone(),
-                reason: decision.reason.clone(),
+                reason: decision.reason.to_string(),
                 escalated_to: to,
                 rule: rule.as_deref().map(str::to_owned),
                 expires_in_secs: timeout.as_secs_f64(),

@@ -310,7 +310,7 @@ impl Handler<Load> for ModuleLoaderActor {
             let rule = decision.rule;
             if decision.verdict == ModuleVerdict::Reject {
                 let error = GovernanceError::Denied {
-                    reason: decision.reason,
+                    reason: decision.reason.to_string(),
                     rule: rule.as_deref().map(str::to_owned),
                 };
                 return Err((error, rule));

@@ -168,7 +168,8 @@ impl KernelClient {
     /// it is used, as for a handle; an id that names nothing live (expired, revoked,
     /// never issued) is refused like a stale handle.
     async fn resolve(&self, id: CapabilityId) -> Result<Capability, GovernanceError> {
-        self.managers
+        self.line
+            .managers
             .caps
             .send(Resolve { id })
             .await

@@ -16,12 +16,12 @@ pub struct Decision<V> {
     /// policy has no named rules.
     pub rule: Option<Arc<str>>,
     /// Why, in words.
-    pub reason: String,
+    pub reason: Arc<str>,
 }
 
 impl<V> Decision<V> {
     /// A decision made by `rule`.
-    pub fn by_rule(verdict: V, rule: impl Into<Arc<str>>, reason: impl Into<String>) -> Self {
+    pub fn by_rule(verdict: V, rule: impl Into<Arc<str>>, reason: impl Into<Arc<str>>) -> Self {
         Decision {
             verdict,
             rule: Some(rule.into()),
@@ -30,7 +30,7 @@ impl<V> Decision<V> {
     }
 
     /// A decision made without a named rule.
-    pub fn new(verdict: V, reason: impl Into<String>) -> Self {
+    pub fn new(verdict: V, reason: impl Into<Arc<str>>) -> Self {
         Decision {
             verdict,
             rule: None,

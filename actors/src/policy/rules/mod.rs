@@ -1,5 +1,6 @@
 //! [`RuleSet`]: the built-in policy, a list of rules as plain serde data.
 
+use std::cell::OnceCell;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -267,8 +268,28 @@ impl Rule {
         Ok(())
     }
 
-    fn reason_or(&self, default: impl FnOnce() -> String) -> String {
-        self.reason.clone().unwrap_or_else(default)
+    /// Who decides this rule's escalations.
+    fn approver(&self) -> &str {
+        self.escalate_to.as_deref().unwrap_or(DEFAULT_APPROVER)
+    }
+
+    /// The reason this rule's decisions give: its own, or one naming the rule and what
+    /// it decides.
+    fn decision_reason(&self) -> Arc<str> {
+        if let Some(reason) = &self.reason {
+            return Arc::from(reason.as_str());
+        }
+        let name = &self.name;
+        Arc::from(match (self.on, self.effect) {
+            (Subject::Capability, Effect::Allow) => format!("granted by rule {name:?}"),
+            (Subject::Action, Effect::Allow) => format!("approved by rule {name:?}"),
+            (Subject::Action, Effect::Escalate) => {
+                format!("rule {name:?} requires approval by {}", self.approver())
+            }
+            (Subject::Module, Effect::Allow) => format!("admitted by rule {name:?}"),
+            (Subject::Module, _) => format!("rejected by rule {name:?}"),
+            _ => format!("denied by rule {name:?}"),
+        })
     }
 }
 
@@ -318,7 +339,8 @@ pub enum PolicyError {
 #[serde(try_from = "RawRuleSet", into = "RawRuleSet")]
 pub struct RuleSet {
     rules: Vec<Rule>,
-    default_approver: Arc<str>,
+    /// The reason each rule's decisions give, made once at load rather than per decision.
+    reasons: Vec<Arc<str>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -354,18 +376,13 @@ impl RuleSet {
                 return Err(PolicyError::DuplicateRule(rule.name.to_string()));
             }
         }
-        Ok(RuleSet {
-            rules,
-            default_approver: Arc::from(DEFAULT_APPROVER),
-        })
+        let reasons = rules.iter().map(Rule::decision_reason).collect();
+        Ok(RuleSet { rules, reasons })
     }
 
     /// No rules: everything is denied.
     pub fn deny_all() -> RuleSet {
-        RuleSet {
-            rules: Vec::new(),
-            default_approver: Arc::from(DEFAULT_APPROVER),
-        }
+        RuleSet::default()
     }
 
     /// One allow rule per subject: every capability request, action and module load is
@@ -385,21 +402,23 @@ impl RuleSet {
     }
 
     /// Decides by the deny-wins order: the first matching deny, else the first matching
-    /// escalate, else the first matching allow, else `None`.
-    fn decide(&self, on: Subject, matches: impl Fn(&Rule) -> bool) -> Option<&Rule> {
+    /// escalate, else the first matching allow, else `None`. Answers the rule and the
+    /// reason its decisions give.
+    fn decide(&self, on: Subject, matches: impl Fn(&Rule) -> bool) -> Option<(&Rule, &Arc<str>)> {
         let mut escalate = None;
         let mut allow = None;
-        for rule in self.rules.iter().filter(|rule| rule.on == on) {
+        let candidates = self.rules.iter().zip(&self.reasons);
+        for (rule, reason) in candidates.filter(|(rule, _)| rule.on == on) {
             if !matches(rule) {
                 continue;
             }
             match rule.effect {
-                Effect::Deny => return Some(rule),
+                Effect::Deny => return Some((rule, reason)),
                 Effect::Escalate => {
-                    escalate.get_or_insert(rule);
+                    escalate.get_or_insert((rule, reason));
                 }
                 Effect::Allow => {
-                    allow.get_or_insert(rule);
+                    allow.get_or_insert((rule, reason));
                 }
             }
         }
@@ -416,15 +435,20 @@ fn no_rule<V>(verdict: V, what: &str) -> Evaluation<V> {
 
 impl Policy for RuleSet {
     fn capability(&self, query: &CapabilityQuery) -> Evaluation<CapabilityVerdict> {
-        let scope = query.scope.to_string();
+        // Only rules that name resources need the scope's text.
+        let scope = OnceCell::new();
         let decided = self.decide(Subject::Capability, |rule| {
             any(&rule.systems, query.system.as_str())
-                && any(&rule.resources, &scope)
+                && (rule.resources.is_empty()
+                    || any(
+                        &rule.resources,
+                        scope.get_or_init(|| query.scope.to_string()),
+                    ))
                 && rule
                     .rights
                     .is_none_or(|most| query.rights.is_subset_of(most))
         });
-        let Some(rule) = decided else {
+        let Some((rule, reason)) = decided else {
             return no_rule(CapabilityVerdict::Deny, "capability");
         };
         let verdict = match rule.effect {
@@ -433,11 +457,7 @@ impl Policy for RuleSet {
             },
             _ => CapabilityVerdict::Deny,
         };
-        let reason = rule.reason_or(|| match verdict {
-            CapabilityVerdict::Allow { .. } => format!("granted by rule {:?}", rule.name),
-            CapabilityVerdict::Deny => format!("denied by rule {:?}", rule.name),
-        });
-        Decision::by_rule(verdict, rule.name.clone(), reason).into()
+        Decision::by_rule(verdict, rule.name.clone(), Arc::clone(reason)).into()
     }
 
     fn action(&self, query: &ActionQuery) -> Evaluation<ActionVerdict> {
@@ -448,33 +468,17 @@ impl Policy for RuleSet {
                 && any(&rule.targets, &query.target)
                 && (rule.risks.is_empty() || rule.risks.contains(&query.risk))
         });
-        let Some(rule) = decided else {
+        let Some((rule, reason)) = decided else {
             return no_rule(ActionVerdict::Deny, "action");
         };
-        let (verdict, default_reason) = match rule.effect {
-            Effect::Allow => (
-                ActionVerdict::Approve(PayloadChange::Unchanged),
-                format!("approved by rule {:?}", rule.name),
-            ),
-            Effect::Deny => (
-                ActionVerdict::Deny,
-                format!("denied by rule {:?}", rule.name),
-            ),
-            Effect::Escalate => {
-                let to = rule
-                    .escalate_to
-                    .clone()
-                    .unwrap_or_else(|| self.default_approver.to_string());
-                let reason = format!("rule {:?} requires approval by {to}", rule.name);
-                (ActionVerdict::Escalate { to }, reason)
-            }
+        let verdict = match rule.effect {
+            Effect::Allow => ActionVerdict::Approve(PayloadChange::Unchanged),
+            Effect::Deny => ActionVerdict::Deny,
+            Effect::Escalate => ActionVerdict::Escalate {
+                to: rule.approver().to_owned(),
+            },
         };
-        Decision::by_rule(
-            verdict,
-            rule.name.clone(),
-            rule.reason_or(|| default_reason),
-        )
-        .into()
+        Decision::by_rule(verdict, rule.name.clone(), Arc::clone(reason)).into()
     }
 
     fn module(&self, query: &ModuleQuery) -> Evaluation<ModuleVerdict> {
@@ -483,18 +487,14 @@ impl Policy for RuleSet {
                 && any(&rule.frameworks, &query.framework)
                 && rule.privileged.is_none_or(|p| p == query.privileged)
         });
-        let Some(rule) = decided else {
+        let Some((rule, reason)) = decided else {
             return no_rule(ModuleVerdict::Reject, "module");
         };
         let verdict = match rule.effect {
             Effect::Allow => ModuleVerdict::Admit,
             _ => ModuleVerdict::Reject,
         };
-        let reason = rule.reason_or(|| match verdict {
-            ModuleVerdict::Admit => format!("admitted by rule {:?}", rule.name),
-            ModuleVerdict::Reject => format!("rejected by rule {:?}", rule.name),
-        });
-        Decision::by_rule(verdict, rule.name.clone(), reason).into()
+        Decision::by_rule(verdict, rule.name.clone(), Arc::clone(reason)).into()
     }
 }
 

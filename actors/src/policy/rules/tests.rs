@@ -282,7 +282,7 @@ fn a_rule_reason_replaces_the_default() {
     ])
     .unwrap();
     assert_eq!(
-        act(&set, "a", "x", "t", Risk::Low).reason,
+        &*act(&set, "a", "x", "t", Risk::Low).reason,
         "not on weekends"
     );
 }
