@@ -23,9 +23,16 @@ pub(crate) struct Index {
 impl Index {
     /// Adds `slot` under `scope`, returning its position in that scope's list.
     pub(crate) fn insert(&mut self, scope: &Scope, slot: u32) -> u32 {
+        // Looked up before inserting, so the common case clones no key.
         let slots = match scope {
-            Scope::Exact(resource) => self.exact.entry(resource.clone()).or_default(),
-            Scope::Kind(kind) => self.kinds.entry(kind.clone()).or_default(),
+            Scope::Exact(resource) => match self.exact.get_mut(resource) {
+                Some(slots) => slots,
+                None => self.exact.entry(resource.clone()).or_default(),
+            },
+            Scope::Kind(kind) => match self.kinds.get_mut(kind) {
+                Some(slots) => slots,
+                None => self.kinds.entry(kind.clone()).or_default(),
+            },
         };
         slots.push(slot);
         self.len += 1;

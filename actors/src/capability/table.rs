@@ -1,7 +1,8 @@
 //! [`CapabilityTable`]: every capability of a kernel, its derivation tree and the
 //! per-system CSpaces.
 
-use std::collections::BTreeSet;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
 use rustc_hash::FxHashMap;
 use tokio::time::Instant;
@@ -94,7 +95,11 @@ pub struct CapabilityTable {
     free: Vec<u32>,
     spaces: FxHashMap<SystemId, Index>,
     ids: FxHashMap<CapabilityId, u32>,
-    expiries: BTreeSet<(Instant, u32)>,
+    /// Deadlines, soonest first, as (deadline, slot, generation). A capability that ends
+    /// before its deadline leaves its entry behind, to be skipped when it surfaces, so an
+    /// end costs nothing here; the heap is compacted when stale entries outnumber live
+    /// capabilities.
+    expiries: BinaryHeap<Reverse<(Instant, u32, u32)>>,
     cspace_limit: usize,
     scratch: Vec<u32>,
 }
@@ -105,6 +110,13 @@ struct Slot {
     node: Option<Node>,
     /// Why the capability of `generation - 1` ended.
     ended: Ended,
+}
+
+impl Slot {
+    /// Holds the capability of `generation`, not one that ended or a later one.
+    fn holds(&self, generation: u32) -> bool {
+        self.generation == generation && self.node.is_some()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,7 +191,7 @@ impl CapabilityTable {
             free: Vec::new(),
             spaces: FxHashMap::default(),
             ids: FxHashMap::default(),
-            expiries: BTreeSet::new(),
+            expiries: BinaryHeap::new(),
             cspace_limit: limit,
             scratch: Vec::new(),
         }
@@ -370,11 +382,14 @@ impl CapabilityTable {
     /// have been swept; sweeping returns their memory.
     pub fn expire(&mut self, now: Instant) -> usize {
         let mut ended = 0;
-        while let Some(&(deadline, slot)) = self.expiries.first() {
+        while let Some(&Reverse((deadline, slot, generation))) = self.expiries.peek() {
             if deadline > now {
                 break;
             }
-            ended += self.remove_subtree(slot, Ended::Expired);
+            self.expiries.pop();
+            if self.slots[slot as usize].holds(generation) {
+                ended += self.remove_subtree(slot, Ended::Expired);
+            }
         }
         ended
     }
@@ -672,13 +687,13 @@ impl CapabilityTable {
         };
         let uses_left = caveats.use_limit();
         if let Some(deadline) = caveats.expiry() {
-            self.expiries.insert((deadline, slot));
+            self.expiries.push(Reverse((deadline, slot, generation)));
         }
-        let position = self
-            .spaces
-            .entry(holder.clone())
-            .or_default()
-            .insert(handle.scope(), slot);
+        let space = match self.spaces.get_mut(holder) {
+            Some(space) => space,
+            None => self.spaces.entry(holder.clone()).or_default(),
+        };
+        let position = space.insert(handle.scope(), slot);
         self.ids.insert(id, slot);
         self.slots[slot as usize].node = Some(Node {
             handle: handle.clone(),
@@ -697,6 +712,12 @@ impl CapabilityTable {
                 self.node_mut(next).prev_sibling = Some(slot);
             }
             self.node_mut(p).first_child = Some(slot);
+        }
+        // Compacting is linear, after at least as many pushes: constant per push.
+        if self.expiries.len() > 2 * self.ids.len() + 1024 {
+            let slots = &self.slots;
+            self.expiries
+                .retain(|&Reverse((_, slot, generation))| slots[slot as usize].holds(generation));
         }
         handle
     }
@@ -759,9 +780,6 @@ impl CapabilityTable {
             self.node_mut(moved).position = node.position;
         }
         self.ids.remove(&node.handle.id());
-        if let Some(deadline) = node.caveats.expiry() {
-            self.expiries.remove(&(deadline, slot));
-        }
         node
     }
 

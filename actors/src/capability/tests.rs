@@ -222,6 +222,26 @@ fn expiry_is_final_and_swept() {
 }
 
 #[test]
+fn capabilities_that_end_early_leave_no_expiry_behind() {
+    let mut w = world();
+    let a = w.a.clone();
+    let (soon, later) = (Duration::from_secs(5), Duration::from_secs(50));
+    // Enough ended capabilities that their deadlines are compacted away, each slot
+    // reused by the next.
+    for _ in 0..3_000 {
+        let cap = w.mint_with(&a, "browser", RX, Caveats::new().not_after(w.now + soon));
+        assert_eq!(w.table.revoke(&Authority::Kernel, &cap), Ok(1));
+    }
+    let kept = w.mint_with(&a, "browser", RX, Caveats::new().not_after(w.now + later));
+    assert_eq!(w.table.expire(w.now + soon), 0, "nothing due ends");
+    let read = access("browser", Rights::READ);
+    assert_eq!(w.table.check(&a, &kept, &read, w.now + soon), Ok(()));
+    assert_eq!(w.table.len(), 1);
+    assert_eq!(w.table.expire(w.now + later), 1);
+    assert!(w.table.is_empty());
+}
+
+#[test]
 fn sweeping_an_expired_capability_takes_its_subtree() {
     let mut w = world();
     let parent = w.mint_with(
