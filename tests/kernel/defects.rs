@@ -239,7 +239,7 @@ async fn s8_lifetimes_are_capped_and_rights_validated() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs_f64();
-    let lifetime = granted.info.expires.unwrap() - now;
+    let lifetime = granted.info().expires.unwrap() - now;
     assert!(lifetime <= 60.5, "lived {lifetime} s, the rule allows 60");
     let empty = alice.request(executor_http(), Rights::NONE).await;
     assert!(
@@ -340,7 +340,7 @@ async fn s11_initial_capabilities_pass_the_policy_and_belong_to_the_system() {
     impl System for Holder {
         type Message = String;
         fn started(&mut self, ctx: &mut SystemContext<'_, Self>) {
-            let held = ctx.capabilities().iter().map(|g| g.info.resource.clone());
+            let held = ctx.capabilities().iter().map(|g| g.info().resource);
             self.seen.lock().unwrap().extend(held);
         }
     }

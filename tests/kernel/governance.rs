@@ -26,8 +26,8 @@ async fn a_granted_capability_passes_the_gate_and_its_holder_alone_can_use_it() 
         .request("executor:http".parse().unwrap(), Rights::EXECUTE)
         .await
         .unwrap();
-    assert_eq!(granted.info.resource, "executor:http");
-    assert!(granted.info.expires.is_some());
+    assert_eq!(granted.info().resource, "executor:http");
+    assert!(granted.info().expires.is_some());
     let approval = alice
         .authorize(
             http("GET").payload(json!({"q": 1})),
@@ -326,7 +326,7 @@ async fn a_deliberating_policy_holds_up_only_its_request_and_a_revoke_meanwhile_
     assert!(!waiting.is_finished());
     release.add_permits(1);
     let granted = waiting.await.unwrap().expect("granted once decided");
-    assert_eq!(granted.info.resource, "executor:slow");
+    assert_eq!(granted.info().resource, "executor:slow");
 
     let waiting = slow();
     asked.acquire().await.unwrap().forget();

@@ -6,9 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
-use tokio::time::Instant;
 
-use super::audit::{wall_clock, Audit, AuditRecord};
+use super::audit::{Audit, AuditRecord};
 use super::channels::ChannelEntry;
 use super::desk::Desk;
 use super::error::GovernanceError;
@@ -17,10 +16,10 @@ use super::lifecycle::LifecycleActor;
 use super::modules::ModuleLoaderActor;
 use super::state::{LifecycleState, Member};
 use super::Limits;
-use crate::capability::{Capability, CapabilityActor};
+use crate::capability::CapabilityActor;
 use crate::channel::BroadcastHandle;
 use crate::ids::{ChannelId, SystemId};
-use crate::protocol::{ApprovalEvent, GrantInfo, Heartbeat};
+use crate::protocol::{ApprovalEvent, Heartbeat};
 use crate::system::SystemControl;
 
 /// A docked system as the kernel keeps it.
@@ -136,17 +135,6 @@ pub(crate) fn require_privileged(
         system: caller.id.clone(),
         what,
     })
-}
-
-/// What a reply reports of a capability.
-pub(crate) fn grant_info(cap: &Capability, expires: Option<Instant>) -> GrantInfo {
-    let now = Instant::now();
-    GrantInfo {
-        capability: cap.id(),
-        resource: cap.scope().to_string(),
-        rights: cap.rights(),
-        expires: expires.map(|at| wall_clock() + at.saturating_duration_since(now).as_secs_f64()),
-    }
 }
 
 /// Register a channel the embedding program created.

@@ -10,7 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 use tokio::sync::Notify;
 
-use crate::capability::CapabilityId;
+use crate::capability::{CapabilityId, Scope};
 use crate::ids::SystemId;
 
 /// One governance decision.
@@ -46,12 +46,47 @@ pub trait AuditSink: Send + 'static {
     fn flush(&mut self) {}
 }
 
+/// What a decision was about, kept as the kernel had it: a scope is written out as text
+/// only when the record is read, not on the path of every grant.
+#[derive(Debug, Clone)]
+pub(crate) enum Subject {
+    Text(Arc<str>),
+    Scope(Scope),
+}
+
+impl Subject {
+    fn text(&self) -> Arc<str> {
+        match self {
+            Subject::Text(text) => Arc::clone(text),
+            Subject::Scope(scope) => Arc::from(scope.to_string()),
+        }
+    }
+}
+
+impl From<&str> for Subject {
+    fn from(text: &str) -> Subject {
+        Subject::Text(Arc::from(text))
+    }
+}
+
+impl From<String> for Subject {
+    fn from(text: String) -> Subject {
+        Subject::Text(Arc::from(text))
+    }
+}
+
+impl From<Scope> for Subject {
+    fn from(scope: Scope) -> Subject {
+        Subject::Scope(scope)
+    }
+}
+
 /// A decision about to be recorded: everything but the sequence number and time.
 #[derive(Debug, Clone)]
 pub(crate) struct Entry {
     pub(crate) system: Option<SystemId>,
     pub(crate) request: &'static str,
-    pub(crate) subject: Arc<str>,
+    pub(crate) subject: Subject,
     pub(crate) decision: &'static str,
     pub(crate) rule: Option<Arc<str>>,
     pub(crate) reason: Arc<str>,
@@ -62,7 +97,7 @@ impl Entry {
     pub(crate) fn new(
         system: Option<&SystemId>,
         request: &'static str,
-        subject: impl Into<Arc<str>>,
+        subject: impl Into<Subject>,
         decision: &'static str,
     ) -> Entry {
         Entry {
@@ -76,8 +111,8 @@ impl Entry {
         }
     }
 
-    pub(crate) fn rule(mut self, rule: Option<impl Into<Arc<str>>>) -> Entry {
-        self.rule = rule.map(Into::into);
+    pub(crate) fn rule(mut self, rule: Option<Arc<str>>) -> Entry {
+        self.rule = rule;
         self
     }
 
@@ -92,8 +127,33 @@ impl Entry {
     }
 }
 
+/// A record as the ring keeps it.
+#[derive(Debug)]
+struct Stored {
+    seq: u64,
+    timestamp: f64,
+    entry: Entry,
+}
+
+impl Stored {
+    fn record(&self) -> AuditRecord {
+        let entry = &self.entry;
+        AuditRecord {
+            seq: self.seq,
+            timestamp: self.timestamp,
+            system: entry.system.clone(),
+            request: entry.request,
+            subject: entry.subject.text(),
+            decision: entry.decision,
+            rule: entry.rule.clone(),
+            reason: Arc::clone(&entry.reason),
+            capability: entry.capability,
+        }
+    }
+}
+
 struct Log {
-    ring: VecDeque<AuditRecord>,
+    ring: VecDeque<Stored>,
     capacity: usize,
     next: u64,
     sink: Option<Box<dyn AuditSink>>,
@@ -143,39 +203,31 @@ impl Audit {
         self.log.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Appends a record and returns it.
-    pub(crate) fn record(&self, entry: Entry) -> AuditRecord {
-        let record = self.append(entry);
+    /// Appends a record.
+    pub(crate) fn record(&self, entry: Entry) {
+        self.append(entry);
         if self.watched.load(Ordering::Relaxed) {
             self.appended.notify_one();
         }
-        record
     }
 
-    fn append(&self, entry: Entry) -> AuditRecord {
+    fn append(&self, entry: Entry) {
         let mut log = self.lock();
-        let record = AuditRecord {
+        let stored = Stored {
             seq: log.next,
             timestamp: wall_clock(),
-            system: entry.system,
-            request: entry.request,
-            subject: entry.subject,
-            decision: entry.decision,
-            rule: entry.rule,
-            reason: entry.reason,
-            capability: entry.capability,
+            entry,
         };
         log.next += 1;
         if let Some(sink) = &mut log.sink {
-            sink.write(&record);
+            sink.write(&stored.record());
         }
         if log.capacity > 0 {
             if log.ring.len() == log.capacity {
                 log.ring.pop_front();
             }
-            log.ring.push_back(record.clone());
+            log.ring.push_back(stored);
         }
-        record
     }
 
     /// The records after `after_seq`, oldest first, at most `limit`.
@@ -185,7 +237,12 @@ impl Audit {
         let first = log.ring.front().map_or(0, |r| r.seq);
         let skip = usize::try_from(after_seq.saturating_sub(first.saturating_sub(1)))
             .unwrap_or(usize::MAX);
-        log.ring.iter().skip(skip).take(limit).cloned().collect()
+        log.ring
+            .iter()
+            .skip(skip)
+            .take(limit)
+            .map(Stored::record)
+            .collect()
     }
 
     /// Resolves once `kernel.audit` is watched and a record was appended since the last

@@ -6,8 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::Addr;
+use tokio::time::Instant;
 
 use super::actor::{KernelActor, Managers};
+use super::audit::wall_clock;
 use super::desk::{DeriveCapability, DeriveRequest, RequestCapability, RevokeCapability, Serving};
 use super::error::{GovernanceError, KernelStopped};
 use super::gate::{Act, Approval, Decide};
@@ -50,13 +52,41 @@ impl fmt::Debug for KernelClient {
     }
 }
 
-/// A capability the kernel granted, and what a wire reply would say of it.
+/// A capability the kernel granted, and when it expires.
 #[derive(Debug, Clone)]
 pub struct Granted {
     /// The capability handle; present it to the gate or derive from it.
     pub capability: Capability,
-    /// Its id, scope, rights and expiry.
-    pub info: GrantInfo,
+    expires: Option<Instant>,
+}
+
+impl Granted {
+    pub(crate) fn new(capability: Capability, expires: Option<Instant>) -> Granted {
+        Granted {
+            capability,
+            expires,
+        }
+    }
+
+    /// When it expires, if it does.
+    pub fn expires(&self) -> Option<Instant> {
+        self.expires
+    }
+
+    /// What a wire reply says of it: id, scope, rights, and expiry in wall-clock time.
+    /// Made on demand, as only replies that leave the process need the text.
+    pub fn info(&self) -> GrantInfo {
+        let now = Instant::now();
+        let cap = &self.capability;
+        GrantInfo {
+            capability: cap.id(),
+            resource: cap.scope().to_string(),
+            rights: cap.rights(),
+            expires: self
+                .expires
+                .map(|at| wall_clock() + at.saturating_duration_since(now).as_secs_f64()),
+        }
+    }
 }
 
 impl KernelClient {
@@ -118,17 +148,15 @@ impl KernelClient {
         &self,
         request: CapabilityRequest,
     ) -> Result<Granted, GovernanceError> {
-        let (capability, info) = self
-            .answer(|| {
-                self.line.managers.caps.send(RequestCapability {
-                    caller: Arc::clone(&self.line.member),
-                    request,
-                    serving: Serving::Running,
-                    desk: Arc::clone(&self.line.managers.desk),
-                })
+        self.answer(|| {
+            self.line.managers.caps.send(RequestCapability {
+                caller: Arc::clone(&self.line.member),
+                request,
+                serving: Serving::Running,
+                desk: Arc::clone(&self.line.managers.desk),
             })
-            .await?;
-        Ok(Granted { capability, info })
+        })
+        .await
     }
 
     /// Shorthand: `rights` over `resource`, no TTL, caveats or context.
@@ -152,23 +180,21 @@ impl KernelClient {
         ttl: Option<Duration>,
         caveats: Caveats,
     ) -> Result<Granted, GovernanceError> {
-        let (capability, info) = self
-            .answer(|| {
-                self.line.managers.caps.send(DeriveCapability {
-                    caller: Arc::clone(&self.line.member),
-                    parent: parent.clone(),
-                    request: DeriveRequest {
-                        to,
-                        rights,
-                        scope,
-                        ttl,
-                        caveats,
-                    },
-                    desk: Arc::clone(&self.line.managers.desk),
-                })
+        self.answer(|| {
+            self.line.managers.caps.send(DeriveCapability {
+                caller: Arc::clone(&self.line.member),
+                parent: parent.clone(),
+                request: DeriveRequest {
+                    to,
+                    rights,
+                    scope,
+                    ttl,
+                    caveats,
+                },
+                desk: Arc::clone(&self.line.managers.desk),
             })
-            .await?;
-        Ok(Granted { capability, info })
+        })
+        .await
     }
 
     /// Revokes `capability` (held by this system, or derived from one it holds) and its

@@ -13,15 +13,16 @@ use std::time::Duration;
 
 use actix::prelude::*;
 
-use super::actor::{grant_info, require_running, Caller};
+use super::actor::{require_running, Caller};
 use super::audit::{Audit, Entry};
+use super::client::Granted;
 use super::error::GovernanceError;
 use super::state::{LifecycleState, Member};
 use super::Limits;
 use crate::capability::{Authority, Capability, CapabilityActor, Caveats, Derivation, Scope};
 use crate::ids::SystemId;
 use crate::policy::{CapabilityQuery, CapabilityVerdict, Decision, Evaluation, Policy};
-use crate::protocol::{check_scope, check_ttl, CapabilityRequest, GrantInfo};
+use crate::protocol::{check_scope, check_ttl, CapabilityRequest};
 use crate::rights::Rights;
 
 /// What a derivation asks for (the parent is presented separately).
@@ -84,7 +85,7 @@ impl Desk {
 
 /// Ask for a capability, as `caller`. Answered by the [`CapabilityActor`].
 #[derive(Debug, Message)]
-#[rtype(result = "Result<(Capability, GrantInfo), GovernanceError>")]
+#[rtype(result = "Result<Granted, GovernanceError>")]
 pub(crate) struct RequestCapability {
     pub(crate) caller: Caller,
     pub(crate) request: CapabilityRequest,
@@ -125,7 +126,7 @@ impl Asked {
         let caveats = match checked {
             Ok(caveats) => caveats,
             Err(error) => {
-                let subject = request.resource.to_string();
+                let subject = request.resource.clone();
                 desk.audit.record(
                     Entry::new(Some(&caller.id), serving.audit_kind(), subject, "denied")
                         .reason(error.to_string()),
@@ -155,7 +156,7 @@ impl Asked {
         self,
         caps: &mut CapabilityActor,
         decision: Decision<CapabilityVerdict>,
-    ) -> Result<(Capability, GrantInfo), GovernanceError> {
+    ) -> Result<Granted, GovernanceError> {
         let Asked {
             caller,
             scope,
@@ -169,7 +170,7 @@ impl Asked {
             Entry::new(
                 Some(&caller.id),
                 serving.audit_kind(),
-                scope.to_string(),
+                scope.clone(),
                 decision,
             )
         };
@@ -195,17 +196,16 @@ impl Asked {
             Ok((cap, expires)) => {
                 desk.audit.record(
                     entry("granted")
-                        .rule(decision.rule.as_deref())
+                        .rule(decision.rule.clone())
                         .reason(decision.reason)
                         .capability(Some(cap.id())),
                 );
-                let info = grant_info(&cap, Some(expires));
-                Ok((cap, info))
+                Ok(Granted::new(cap, Some(expires)))
             }
             Err(error) => {
                 desk.audit.record(
                     entry("denied")
-                        .rule(decision.rule.as_deref())
+                        .rule(decision.rule.clone())
                         .reason(error.to_string()),
                 );
                 Err(error)
@@ -215,7 +215,7 @@ impl Asked {
 }
 
 impl Handler<RequestCapability> for CapabilityActor {
-    type Result = ActorResponse<Self, Result<(Capability, GrantInfo), GovernanceError>>;
+    type Result = ActorResponse<Self, Result<Granted, GovernanceError>>;
 
     fn handle(&mut self, msg: RequestCapability, _: &mut Context<Self>) -> Self::Result {
         let (asked, query) = match Asked::new(msg) {
@@ -235,7 +235,7 @@ impl Handler<RequestCapability> for CapabilityActor {
 
 /// Derive a capability, as `caller`. Answered by the [`CapabilityActor`].
 #[derive(Debug, Message)]
-#[rtype(result = "Result<(Capability, GrantInfo), GovernanceError>")]
+#[rtype(result = "Result<Granted, GovernanceError>")]
 pub(crate) struct DeriveCapability {
     pub(crate) caller: Caller,
     pub(crate) parent: Capability,
@@ -244,7 +244,7 @@ pub(crate) struct DeriveCapability {
 }
 
 impl Handler<DeriveCapability> for CapabilityActor {
-    type Result = Result<(Capability, GrantInfo), GovernanceError>;
+    type Result = Result<Granted, GovernanceError>;
 
     fn handle(&mut self, msg: DeriveCapability, _: &mut Context<Self>) -> Self::Result {
         let DeriveCapability {
@@ -263,7 +263,9 @@ impl Handler<DeriveCapability> for CapabilityActor {
         );
         let outcome = derive(self, &desk, &caller, &parent, to, request);
         match &outcome {
-            Ok((cap, _)) => desk.audit.record(entry.capability(Some(cap.id()))),
+            Ok(granted) => desk
+                .audit
+                .record(entry.capability(Some(granted.capability.id()))),
             Err(error) => desk.audit.record(Entry {
                 decision: "denied",
                 ..entry
@@ -282,7 +284,7 @@ fn derive(
     parent: &Capability,
     to: SystemId,
     request: DeriveRequest,
-) -> Result<(Capability, GrantInfo), GovernanceError> {
+) -> Result<Granted, GovernanceError> {
     require_running(caller)?;
     if let Some(scope) = &request.scope {
         check_scope(scope)?;
@@ -301,8 +303,7 @@ fn derive(
         derivation = derivation.scope(scope);
     }
     let cap = table.derive(&caller.id, parent, derivation, now)?;
-    let info = grant_info(&cap, expires);
-    Ok((cap, info))
+    Ok(Granted::new(cap, expires))
 }
 
 /// Revoke a capability (and its subtree), as `caller`. Answered by the
@@ -332,7 +333,7 @@ impl Handler<RevokeCapability> for CapabilityActor {
         let entry = Entry::new(
             Some(&caller.id),
             "capability_revoke",
-            capability.scope().to_string(),
+            capability.scope().clone(),
             if outcome.is_ok() { "revoked" } else { "denied" },
         )
         .capability(Some(capability.id()));

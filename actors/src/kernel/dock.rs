@@ -550,7 +550,7 @@ async fn build<S: System>(
                 desk: Arc::clone(&tracked.managers.desk),
             });
             match initial.await.unwrap_or_else(|_| Err(KernelStopped.into())) {
-                Ok((capability, info)) => capabilities.push(Granted { capability, info }),
+                Ok(granted) => capabilities.push(granted),
                 Err(error) => {
                     failure = Some(DockError::Capability {
                         executor: executor.to_string(),
@@ -561,7 +561,7 @@ async fn build<S: System>(
             }
         }
     }
-    let infos: Vec<GrantInfo> = capabilities.iter().map(|g| g.info.clone()).collect();
+    let infos: Vec<GrantInfo> = capabilities.iter().map(Granted::info).collect();
     // Running from the moment it can first ask: only the system itself holds its client,
     // so nothing is served before its `started` hook runs. A failed dock stops it.
     if failure.is_none() {

@@ -219,7 +219,7 @@ impl Handler<Act> for ActionGateActor {
             .await;
             audit.record(match &outcome {
                 Ok((approval, rule)) => entry
-                    .rule(rule.as_deref())
+                    .rule(rule.clone())
                     .capability(Some(approval.capability))
                     .reason(match approval.approval {
                         Some(id) => format!("approved through {id}"),
@@ -227,7 +227,7 @@ impl Handler<Act> for ActionGateActor {
                     }),
                 Err((error, rule)) => Entry {
                     decision: "denied",
-                    ..entry.rule(rule.as_deref()).reason(error.to_string())
+                    ..entry.rule(rule.clone()).reason(error.to_string())
                 },
             });
             outcome

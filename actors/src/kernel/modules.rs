@@ -353,18 +353,16 @@ impl Handler<Load> for ModuleLoaderActor {
                 .map(move |outcome, loader, _| match outcome {
                     Ok((loaded, rule, framework)) => {
                         loader.modules.insert(loaded.module_id.clone(), framework);
-                        loader
-                            .audit
-                            .record(entry.rule(rule.as_deref()).reason(format!(
-                                "{} initial capabilities",
-                                loaded.capabilities.len()
-                            )));
+                        loader.audit.record(entry.rule(rule.clone()).reason(format!(
+                            "{} initial capabilities",
+                            loaded.capabilities.len()
+                        )));
                         Ok(loaded)
                     }
                     Err((error, rule)) => {
                         loader.audit.record(Entry {
                             decision: "rejected",
-                            ..entry.rule(rule.as_deref()).reason(error.to_string())
+                            ..entry.rule(rule.clone()).reason(error.to_string())
                         });
                         Err(error)
                     }

@@ -29,7 +29,7 @@ impl KernelClient {
             Request::CapabilityRequest(request) => {
                 let resource = Some(request.resource.to_string());
                 match self.request_capability(request).await {
-                    Ok(granted) => Reply::CapabilityGrant(granted.info),
+                    Ok(granted) => Reply::CapabilityGrant(granted.info()),
                     Err(error) => capability_deny(resource, error),
                 }
             }
@@ -50,7 +50,7 @@ impl KernelClient {
                     .await
                 };
                 match derived.await {
-                    Ok(granted) => Reply::CapabilityGrant(granted.info),
+                    Ok(granted) => Reply::CapabilityGrant(granted.info()),
                     Err(error) => capability_deny(resource, error),
                 }
             }
