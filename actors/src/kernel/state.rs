@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use tokio::sync::Semaphore;
+use async_lock::Semaphore;
 
 use serde::Serialize;
 
