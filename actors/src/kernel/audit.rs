@@ -9,6 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 use tokio::sync::Notify;
+use tokio::time::Instant;
 
 use crate::capability::{CapabilityId, Scope};
 use crate::ids::SystemId;
@@ -18,7 +19,8 @@ use crate::ids::SystemId;
 pub struct AuditRecord {
     /// Position in the log, from 1, without gaps.
     pub seq: u64,
-    /// Wall-clock time, seconds since the Unix epoch.
+    /// Wall-clock time, seconds since the Unix epoch: the kernel's start plus the
+    /// monotonic time since, so timestamps follow `seq` and never go backwards.
     pub timestamp: f64,
     /// Who asked; `None` for the embedding program (the kernel handle) or the kernel.
     pub system: Option<SystemId>,
@@ -91,6 +93,7 @@ pub(crate) struct Entry {
     pub(crate) rule: Option<Arc<str>>,
     pub(crate) reason: Arc<str>,
     pub(crate) capability: Option<CapabilityId>,
+    pub(crate) at: Option<Instant>,
 }
 
 impl Entry {
@@ -108,7 +111,15 @@ impl Entry {
             rule: None,
             reason: Arc::from(""),
             capability: None,
+            at: None,
         }
+    }
+
+    /// Dates the record at `now`, a time the decision already read, instead of reading
+    /// the clock again.
+    pub(crate) fn at(mut self, now: Instant) -> Entry {
+        self.at = Some(now);
+        self
     }
 
     pub(crate) fn rule(mut self, rule: Option<Arc<str>>) -> Entry {
@@ -131,16 +142,36 @@ impl Entry {
 #[derive(Debug)]
 struct Stored {
     seq: u64,
-    timestamp: f64,
+    at: Instant,
     entry: Entry,
 }
 
+/// A moment read off both clocks, from which monotonic instants become wall-clock times.
+#[derive(Debug, Clone, Copy)]
+struct Epoch {
+    at: Instant,
+    wall: f64,
+}
+
+impl Epoch {
+    fn now() -> Epoch {
+        Epoch {
+            at: Instant::now(),
+            wall: wall_clock(),
+        }
+    }
+
+    fn wall(&self, at: Instant) -> f64 {
+        self.wall + at.saturating_duration_since(self.at).as_secs_f64()
+    }
+}
+
 impl Stored {
-    fn record(&self) -> AuditRecord {
+    fn record(&self, epoch: Epoch) -> AuditRecord {
         let entry = &self.entry;
         AuditRecord {
             seq: self.seq,
-            timestamp: self.timestamp,
+            timestamp: epoch.wall(self.at),
             system: entry.system.clone(),
             request: entry.request,
             subject: entry.subject.text(),
@@ -156,6 +187,9 @@ struct Log {
     ring: VecDeque<Stored>,
     capacity: usize,
     next: u64,
+    epoch: Epoch,
+    /// The latest record's time.
+    last: Instant,
     sink: Option<Box<dyn AuditSink>>,
 }
 
@@ -187,11 +221,14 @@ pub(crate) fn wall_clock() -> f64 {
 
 impl Audit {
     pub(crate) fn new(capacity: usize, sink: Option<Box<dyn AuditSink>>) -> Audit {
+        let epoch = Epoch::now();
         Audit {
             log: Arc::new(Mutex::new(Log {
                 ring: VecDeque::with_capacity(capacity.min(4096)),
                 capacity,
                 next: 1,
+                epoch,
+                last: epoch.at,
                 sink,
             })),
             appended: Arc::new(Notify::new()),
@@ -212,15 +249,19 @@ impl Audit {
     }
 
     fn append(&self, entry: Entry) {
+        let at = entry.at.unwrap_or_else(Instant::now);
         let mut log = self.lock();
+        let at = at.max(log.last);
+        log.last = at;
         let stored = Stored {
             seq: log.next,
-            timestamp: wall_clock(),
+            at,
             entry,
         };
         log.next += 1;
+        let epoch = log.epoch;
         if let Some(sink) = &mut log.sink {
-            sink.write(&stored.record());
+            sink.write(&stored.record(epoch));
         }
         if log.capacity > 0 {
             if log.ring.len() == log.capacity {
@@ -241,7 +282,7 @@ impl Audit {
             .iter()
             .skip(skip)
             .take(limit)
-            .map(Stored::record)
+            .map(|stored| stored.record(log.epoch))
             .collect()
     }
 

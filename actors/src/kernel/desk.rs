@@ -189,16 +189,17 @@ impl Asked {
                     caveats.not_after(expires),
                     now,
                 )?;
-                Ok((cap, expires))
+                Ok((cap, now, expires))
             }),
         };
         match outcome {
-            Ok((cap, expires)) => {
+            Ok((cap, now, expires)) => {
                 desk.audit.record(
                     entry("granted")
                         .rule(decision.rule.clone())
                         .reason(decision.reason)
-                        .capability(Some(cap.id())),
+                        .capability(Some(cap.id()))
+                        .at(now),
                 );
                 Ok(Granted::new(cap, Some(expires)))
             }
