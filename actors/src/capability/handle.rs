@@ -13,17 +13,35 @@ use super::resource::Scope;
 use crate::ids::SystemId;
 use crate::rights::Rights;
 
-/// A capability's id: a random UUID v4, shown as `cap:<uuid>`.
+/// A capability's id, shown as `cap:<uuid>`: a UUID (version 8) holding the table slot
+/// the capability lives in, the slot's generation, and 58 random bits.
 ///
-/// An id names a capability; it grants nothing. Authority comes from presenting a
-/// [`Capability`] as the system that holds it.
+/// The slot lets the kernel find a capability named by id without an index of ids, and
+/// the random bits make ids unguessable. An id names a capability; it grants nothing.
+/// Authority comes from presenting a [`Capability`] as the system that holds it.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct CapabilityId(Uuid);
 
+/// Where an id keeps its slot and generation: clear of the UUID's version (byte 6) and
+/// variant (byte 8) bits.
+const SLOT: std::ops::Range<usize> = 0..4;
+const GENERATION: std::ops::Range<usize> = 10..14;
+
 impl CapabilityId {
-    pub(crate) fn random() -> CapabilityId {
-        CapabilityId(Uuid::new_v4())
+    /// A fresh id for the capability in `slot` at `generation`.
+    pub(crate) fn minted(slot: u32, generation: u32) -> CapabilityId {
+        let mut bytes = *Uuid::new_v4().as_bytes();
+        bytes[SLOT].copy_from_slice(&slot.to_be_bytes());
+        bytes[GENERATION].copy_from_slice(&generation.to_be_bytes());
+        CapabilityId(Uuid::new_v8(bytes))
+    }
+
+    /// The table slot it was minted in.
+    pub(crate) fn slot(&self) -> u32 {
+        let mut slot = [0; 4];
+        slot.copy_from_slice(&self.0.as_bytes()[SLOT]);
+        u32::from_be_bytes(slot)
     }
 
     /// The UUID.

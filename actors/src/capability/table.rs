@@ -94,7 +94,8 @@ pub struct CapabilityTable {
     slots: Vec<Slot>,
     free: Vec<u32>,
     spaces: FxHashMap<SystemId, Index>,
-    ids: FxHashMap<CapabilityId, u32>,
+    /// Live capabilities (expired ones not yet swept included).
+    live: usize,
     /// Deadlines, soonest first, as (deadline, slot, generation). A capability that ends
     /// before its deadline leaves its entry behind, to be skipped when it surfaces, so an
     /// end costs nothing here; the heap is compacted when stale entries outnumber live
@@ -190,7 +191,7 @@ impl CapabilityTable {
             slots: Vec::new(),
             free: Vec::new(),
             spaces: FxHashMap::default(),
-            ids: FxHashMap::default(),
+            live: 0,
             expiries: BinaryHeap::new(),
             cspace_limit: limit,
             scratch: Vec::new(),
@@ -199,12 +200,12 @@ impl CapabilityTable {
 
     /// How many capabilities exist, expired ones not yet swept included.
     pub fn len(&self) -> usize {
-        self.ids.len()
+        self.live
     }
 
     /// `true` if there are none.
     pub fn is_empty(&self) -> bool {
-        self.ids.is_empty()
+        self.live == 0
     }
 
     /// How many systems hold at least one capability.
@@ -506,7 +507,8 @@ impl CapabilityTable {
     }
 
     pub(crate) fn by_id(&self, id: CapabilityId) -> Option<&Capability> {
-        self.ids.get(&id).map(|&slot| &self.node(slot).handle)
+        let node = self.slots.get(id.slot() as usize)?.node.as_ref()?;
+        (node.handle.id() == id).then_some(&node.handle)
     }
 
     pub(crate) fn handle_at(&self, slot: u32) -> &Capability {
@@ -667,8 +669,8 @@ impl CapabilityTable {
                 u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 capability slots")
             }
         };
-        let id = CapabilityId::random();
         let generation = self.slots[slot as usize].generation;
+        let id = CapabilityId::minted(slot, generation);
         let handle = Capability::new(Minted {
             id,
             slot,
@@ -694,7 +696,7 @@ impl CapabilityTable {
             None => self.spaces.entry(holder.clone()).or_default(),
         };
         let position = space.insert(handle.scope(), slot);
-        self.ids.insert(id, slot);
+        self.live += 1;
         self.slots[slot as usize].node = Some(Node {
             handle: handle.clone(),
             caveats,
@@ -714,7 +716,7 @@ impl CapabilityTable {
             self.node_mut(p).first_child = Some(slot);
         }
         // Compacting is linear, after at least as many pushes: constant per push.
-        if self.expiries.len() > 2 * self.ids.len() + 1024 {
+        if self.expiries.len() > 2 * self.live + 1024 {
             let slots = &self.slots;
             self.expiries
                 .retain(|&Reverse((_, slot, generation))| slots[slot as usize].holds(generation));
@@ -779,7 +781,7 @@ impl CapabilityTable {
         if let Some(moved) = moved {
             self.node_mut(moved).position = node.position;
         }
-        self.ids.remove(&node.handle.id());
+        self.live -= 1;
         node
     }
 
