@@ -432,6 +432,6 @@ fn memory(_: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = config();
-    targets = memory, grants, approvals, dock_undock
+    targets = grants, approvals, dock_undock, memory
 }
 criterion_main!(benches);

@@ -231,12 +231,20 @@ fn an_id_finds_its_live_capability_and_nothing_else() {
     forged[15] ^= 1;
     let forged: CapabilityId =
         serde_json::from_value(serde_json::json!(uuid::Uuid::from_bytes(forged))).unwrap();
-    assert_eq!(forged.slot(), cap.id().slot(), "same slot, other random bits");
+    assert_eq!(
+        forged.slot(),
+        cap.id().slot(),
+        "same slot, other random bits"
+    );
     assert_eq!(w.table.by_id(forged), None);
     w.table.revoke(&Authority::Kernel, &cap).unwrap();
     let reused = w.mint(&a, "browser", RX);
     assert_eq!(reused.id().slot(), cap.id().slot(), "the slot is reused");
-    assert_eq!(w.table.by_id(cap.id()), None, "an ended capability's id names nothing");
+    assert_eq!(
+        w.table.by_id(cap.id()),
+        None,
+        "an ended capability's id names nothing"
+    );
     assert_eq!(w.table.by_id(reused.id()), Some(&reused));
     assert_eq!(cap.id().as_uuid().get_version_num(), 8);
 }

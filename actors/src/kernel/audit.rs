@@ -97,6 +97,7 @@ pub(crate) struct Entry {
 }
 
 impl Entry {
+    #[inline]
     pub(crate) fn new(
         system: Option<&SystemId>,
         request: &'static str,
@@ -117,21 +118,25 @@ impl Entry {
 
     /// Dates the record at `now`, a time the decision already read, instead of reading
     /// the clock again.
+    #[inline]
     pub(crate) fn at(mut self, now: Instant) -> Entry {
         self.at = Some(now);
         self
     }
 
+    #[inline]
     pub(crate) fn rule(mut self, rule: Option<Arc<str>>) -> Entry {
         self.rule = rule;
         self
     }
 
+    #[inline]
     pub(crate) fn reason(mut self, reason: impl Into<Arc<str>>) -> Entry {
         self.reason = reason.into();
         self
     }
 
+    #[inline]
     pub(crate) fn capability(mut self, capability: Option<CapabilityId>) -> Entry {
         self.capability = capability;
         self
