@@ -4,3 +4,4 @@
 pub use exokern_actors::*;
 
 pub mod audit_file;
+pub mod config;

@@ -35,17 +35,28 @@ pub use worker::{worker, WorkerSettings};
 
 use crate::kernel::Framework;
 
+/// A built-in framework's build function.
+type Build = fn(
+    &crate::kernel::ModuleSpec,
+) -> Result<crate::kernel::ModuleDock, crate::kernel::FrameworkError>;
+
+const BUILT_IN: [(&str, Build); 5] = [
+    ("noop", noop),
+    ("ticker", ticker),
+    ("echo", echo),
+    ("worker", worker),
+    ("logger", logger),
+];
+
+/// The names of the built-in frameworks every kernel starts with.
+pub fn built_in() -> impl Iterator<Item = &'static str> {
+    BUILT_IN.iter().map(|(name, _)| *name)
+}
+
 /// The built-in frameworks, by name, as every kernel starts with them.
 pub(crate) fn frameworks() -> Vec<(Arc<str>, Arc<dyn Framework>)> {
-    let builtin: [(&str, Arc<dyn Framework>); 5] = [
-        ("noop", Arc::new(noop)),
-        ("ticker", Arc::new(ticker)),
-        ("echo", Arc::new(echo)),
-        ("worker", Arc::new(worker)),
-        ("logger", Arc::new(logger)),
-    ];
-    builtin
-        .into_iter()
-        .map(|(name, framework)| (Arc::from(name), framework))
+    BUILT_IN
+        .iter()
+        .map(|&(name, build)| (Arc::from(name), Arc::new(build) as Arc<dyn Framework>))
         .collect()
 }

@@ -1,0 +1,587 @@
+//! The TOML configuration `exokern launch` runs: a kernel, its channels, executors and
+//! modules, checked in full before anything starts.
+//!
+//! Every table refuses keys it does not know, and every mistake is reported with the
+//! file, line and column it is at and what would be accepted. Checks that span tables
+//! (duplicate ids, channels and executors a module names, frameworks) are made at load,
+//! not when the constellation comes up. Relative paths resolve against the folder the
+//! file is in. The keys are documented in `docs/config.md`.
+//!
+//! ```
+//! use exokern::config::Config;
+//!
+//! let config = Config::parse(r#"
+//!     [kernel]
+//!     id = "demo"
+//!
+//!     [[channels]]
+//!     id = "ticks"
+//!     kind = "broadcast"
+//!
+//!     [[modules]]
+//!     id = "clock"
+//!     framework = "ticker"
+//!     channels = ["ticks"]
+//!     settings = { every_ms = 500 }
+//! "#, "demo.toml", ".").unwrap();
+//! assert_eq!(config.kernel.id, "demo");
+//!
+//! let typo = Config::parse("[[channels]]\nid = \"a\"\nkind = \"broadcast\"\nretension = 4\n",
+//!                          "typo.toml", ".").unwrap_err();
+//! assert!(typo.to_string().contains("unknown field `retension`"), "{typo}");
+//! ```
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use exokern_actors::kernel::Visibility;
+use exokern_actors::policy::{Risk, RuleSet};
+use exokern_actors::{ChannelId, SystemId};
+use serde::Deserialize;
+use toml::Spanned;
+
+/// A configuration, loaded and checked.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Config {
+    /// `[kernel]`.
+    pub kernel: KernelConfig,
+    /// `[[channels]]`, in file order.
+    pub channels: Vec<ChannelConfig>,
+    /// `[[executors]]`, in file order.
+    pub executors: Vec<ExecutorConfig>,
+    /// `[[modules]]`, in file order (the order they are loaded in).
+    pub modules: Vec<ModuleConfig>,
+}
+
+/// `[kernel]`.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct KernelConfig {
+    /// `id` (default `exokern`).
+    pub id: String,
+    /// `name` (default `exokern`).
+    pub name: String,
+    /// The rules: `[kernel.policy]` inline, or the file `policy_file` names (TOML or
+    /// JSON by its extension). Neither: everything is denied.
+    pub policy: RuleSet,
+    /// `heartbeat_ms` (default 1,000).
+    pub heartbeat: Duration,
+    /// `audit_file`, resolved against the config file's folder.
+    pub audit_file: Option<PathBuf>,
+    /// `[kernel.network]`.
+    pub network: NetworkConfig,
+}
+
+/// `[kernel.network]`: where `launch --publish` serves HTTP.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct NetworkConfig {
+    /// Serve HTTP without `--publish` (default false).
+    pub publish: bool,
+    /// Address to bind (default `127.0.0.1`).
+    pub host: String,
+    /// Port (default 8100).
+    pub port: u16,
+}
+
+impl Default for NetworkConfig {
+    fn default() -> NetworkConfig {
+        NetworkConfig {
+            publish: false,
+            host: "127.0.0.1".into(),
+            port: 8100,
+        }
+    }
+}
+
+/// A channel's kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelKind {
+    /// Every subscriber gets every message.
+    Broadcast,
+    /// Each item goes to one worker, acked or retried.
+    WorkQueue,
+    /// Addressed messages and request / reply.
+    Mailbox,
+}
+
+impl ChannelKind {
+    /// The name used in the file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelKind::Broadcast => "broadcast",
+            ChannelKind::WorkQueue => "work_queue",
+            ChannelKind::Mailbox => "mailbox",
+        }
+    }
+}
+
+/// `[[channels]]`: a channel of JSON messages.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ChannelConfig {
+    /// `id`.
+    pub id: ChannelId,
+    /// `kind`.
+    pub kind: ChannelKind,
+    /// `capacity`: items a work queue holds, messages a broadcast buffers per
+    /// subscriber, messages a mailbox inbox holds (the channel's default if absent).
+    pub capacity: Option<usize>,
+    /// `retention`: messages a broadcast keeps for late readers (broadcasts only).
+    pub retention: Option<usize>,
+    /// `visibility` (default private).
+    pub visibility: Visibility,
+    /// `lease_ms`: how long a claim lasts (work queues only).
+    pub lease: Option<Duration>,
+    /// `max_attempts`: deliveries before an item is dead-lettered (work queues only).
+    pub max_attempts: Option<u32>,
+}
+
+/// What runs an executor's approved actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Runner {
+    /// Answers `{"action", "target", "payload"}`: the action, as the gate let it through.
+    Echo,
+}
+
+/// `[[executors]]`: an executor in the kernel's registry.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ExecutorConfig {
+    /// `name`.
+    pub name: String,
+    /// `risk`: `low`, `medium`, `high` or `irreversible`.
+    pub risk: Risk,
+    /// `run`: what carries out approved actions; none means actions can be authorized
+    /// but not executed.
+    pub run: Option<Runner>,
+}
+
+/// `[[modules]]`: a system built by a framework and docked at launch.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ModuleConfig {
+    /// `id`.
+    pub id: SystemId,
+    /// `framework`: a built-in (`noop`, `ticker`, `echo`, `worker`, `logger`).
+    pub framework: String,
+    /// `channels` it is wired to.
+    pub channels: Vec<ChannelId>,
+    /// `executors` it gets an EXECUTE capability for (through the policy).
+    pub executors: Vec<String>,
+    /// `privileged` (default false).
+    pub privileged: bool,
+    /// `settings`: the framework's own table.
+    pub settings: serde_json::Value,
+}
+
+/// Why a configuration cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {reason}")]
+    Read {
+        /// The file.
+        path: String,
+        /// What the system said.
+        reason: String,
+    },
+    /// The file is not valid TOML, or a key or value is not one the config accepts.
+    #[error("{path}: {message}")]
+    Syntax {
+        /// The file.
+        path: String,
+        /// The parser's message, with the line, column and what is allowed.
+        message: String,
+    },
+    /// The file parses, but does not make sense as a whole.
+    #[error("{path}:{line}:{column}: {message}")]
+    Invalid {
+        /// The file.
+        path: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong and what to do.
+        message: String,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    kernel: Option<Spanned<RawKernel>>,
+    #[serde(default)]
+    channels: Vec<Spanned<RawChannel>>,
+    #[serde(default)]
+    executors: Vec<Spanned<RawExecutor>>,
+    #[serde(default)]
+    modules: Vec<Spanned<RawModule>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawKernel {
+    id: Option<Spanned<String>>,
+    name: Option<String>,
+    policy: Option<Spanned<RuleSet>>,
+    policy_file: Option<Spanned<PathBuf>>,
+    heartbeat_ms: Option<Spanned<u64>>,
+    audit_file: Option<PathBuf>,
+    #[serde(default)]
+    network: NetworkConfig,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawChannel {
+    id: Spanned<String>,
+    kind: ChannelKind,
+    capacity: Option<Spanned<usize>>,
+    retention: Option<Spanned<usize>>,
+    #[serde(default)]
+    visibility: RawVisibility,
+    lease_ms: Option<Spanned<u64>>,
+    max_attempts: Option<Spanned<u32>>,
+}
+
+#[derive(Deserialize, Default, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+enum RawVisibility {
+    #[default]
+    Private,
+    Public,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExecutor {
+    name: Spanned<String>,
+    risk: Risk,
+    run: Option<Runner>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawModule {
+    id: Spanned<String>,
+    framework: Spanned<String>,
+    #[serde(default)]
+    channels: Vec<Spanned<String>>,
+    #[serde(default)]
+    executors: Vec<Spanned<String>>,
+    #[serde(default)]
+    privileged: bool,
+    #[serde(default)]
+    settings: Option<toml::Table>,
+}
+
+/// Turns byte spans into `file:line:column` errors.
+struct Source<'a> {
+    path: &'a str,
+    text: &'a str,
+}
+
+impl Source<'_> {
+    fn error(&self, span: Range<usize>, message: impl fmt::Display) -> ConfigError {
+        let before = &self.text[..span.start.min(self.text.len())];
+        let line = before.matches('\n').count() + 1;
+        let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+        ConfigError::Invalid {
+            path: self.path.to_owned(),
+            line,
+            column,
+            message: message.to_string(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads and checks the file at `path`.
+    pub fn load(path: impl AsRef<Path>) -> Result<Config, ConfigError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Config::parse(&text, &path.display().to_string(), base)
+    }
+
+    /// Checks `text`, read from `path` (named in errors); relative paths in it resolve
+    /// against `base`.
+    pub fn parse(text: &str, path: &str, base: impl AsRef<Path>) -> Result<Config, ConfigError> {
+        let source = Source { path, text };
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+            path: path.to_owned(),
+            message: e.to_string().trim_end().to_owned(),
+        })?;
+        let base = base.as_ref();
+        let kernel = kernel(&source, base, raw.kernel)?;
+        let channels = channels(&source, raw.channels)?;
+        let executors = executors(&source, raw.executors)?;
+        let modules = modules(&source, raw.modules, &channels, &executors)?;
+        Ok(Config {
+            kernel,
+            channels,
+            executors,
+            modules,
+        })
+    }
+}
+
+fn kernel(
+    source: &Source<'_>,
+    base: &Path,
+    raw: Option<Spanned<RawKernel>>,
+) -> Result<KernelConfig, ConfigError> {
+    let raw = raw.map(Spanned::into_inner).unwrap_or_default();
+    let id = match raw.id {
+        Some(id) => {
+            let span = id.span();
+            let id = id.into_inner();
+            SystemId::new(&id).map_err(|e| source.error(span, format!("`kernel.id`: {e}")))?;
+            id
+        }
+        None => "exokern".to_owned(),
+    };
+    let policy = match (raw.policy, raw.policy_file) {
+        (Some(_), Some(file)) => {
+            return Err(source.error(
+                file.span(),
+                "both `kernel.policy` and `kernel.policy_file` are set: keep one",
+            ))
+        }
+        (Some(inline), None) => inline.into_inner(),
+        (None, Some(file)) => {
+            let span = file.span();
+            policy_file(&base.join(file.into_inner()))
+                .map_err(|message| source.error(span, message))?
+        }
+        (None, None) => RuleSet::deny_all(),
+    };
+    let heartbeat = match raw.heartbeat_ms {
+        Some(ms) if *ms.get_ref() == 0 => {
+            return Err(source.error(ms.span(), "`heartbeat_ms` is 0: give at least 1"))
+        }
+        Some(ms) => Duration::from_millis(ms.into_inner()),
+        None => Duration::from_secs(1),
+    };
+    Ok(KernelConfig {
+        name: raw.name.unwrap_or_else(|| id.clone()),
+        id,
+        policy,
+        heartbeat,
+        audit_file: raw.audit_file.map(|file| base.join(file)),
+        network: raw.network,
+    })
+}
+
+/// Reads rules from a TOML or JSON file (`{ rules = [...] }` either way).
+fn policy_file(path: &Path) -> Result<RuleSet, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the policy file {}: {e}", path.display()))?;
+    let parsed = match path.extension().and_then(|e| e.to_str()) {
+        Some("json") => serde_json::from_str(&text).map_err(|e| e.to_string()),
+        Some("toml") => toml::from_str(&text).map_err(|e| e.to_string()),
+        _ => {
+            return Err(format!(
+                "the policy file {} must end in .toml or .json",
+                path.display()
+            ))
+        }
+    };
+    parsed.map_err(|e| format!("in the policy file {}: {}", path.display(), e.trim_end()))
+}
+
+fn channels(
+    source: &Source<'_>,
+    raw: Vec<Spanned<RawChannel>>,
+) -> Result<Vec<ChannelConfig>, ConfigError> {
+    let mut seen = HashSet::new();
+    let mut channels = Vec::with_capacity(raw.len());
+    for table in raw {
+        let raw = table.into_inner();
+        let span = raw.id.span();
+        let id = ChannelId::new(raw.id.get_ref())
+            .map_err(|e| source.error(span.clone(), format!("channel id: {e}")))?;
+        if !seen.insert(id.clone()) {
+            return Err(source.error(span, format!("channel `{id}` is defined twice")));
+        }
+        let only = |key: &str, value: Option<Range<usize>>, kind: ChannelKind| match value {
+            Some(at) if raw.kind != kind => Err(source.error(
+                at,
+                format!(
+                    "channel `{id}`: `{key}` applies to {} channels only, and this one is a {}",
+                    kind.as_str(),
+                    raw.kind.as_str()
+                ),
+            )),
+            _ => Ok(()),
+        };
+        only(
+            "retention",
+            raw.retention.as_ref().map(Spanned::span),
+            ChannelKind::Broadcast,
+        )?;
+        only(
+            "lease_ms",
+            raw.lease_ms.as_ref().map(Spanned::span),
+            ChannelKind::WorkQueue,
+        )?;
+        only(
+            "max_attempts",
+            raw.max_attempts.as_ref().map(Spanned::span),
+            ChannelKind::WorkQueue,
+        )?;
+        for (key, value) in [
+            (
+                "capacity",
+                raw.capacity
+                    .as_ref()
+                    .map(|v| (v.span(), *v.get_ref() as u64)),
+            ),
+            (
+                "lease_ms",
+                raw.lease_ms.as_ref().map(|v| (v.span(), *v.get_ref())),
+            ),
+            (
+                "max_attempts",
+                raw.max_attempts
+                    .as_ref()
+                    .map(|v| (v.span(), u64::from(*v.get_ref()))),
+            ),
+        ] {
+            if let Some((at, 0)) = value {
+                return Err(
+                    source.error(at, format!("channel `{id}`: `{key}` is 0: give at least 1"))
+                );
+            }
+        }
+        channels.push(ChannelConfig {
+            id,
+            kind: raw.kind,
+            capacity: raw.capacity.map(Spanned::into_inner),
+            retention: raw.retention.map(Spanned::into_inner),
+            visibility: match raw.visibility {
+                RawVisibility::Private => Visibility::Private,
+                RawVisibility::Public => Visibility::Public,
+            },
+            lease: raw
+                .lease_ms
+                .map(|ms| Duration::from_millis(ms.into_inner())),
+            max_attempts: raw.max_attempts.map(Spanned::into_inner),
+        });
+    }
+    Ok(channels)
+}
+
+fn executors(
+    source: &Source<'_>,
+    raw: Vec<Spanned<RawExecutor>>,
+) -> Result<Vec<ExecutorConfig>, ConfigError> {
+    let mut seen = HashSet::new();
+    let mut executors = Vec::with_capacity(raw.len());
+    for table in raw {
+        let raw = table.into_inner();
+        let span = raw.name.span();
+        let name = raw.name.into_inner();
+        if name.is_empty() || name.contains(char::is_whitespace) {
+            return Err(source.error(
+                span,
+                format!("executor name {name:?}: give a non-empty name without spaces"),
+            ));
+        }
+        if !seen.insert(name.clone()) {
+            return Err(source.error(span, format!("executor `{name}` is defined twice")));
+        }
+        executors.push(ExecutorConfig {
+            name,
+            risk: raw.risk,
+            run: raw.run,
+        });
+    }
+    Ok(executors)
+}
+
+fn modules(
+    source: &Source<'_>,
+    raw: Vec<Spanned<RawModule>>,
+    channels: &[ChannelConfig],
+    executors: &[ExecutorConfig],
+) -> Result<Vec<ModuleConfig>, ConfigError> {
+    let channel_ids: BTreeMap<&str, &ChannelConfig> =
+        channels.iter().map(|c| (c.id.as_str(), c)).collect();
+    let frameworks: Vec<&str> = exokern_actors::systems::built_in().collect();
+    let mut seen = HashSet::new();
+    let mut modules = Vec::with_capacity(raw.len());
+    for table in raw {
+        let raw = table.into_inner();
+        let span = raw.id.span();
+        let id = SystemId::new(raw.id.get_ref())
+            .map_err(|e| source.error(span.clone(), format!("module id: {e}")))?;
+        if !seen.insert(id.clone()) {
+            return Err(source.error(span, format!("module `{id}` is defined twice")));
+        }
+        let framework = raw.framework.get_ref();
+        if !frameworks.contains(&framework.as_str()) {
+            return Err(source.error(
+                raw.framework.span(),
+                format!(
+                    "module `{id}`: unknown framework `{framework}`; the built-in ones are {}",
+                    frameworks.join(", ")
+                ),
+            ));
+        }
+        let mut wired = Vec::with_capacity(raw.channels.len());
+        for channel in &raw.channels {
+            let Some(found) = channel_ids.get(channel.get_ref().as_str()) else {
+                return Err(source.error(
+                    channel.span(),
+                    format!(
+                        "module `{id}`: no channel `{}`; define it in a [[channels]] table",
+                        channel.get_ref()
+                    ),
+                ));
+            };
+            wired.push(found.id.clone());
+        }
+        let mut granted = Vec::with_capacity(raw.executors.len());
+        for executor in &raw.executors {
+            if !executors.iter().any(|e| &e.name == executor.get_ref()) {
+                return Err(source.error(
+                    executor.span(),
+                    format!(
+                        "module `{id}`: no executor `{}`; define it in an [[executors]] table",
+                        executor.get_ref()
+                    ),
+                ));
+            }
+            granted.push(executor.get_ref().clone());
+        }
+        let settings = match raw.settings {
+            Some(table) => serde_json::to_value(table)
+                .map_err(|e| source.error(span.clone(), format!("module `{id}` settings: {e}")))?,
+            None => serde_json::Value::Null,
+        };
+        modules.push(ModuleConfig {
+            id,
+            framework: framework.clone(),
+            channels: wired,
+            executors: granted,
+            privileged: raw.privileged,
+            settings,
+        });
+    }
+    Ok(modules)
+}

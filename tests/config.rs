@@ -1,0 +1,231 @@
+//! The TOML config: what it accepts, and every class of mistake with where it is.
+
+use std::time::Duration;
+
+use exokern::config::{ChannelKind, Config, ConfigError, Runner};
+use exokern::kernel::Visibility;
+use exokern::policy::Risk;
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::parse(text, "test.toml", ".")
+}
+
+/// The error's text, which must say where and what.
+fn fails(text: &str) -> String {
+    parse(text).unwrap_err().to_string()
+}
+
+#[test]
+fn a_full_config_loads_with_its_defaults() {
+    let config = parse(
+        r#"
+        [kernel]
+        id = "demo"
+        heartbeat_ms = 250
+        [[kernel.policy.rules]]
+        name = "all"
+        on = "capability"
+        effect = "allow"
+
+        [[channels]]
+        id = "jobs"
+        kind = "work_queue"
+        capacity = 100
+        lease_ms = 2000
+        max_attempts = 3
+
+        [[channels]]
+        id = "ticks"
+        kind = "broadcast"
+        retention = 8
+        visibility = "public"
+
+        [[executors]]
+        name = "deploy"
+        risk = "high"
+        run = "echo"
+
+        [[modules]]
+        id = "clock"
+        framework = "ticker"
+        channels = ["ticks", "jobs"]
+        settings = { every_ms = 100, payload = { job = "build" } }
+
+        [[modules]]
+        id = "crew"
+        framework = "worker"
+        channels = ["jobs"]
+        executors = ["deploy"]
+        settings = { executor = "deploy" }
+        "#,
+    )
+    .unwrap();
+    assert_eq!(config.kernel.id, "demo");
+    assert_eq!(config.kernel.name, "demo");
+    assert_eq!(config.kernel.heartbeat, Duration::from_millis(250));
+    assert_eq!(config.kernel.policy.rules().len(), 1);
+    assert_eq!(config.kernel.network.port, 8100);
+    let jobs = &config.channels[0];
+    assert_eq!(
+        (jobs.kind, jobs.capacity, jobs.lease, jobs.max_attempts),
+        (
+            ChannelKind::WorkQueue,
+            Some(100),
+            Some(Duration::from_secs(2)),
+            Some(3)
+        )
+    );
+    assert_eq!(config.channels[1].visibility, Visibility::Public);
+    assert_eq!(config.executors[0].risk, Risk::High);
+    assert_eq!(config.executors[0].run, Some(Runner::Echo));
+    let clock = &config.modules[0];
+    assert_eq!(clock.settings["payload"]["job"], "build");
+    assert_eq!(clock.channels.len(), 2);
+    assert_eq!(config.modules[1].executors, ["deploy"]);
+}
+
+#[test]
+fn an_empty_file_is_a_kernel_that_denies_everything() {
+    let config = parse("").unwrap();
+    assert_eq!(config.kernel.id, "exokern");
+    assert!(config.kernel.policy.rules().is_empty());
+    assert!(config.modules.is_empty());
+}
+
+#[test]
+fn unknown_keys_are_named_with_their_line_and_what_is_allowed() {
+    let error = fails(
+        "[kernel]\nid = \"k\"\n\n[[channels]]\nid = \"a\"\nkind = \"broadcast\"\nretension = 4\n",
+    );
+    assert!(error.contains("line 7"), "{error}");
+    assert!(error.contains("unknown field `retension`"), "{error}");
+    assert!(
+        error.contains("`retention`"),
+        "lists what is allowed: {error}"
+    );
+    let error = fails("[kernal]\n");
+    assert!(error.contains("unknown field `kernal`"), "{error}");
+}
+
+#[test]
+fn wrong_types_and_unknown_values_say_what_was_expected() {
+    let error = fails("[kernel]\nheartbeat_ms = \"fast\"\n");
+    assert!(error.contains("line 2"), "{error}");
+    let error = fails("[[channels]]\nid = \"a\"\nkind = \"queue\"\n");
+    assert!(error.contains("unknown variant `queue`"), "{error}");
+    assert!(error.contains("work_queue"), "{error}");
+    let error = fails("[[executors]]\nname = \"x\"\nrisk = \"extreme\"\n");
+    assert!(error.contains("unknown variant `extreme`"), "{error}");
+}
+
+#[test]
+fn cross_checks_fail_at_load_with_the_place() {
+    let cases = [
+        (
+            "[[channels]]\nid = \"a\"\nkind = \"broadcast\"\n[[channels]]\nid = \"a\"\nkind = \"mailbox\"\n",
+            "test.toml:5:6: channel `a` is defined twice",
+        ),
+        (
+            "[[channels]]\nid = \"kernel.audit\"\nkind = \"broadcast\"\n",
+            "test.toml:2:6: channel id:",
+        ),
+        (
+            "[[modules]]\nid = \"m\"\nframework = \"lllm\"\n",
+            "test.toml:3:13: module `m`: unknown framework `lllm`; the built-in ones are noop, ticker",
+        ),
+        (
+            "[[modules]]\nid = \"m\"\nframework = \"logger\"\nchannels = [\"nowhere\"]\n",
+            "test.toml:4:13: module `m`: no channel `nowhere`",
+        ),
+        (
+            "[[modules]]\nid = \"m\"\nframework = \"worker\"\nexecutors = [\"ghost\"]\n",
+            "test.toml:4:14: module `m`: no executor `ghost`",
+        ),
+        (
+            "[[modules]]\nid = \"m\"\nframework = \"noop\"\n[[modules]]\nid = \"m\"\nframework = \"noop\"\n",
+            "test.toml:5:6: module `m` is defined twice",
+        ),
+        (
+            "[[modules]]\nid = \"kernel.core\"\nframework = \"noop\"\n",
+            "test.toml:2:6: module id:",
+        ),
+        (
+            "[[channels]]\nid = \"q\"\nkind = \"work_queue\"\nretention = 3\n",
+            "test.toml:4:13: channel `q`: `retention` applies to broadcast channels only",
+        ),
+        (
+            "[[channels]]\nid = \"b\"\nkind = \"broadcast\"\nlease_ms = 3\n",
+            "`lease_ms` applies to work_queue channels only",
+        ),
+        (
+            "[[channels]]\nid = \"q\"\nkind = \"work_queue\"\ncapacity = 0\n",
+            "test.toml:4:12: channel `q`: `capacity` is 0",
+        ),
+        (
+            "[kernel]\nheartbeat_ms = 0\n",
+            "test.toml:2:16: `heartbeat_ms` is 0",
+        ),
+        (
+            "[[executors]]\nname = \"a b\"\nrisk = \"low\"\n",
+            "executor name \"a b\"",
+        ),
+        (
+            "[kernel]\npolicy_file = \"p.toml\"\n[kernel.policy]\nrules = []\n",
+            "both `kernel.policy` and `kernel.policy_file` are set",
+        ),
+    ];
+    for (text, expected) in cases {
+        let error = parse(text).unwrap_err();
+        assert!(
+            matches!(error, ConfigError::Invalid { .. }),
+            "{text}: {error:?}"
+        );
+        assert!(error.to_string().contains(expected), "{text}\n{error}");
+    }
+}
+
+#[test]
+fn a_policy_typo_fails_closed_at_load() {
+    let error =
+        fails("[[kernel.policy.rules]]\nname = \"r\"\non = \"capability\"\neffect = \"Allow\"\n");
+    assert!(error.contains("unknown variant `Allow`"), "{error}");
+}
+
+#[test]
+fn paths_resolve_against_the_config_files_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("conf")).unwrap();
+    std::fs::write(
+        dir.path().join("conf/rules.json"),
+        r#"{"rules": [{"name": "all", "on": "action", "effect": "allow"}]}"#,
+    )
+    .unwrap();
+    let file = dir.path().join("conf/exokern.toml");
+    std::fs::write(
+        &file,
+        "[kernel]\npolicy_file = \"rules.json\"\naudit_file = \"logs/audit.jsonl\"\n",
+    )
+    .unwrap();
+    let config = Config::load(&file).unwrap();
+    assert_eq!(config.kernel.policy.rules()[0].name.as_ref(), "all");
+    assert_eq!(
+        config.kernel.audit_file.unwrap(),
+        dir.path().join("conf/logs/audit.jsonl")
+    );
+
+    std::fs::write(
+        dir.path().join("conf/bad.toml"),
+        "[[rules]]\nname = \"x\"\non = \"action\"\neffect = \"allow\"\nrisk = \"low\"\n",
+    )
+    .unwrap();
+    std::fs::write(&file, "[kernel]\npolicy_file = \"bad.toml\"\n").unwrap();
+    let error = Config::load(&file).unwrap_err().to_string();
+    assert!(error.contains(":2:15: in the policy file"), "{error}");
+    assert!(error.contains("unknown field `risk`"), "{error}");
+
+    std::fs::write(&file, "[kernel]\npolicy_file = \"missing.toml\"\n").unwrap();
+    let error = Config::load(&file).unwrap_err().to_string();
+    assert!(error.contains("cannot read the policy file"), "{error}");
+    let missing = Config::load(dir.path().join("nope.toml")).unwrap_err();
+    assert!(matches!(missing, ConfigError::Read { .. }), "{missing:?}");
+}
