@@ -5,3 +5,4 @@ pub use exokern_actors::*;
 
 pub mod audit_file;
 pub mod config;
+pub mod launch;

@@ -12,12 +12,12 @@ use exokern::kernel::{
 };
 use exokern::policy::Risk;
 use exokern::prelude::*;
-use exokern::protocol::ModuleLoad;
+use exokern::protocol::{ActionRequest, ModuleLoad};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
 use crate::common::{cid, sid};
-use crate::support::{dock_probe, http, rules};
+use crate::support::{dock_probe, http, rules, start};
 
 /// The channels the modules are wired to, as the program that made them holds them.
 struct Channels {
@@ -359,4 +359,63 @@ async fn frameworks_registered_by_the_program_load_like_the_built_ins() {
         "{twice:?}"
     );
     let _: &dyn Framework = &quiet;
+}
+
+#[actix_rt::test]
+async fn the_approver_decides_escalations_by_executor_and_leaves_the_rest() {
+    let policy = rules(json!({"rules": [
+        {"name": "caps", "on": "capability", "effect": "allow"},
+        {"name": "modules", "on": "module", "effect": "allow"},
+        {"name": "risky", "on": "action", "effect": "escalate", "risks": ["high", "irreversible"]},
+    ]}));
+    let kernel = start(
+        Kernel::builder()
+            .policy(policy)
+            .approval_timeout(std::time::Duration::from_secs(5)),
+    )
+    .await;
+    kernel
+        .register_executor("deploy", Risk::High, None)
+        .await
+        .unwrap();
+    kernel
+        .register_executor("wipe", Risk::High, None)
+        .await
+        .unwrap();
+    let mut load = ModuleLoad::new(sid("gatekeeper"), "approver");
+    load.privileged = true;
+    load.settings = json!({"approve": ["deploy"], "deny": ["shell"]});
+    kernel.load_module(load).await.unwrap();
+    let alice = dock_probe(&kernel, "alice", false).await;
+    for executor in ["deploy", "shell", "wipe"] {
+        alice
+            .request(
+                format!("executor:{executor}").parse().unwrap(),
+                Rights::EXECUTE,
+            )
+            .await
+            .unwrap();
+    }
+    let act = |executor: &str| ActionRequest::new("run", executor, "prod");
+    let approved = alice.authorize(act("deploy"), None).await.unwrap();
+    assert!(approved.approval.is_some(), "approved after escalation");
+    let denied = alice.authorize(act("shell"), None).await;
+    assert!(
+        matches!(&denied, Err(GovernanceError::ApprovalDenied { decided_by, .. }) if decided_by == "gatekeeper"),
+        "{denied:?}"
+    );
+    tokio::time::pause();
+    let undecided = alice.authorize(act("wipe"), None).await;
+    assert!(
+        matches!(undecided, Err(GovernanceError::ApprovalExpired { .. })),
+        "left for another approver, then denied at the timeout: {undecided:?}"
+    );
+
+    let refused = kernel
+        .load_module(ModuleLoad::new(sid("plain"), "approver").channel("ticks".parse().unwrap()))
+        .await;
+    assert!(
+        matches!(refused, Err(GovernanceError::Module { .. })),
+        "{refused:?}"
+    );
 }

@@ -1,5 +1,5 @@
 //! Ready-made systems a module names by framework: [`noop`], [`ticker`], [`echo`],
-//! [`worker`] and [`logger`]. They work on channels carrying JSON
+//! [`worker`], [`logger`] and [`approver`]. They work on channels carrying JSON
 //! ([`serde_json::Value`]), the payload of every channel a config file declares. Each
 //! framework checks its settings (unknown keys are errors) and its channels before
 //! anything is docked.
@@ -19,6 +19,7 @@
 //! # }).unwrap();
 //! ```
 
+mod approver;
 mod echo;
 mod logger;
 mod noop;
@@ -27,6 +28,7 @@ mod worker;
 
 use std::sync::Arc;
 
+pub use approver::{approver, ApproverSettings};
 pub use echo::{echo, EchoSettings};
 pub use logger::{logger, LogLevel, LoggerSettings};
 pub use noop::{noop, NoopSettings};
@@ -40,12 +42,13 @@ type Build = fn(
     &crate::kernel::ModuleSpec,
 ) -> Result<crate::kernel::ModuleDock, crate::kernel::FrameworkError>;
 
-const BUILT_IN: [(&str, Build); 5] = [
+const BUILT_IN: [(&str, Build); 6] = [
     ("noop", noop),
     ("ticker", ticker),
     ("echo", echo),
     ("worker", worker),
     ("logger", logger),
+    ("approver", approver),
 ];
 
 /// The names of the built-in frameworks every kernel starts with.

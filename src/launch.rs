@@ -1,0 +1,163 @@
+//! Bringing a [`Config`] up: the kernel, its executors and channels, then its modules,
+//! in file order, each through the same path a privileged request would take.
+
+use std::sync::Arc;
+
+use exokern_actors::channel::{Broadcast, Mailbox, WorkQueue};
+use exokern_actors::kernel::{
+    ApprovedAction, DockError, Executor, GovernanceError, Kernel, KernelError, KernelHandle,
+};
+use exokern_actors::protocol::ModuleLoad;
+use serde_json::{json, Value};
+
+use crate::audit_file::JsonLinesAudit;
+use crate::config::{ChannelConfig, ChannelKind, Config, Runner};
+
+/// Why a configuration did not come up. Whatever had started is shut down.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LaunchError {
+    /// The kernel did not start.
+    #[error("the kernel did not start: {0}")]
+    Kernel(#[from] KernelError),
+    /// The kernel stopped while the constellation was coming up.
+    #[error("the kernel stopped while the constellation was coming up")]
+    Stopped,
+    /// The audit file could not be opened.
+    #[error("cannot open the audit file {path}: {reason}")]
+    AuditFile {
+        /// The file.
+        path: String,
+        /// What the system said.
+        reason: String,
+    },
+    /// A channel did not start or register.
+    #[error("channel `{channel}` did not start: {reason}")]
+    Channel {
+        /// The channel.
+        channel: String,
+        /// Why.
+        reason: String,
+    },
+    /// A module was refused: by the module policy, its framework, or its initial
+    /// capabilities.
+    #[error("module `{module}` was not loaded: {error}")]
+    Module {
+        /// The module.
+        module: String,
+        /// Why.
+        error: GovernanceError,
+    },
+}
+
+/// Starts the kernel `config` describes and loads its modules; call inside an actix
+/// `System`. On failure, shuts down what had started.
+pub async fn launch(config: &Config) -> Result<KernelHandle, LaunchError> {
+    let settings = &config.kernel;
+    let mut builder = Kernel::builder()
+        .id(settings.id.clone())
+        .name(settings.name.clone())
+        .policy(settings.policy.clone())
+        .heartbeat_interval(settings.heartbeat);
+    if let Some(path) = &settings.audit_file {
+        let sink = JsonLinesAudit::append(path).map_err(|e| LaunchError::AuditFile {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        builder = builder.audit_sink(sink);
+    }
+    let kernel = builder.start().await?;
+    match populate(&kernel, config).await {
+        Ok(()) => Ok(kernel),
+        Err(error) => {
+            kernel.shutdown().await;
+            Err(error)
+        }
+    }
+}
+
+async fn populate(kernel: &KernelHandle, config: &Config) -> Result<(), LaunchError> {
+    for executor in &config.executors {
+        let runner = executor
+            .run
+            .map(|Runner::Echo| Arc::new(echo) as Arc<dyn Executor>);
+        kernel
+            .register_executor(&executor.name, executor.risk, runner)
+            .await
+            .map_err(|_| LaunchError::Stopped)?;
+    }
+    for channel in &config.channels {
+        add_channel(kernel, channel)
+            .await
+            .map_err(|reason| LaunchError::Channel {
+                channel: channel.id.to_string(),
+                reason,
+            })?;
+    }
+    for module in &config.modules {
+        let request = ModuleLoad {
+            channels: module.channels.clone(),
+            executors: module.executors.clone(),
+            privileged: module.privileged,
+            settings: module.settings.clone(),
+            ..ModuleLoad::new(module.id.clone(), module.framework.clone())
+        };
+        kernel
+            .load_module(request)
+            .await
+            .map_err(|error| LaunchError::Module {
+                module: module.id.to_string(),
+                error,
+            })?;
+    }
+    Ok(())
+}
+
+/// The `echo` runner: the action, as the gate let it through.
+async fn echo(action: ApprovedAction) -> Result<Value, String> {
+    Ok(json!({
+        "action": action.action,
+        "target": action.target,
+        "payload": action.payload,
+    }))
+}
+
+async fn add_channel(kernel: &KernelHandle, channel: &ChannelConfig) -> Result<(), String> {
+    let id = channel.id.clone();
+    let added: Result<(), DockError> = match channel.kind {
+        ChannelKind::Broadcast => {
+            let mut builder = Broadcast::<Value>::builder(id);
+            if let Some(retention) = channel.retention {
+                builder = builder.retention(retention);
+            }
+            if let Some(capacity) = channel.capacity {
+                builder = builder.subscriber_buffer(capacity);
+            }
+            let started = builder.start().map_err(|e| e.to_string())?;
+            kernel.add_channel(started, channel.visibility).await
+        }
+        ChannelKind::WorkQueue => {
+            let mut builder = WorkQueue::<Value>::builder(id);
+            if let Some(capacity) = channel.capacity {
+                builder = builder.capacity(capacity);
+            }
+            if let Some(lease) = channel.lease {
+                builder = builder.lease(lease);
+            }
+            if let Some(attempts) = channel.max_attempts {
+                builder = builder.max_attempts(attempts);
+            }
+            let started = builder.start().map_err(|e| e.to_string())?;
+            kernel.add_channel(started, channel.visibility).await
+        }
+        ChannelKind::Mailbox => {
+            let mut builder = Mailbox::<Value>::builder(id);
+            if let Some(capacity) = channel.capacity {
+                builder = builder.inbox_capacity(capacity);
+            }
+            let started = builder.start().map_err(|e| e.to_string())?;
+            kernel.add_channel(started, channel.visibility).await
+        }
+    };
+    added.map_err(|e| e.to_string())
+}
