@@ -67,6 +67,8 @@ impl KernelActor {
                         id: channel.id().to_string(),
                         kind: channel.kind().to_string(),
                         depth: stats.depth,
+                        accepted: stats.accepted,
+                        delivered: stats.delivered,
                     });
                 }
             }

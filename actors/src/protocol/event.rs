@@ -99,6 +99,12 @@ pub struct ChannelDepth {
     pub kind: String,
     /// Messages waiting (retained for a broadcast).
     pub depth: u64,
+    /// Messages accepted from writers since the channel started.
+    #[serde(default)]
+    pub accepted: u64,
+    /// Deliveries made since the channel started (one per subscriber on a broadcast).
+    #[serde(default)]
+    pub delivered: u64,
 }
 
 /// The kernel's pulse on `kernel.heartbeat`, at the configured interval.

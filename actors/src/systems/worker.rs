@@ -16,7 +16,8 @@ pub struct WorkerSettings {
     /// Jobs held at once (default 16).
     pub prefetch: usize,
     /// If set, each job becomes an `execute` request to this executor, with the job as
-    /// payload and its `target` field (a string) as target. The module needs the
+    /// payload and its `target` field (a string; or `payload.target`, as a ticker sends
+    /// it) as target. The module needs the
     /// executor among its `executors` to hold a capability for it.
     pub executor: Option<String>,
     /// The action's verb (default `process`).
@@ -52,8 +53,10 @@ impl System for Worker {
         };
         let client = ctx.kernel().expect("a module is docked").clone();
         let job = msg.payload().clone();
+        // A job's own `target`, or its payload's (how a ticker wraps what it sends).
         let target = job
             .get("target")
+            .or_else(|| job.get("payload").and_then(|p| p.get("target")))
             .and_then(Value::as_str)
             .unwrap_or_default();
         let request = ActionRequest::new(self.action.as_str(), executor.as_str(), target)

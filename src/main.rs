@@ -1,0 +1,248 @@
+//! `exokern`: run a governed constellation from a TOML file.
+//!
+//! Exit codes: 0 success, 2 usage or configuration error, 1 runtime failure.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use exokern::config::{Config, ConfigError};
+use exokern::kernel::KernelHandle;
+use exokern::launch::launch;
+use exokern::protocol::Heartbeat;
+use exokern::SystemId;
+
+#[derive(Parser)]
+#[command(
+    name = "exokern",
+    version,
+    about = "A governed actor runtime for multi-agent systems"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Starts the kernel a config describes, docks its modules and runs until Ctrl-C,
+    /// which drains everything and exits.
+    Launch {
+        /// The TOML config.
+        config: PathBuf,
+        /// Exit once the constellation is up, after printing its snapshot.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Checks a config and prints what `launch` would start, starting nothing.
+    Inspect {
+        /// The TOML config.
+        config: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let (Command::Launch { config, .. } | Command::Inspect { config }) = &cli.command;
+    let config = match Config::load(config) {
+        Ok(config) => config,
+        Err(error) => return config_error(&error),
+    };
+    match cli.command {
+        Command::Inspect { .. } => {
+            print!("{}", plan(&config));
+            ExitCode::SUCCESS
+        }
+        Command::Launch { once, .. } => {
+            tracing_subscriber::fmt()
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| "info".into()),
+                )
+                .init();
+            actix_rt::System::new().block_on(run(config, once))
+        }
+    }
+}
+
+fn config_error(error: &ConfigError) -> ExitCode {
+    eprintln!("error: {error}");
+    ExitCode::from(2)
+}
+
+async fn run(config: Config, once: bool) -> ExitCode {
+    println!(
+        "Starting exokern '{}' ({}).",
+        config.kernel.name, config.kernel.id
+    );
+    let kernel = match launch(&config).await {
+        Ok(kernel) => kernel,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    if let Err(code) = print_snapshot(&kernel).await {
+        return code;
+    }
+    if once {
+        kernel.shutdown().await;
+        return ExitCode::SUCCESS;
+    }
+    println!("Press Ctrl+C to stop.");
+    let summary = actix_rt::spawn(summarize(kernel.clone()));
+    let stopped = tokio::signal::ctrl_c().await;
+    summary.abort();
+    println!("Draining…");
+    kernel.shutdown().await;
+    match stopped {
+        Ok(()) => {
+            println!("Stopped exokern.");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: cannot wait for Ctrl-C: {error}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn print_snapshot(kernel: &KernelHandle) -> Result<(), ExitCode> {
+    let snapshot = kernel.snapshot().await.map_err(|error| {
+        eprintln!("error: {error}");
+        ExitCode::from(1)
+    })?;
+    println!("kernel_id={}", snapshot.kernel_id);
+    println!("systems:");
+    for system in &snapshot.systems {
+        println!(
+            "  - {} ({}{}) channels=[{}]",
+            system.id,
+            system.state.as_str(),
+            if system.privileged {
+                ", privileged"
+            } else {
+                ""
+            },
+            system.channels.join(", ")
+        );
+    }
+    println!("channels:");
+    for channel in &snapshot.channels {
+        println!(
+            "  - {} {} {:?}",
+            channel.id, channel.describes, channel.visibility
+        );
+    }
+    Ok(())
+}
+
+/// Logs one line per heartbeat: messages per second, queue depths, decisions.
+async fn summarize(kernel: KernelHandle) {
+    let watcher = SystemId::new("exokern-cli").expect("a valid id");
+    let Ok(beats) = kernel.watch_heartbeat(watcher).await else {
+        return;
+    };
+    let Ok(mut beats) = beats.subscribe(Default::default()).await else {
+        return;
+    };
+    let mut last: Option<(f64, HashMap<String, u64>)> = None;
+    let mut decided = kernel.audit(0, usize::MAX).last().map_or(0, |r| r.seq);
+    while let Ok(beat) = beats.recv().await {
+        let beat: &Heartbeat = beat.payload();
+        let accepted: HashMap<String, u64> = beat
+            .channels
+            .iter()
+            .map(|c| (c.id.clone(), c.accepted))
+            .collect();
+        let rate = last.as_ref().map_or(0.0, |(at, before)| {
+            let new: u64 = accepted
+                .iter()
+                .map(|(id, n)| n.saturating_sub(before.get(id).copied().unwrap_or(0)))
+                .sum();
+            new as f64 / (beat.timestamp - at).max(1e-3)
+        });
+        let records = kernel.audit(decided, usize::MAX);
+        let decisions = records.len();
+        decided = records.last().map_or(decided, |r| r.seq);
+        let depths: Vec<String> = beat
+            .channels
+            .iter()
+            .filter(|c| !c.id.starts_with("kernel."))
+            .map(|c| format!("{}={}", c.id, c.depth))
+            .collect();
+        tracing::info!(
+            beat = beat.beat,
+            msgs_per_sec = format!("{rate:.0}"),
+            depths = depths.join(" "),
+            decisions,
+            approvals_pending = beat.approvals_pending,
+            capabilities = beat.capabilities_active,
+            "summary"
+        );
+        last = Some((beat.timestamp, accepted));
+    }
+}
+
+/// What `inspect` prints: the plan `launch` would carry out.
+fn plan(config: &Config) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let kernel = &config.kernel;
+    let _ = writeln!(out, "kernel {} ({})", kernel.id, kernel.name);
+    let _ = writeln!(
+        out,
+        "  policy: {} rules; heartbeat every {} ms; audit file: {}",
+        kernel.policy.rules().len(),
+        kernel.heartbeat.as_millis(),
+        kernel
+            .audit_file
+            .as_ref()
+            .map_or("none".into(), |p| p.display().to_string())
+    );
+    let _ = writeln!(out, "channels:");
+    for channel in &config.channels {
+        let _ = writeln!(
+            out,
+            "  - {} ({}, {:?})",
+            channel.id,
+            channel.kind.as_str(),
+            channel.visibility
+        );
+    }
+    let _ = writeln!(out, "executors:");
+    for executor in &config.executors {
+        let _ = writeln!(
+            out,
+            "  - {} (risk {:?}{})",
+            executor.name,
+            executor.risk,
+            if executor.run.is_some() { ", runs" } else { "" }
+        );
+    }
+    let _ = writeln!(out, "modules:");
+    for module in &config.modules {
+        let _ = writeln!(
+            out,
+            "  - {} ({}{}) channels=[{}] executors=[{}]",
+            module.id,
+            module.framework,
+            if module.privileged {
+                ", privileged"
+            } else {
+                ""
+            },
+            module
+                .channels
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            module.executors.join(", ")
+        );
+    }
+    out
+}

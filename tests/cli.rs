@@ -1,0 +1,115 @@
+//! The `exokern` binary: launch, inspect, and the exit codes of every failure class.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+
+fn exokern() -> Command {
+    Command::cargo_bin("exokern").expect("the binary is built")
+}
+
+fn demo() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/demo.toml"))
+}
+
+/// Runs `exokern ARGS`, answering (exit code, stdout, stderr).
+fn run(args: &[&str]) -> (i32, String, String) {
+    let output = exokern().args(args).output().unwrap();
+    (
+        output.status.code().expect("exited, not killed"),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn launch_once_brings_the_demo_up_and_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    // A copy, so the audit file it writes lands in the temporary folder.
+    let config = dir.path().join("demo.toml");
+    std::fs::copy(demo(), &config).unwrap();
+    let (code, out, err) = run(&["launch", config.to_str().unwrap(), "--once"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains("Starting exokern 'exokern demo' (demo)."),
+        "{out}"
+    );
+    assert!(out.contains("kernel_id=demo"), "{out}");
+    for system in [
+        "approver (running, privileged)",
+        "worker-1 (running)",
+        "log (running)",
+    ] {
+        assert!(out.contains(system), "{system} missing from\n{out}");
+    }
+    assert!(out.contains("jobs work queue"), "{out}");
+    let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
+    let loads = audit
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+        .filter(|record| record["request"] == "module_load" && record["decision"] == "accepted")
+        .count();
+    assert_eq!(loads, 8, "every module was loaded through the policy");
+}
+
+#[test]
+fn inspect_prints_the_plan_and_starts_nothing() {
+    let (code, out, _) = run(&["inspect", demo().to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("kernel demo (exokern demo)\n"), "{out}");
+    assert!(out.contains("  - approver (approver, privileged)"), "{out}");
+    assert!(out.contains("  - deploy (risk High, runs)"), "{out}");
+}
+
+#[test]
+fn every_config_error_class_exits_2_with_its_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("[kernel]\nidd = \"x\"\n", "unknown field `idd`"),
+        ("[kernel]\nheartbeat_ms = -1\n", "line 2"),
+        (
+            "[[channels]]\nid = \"a\"\nkind = \"pipe\"\n",
+            "unknown variant `pipe`",
+        ),
+        (
+            "[[modules]]\nid = \"m\"\nframework = \"ghost\"\n",
+            "bad.toml:3:13: module `m`: unknown framework `ghost`",
+        ),
+        (
+            "[[modules]]\nid = \"m\"\nframework = \"logger\"\nchannels = [\"x\"]\n",
+            "no channel `x`",
+        ),
+        ("not toml at all", "bad.toml"),
+    ];
+    for (text, expected) in cases {
+        let config = dir.path().join("bad.toml");
+        std::fs::write(&config, text).unwrap();
+        for command in ["launch", "inspect"] {
+            let (code, out, err) = run(&[command, config.to_str().unwrap()]);
+            assert_eq!(code, 2, "{command} {text:?}: {out}{err}");
+            assert!(err.starts_with("error: "), "{err}");
+            assert!(err.contains(expected), "{command} {text:?}: {err}");
+        }
+    }
+    let (code, _, err) = run(&["launch", dir.path().join("absent.toml").to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot read"), "{err}");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(run(&[]).0, 2);
+    assert_eq!(run(&["launch"]).0, 2);
+    assert_eq!(run(&["launch", "x.toml", "--twice"]).0, 2);
+    assert_eq!(run(&["--version"]).0, 0);
+}
+
+#[test]
+fn a_module_the_policy_refuses_is_a_runtime_failure_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("refused.toml");
+    std::fs::write(&config, "[[modules]]\nid = \"m\"\nframework = \"noop\"\n").unwrap();
+    let (code, _, err) = run(&["launch", config.to_str().unwrap(), "--once"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("module `m` was not loaded"), "{err}");
+}
