@@ -113,3 +113,35 @@ fn a_module_the_policy_refuses_is_a_runtime_failure_exit_1() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("module `m` was not loaded"), "{err}");
 }
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_drains_and_exits_0() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command as Process, Stdio};
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("demo.toml");
+    std::fs::copy(demo(), &config).unwrap();
+    let mut child = Process::new(assert_cmd::cargo::cargo_bin("exokern"))
+        .args(["launch", config.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let ready = lines
+        .by_ref()
+        .map(Result::unwrap)
+        .any(|line| line == "Press Ctrl+C to stop.");
+    assert!(ready, "the constellation came up");
+    let sent = Process::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{rest:?}");
+    assert_eq!(rest, ["Draining…", "Stopped exokern."]);
+}
