@@ -6,12 +6,13 @@
 //! scheduling; the program prints it with the throughput.
 //!
 //! Run it with `cargo run --release --example simulation -- [AGENTS] [ROUNDS] [SEED]`
-//! (default 1,000 agents, 10 rounds, seed 7).
+//! (default 1,000 agents, 10 rounds, seed 7); with `--check` it runs again with the same
+//! seed and fails unless every agent ends with the same total.
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use exokern::channel::{Broadcast, SubscribeOptions};
 use exokern::kernel::{Dock, Kernel, Visibility};
@@ -112,13 +113,64 @@ impl System for Exchange {
     }
 }
 
+/// What a run produced: every agent's total, and how long docking and trading took.
+struct Outcome {
+    totals: Vec<u64>,
+    docked: Duration,
+    elapsed: Duration,
+}
+
 #[actix_rt::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut args = std::env::args().skip(1).map(|a| a.parse::<u64>());
+    let check = std::env::args().any(|a| a == "--check");
+    let mut args = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--check")
+        .map(|a| a.parse::<u64>());
     let agents = args.next().transpose()?.unwrap_or(1_000);
     let rounds = args.next().transpose()?.unwrap_or(10);
     let seed = args.next().transpose()?.unwrap_or(7);
 
+    let Outcome {
+        totals,
+        docked,
+        elapsed,
+    } = simulate(agents, rounds, seed).await?;
+    let checksum = totals
+        .iter()
+        .fold(0u64, |acc, &w| acc.wrapping_mul(31).wrapping_add(w));
+    let richest = totals
+        .iter()
+        .enumerate()
+        .max_by_key(|&(i, w)| (*w, std::cmp::Reverse(i)))
+        .map_or(0, |(i, _)| i);
+    let deliveries = rounds * (2 * agents + agents * agents);
+    println!("{agents} agents docked in {docked:.2?}; {rounds} rounds, seed {seed}");
+    println!(
+        "{deliveries} deliveries in {elapsed:.2?}: {:.0} deliveries/s, {:.1} rounds/s",
+        deliveries as f64 / elapsed.as_secs_f64(),
+        rounds as f64 / elapsed.as_secs_f64()
+    );
+    println!(
+        "richest: agent-{richest} with {}; checksum {checksum:016x}",
+        totals[richest]
+    );
+    if check {
+        let again = simulate(agents, rounds, seed).await?;
+        if again.totals != totals {
+            return Err("a second run with the same seed ended differently".into());
+        }
+        println!("a second run with seed {seed} ended the same");
+    }
+    Ok(())
+}
+
+/// Runs `rounds` rounds of `agents` agents on a kernel of their own.
+async fn simulate(
+    agents: u64,
+    rounds: u64,
+    seed: u64,
+) -> Result<Outcome, Box<dyn std::error::Error>> {
     let kernel = Kernel::builder()
         .policy(RuleSet::allow_all())
         .start()
@@ -185,25 +237,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let elapsed = started.elapsed();
 
     let totals: Vec<u64> = wealth.iter().map(|w| w.load(Ordering::Relaxed)).collect();
-    let checksum = totals
-        .iter()
-        .fold(0u64, |acc, &w| acc.wrapping_mul(31).wrapping_add(w));
-    let richest = totals
-        .iter()
-        .enumerate()
-        .max_by_key(|&(i, w)| (*w, std::cmp::Reverse(i)))
-        .map_or(0, |(i, _)| i);
-    let deliveries = rounds * per_round;
-    println!("{agents} agents docked in {docked:.2?}; {rounds} rounds, seed {seed}");
-    println!(
-        "{deliveries} deliveries in {elapsed:.2?}: {:.0} deliveries/s, {:.1} rounds/s",
-        deliveries as f64 / elapsed.as_secs_f64(),
-        rounds as f64 / elapsed.as_secs_f64()
-    );
-    println!(
-        "richest: agent-{richest} with {}; checksum {checksum:016x}",
-        totals[richest]
-    );
     kernel.shutdown().await;
-    Ok(())
+    Ok(Outcome {
+        totals,
+        docked,
+        elapsed,
+    })
 }
