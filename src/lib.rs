@@ -6,3 +6,4 @@ pub use exokern_actors::*;
 pub mod audit_file;
 pub mod config;
 pub mod launch;
+pub mod tokens;

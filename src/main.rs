@@ -40,21 +40,33 @@ enum Command {
         /// The TOML config.
         config: PathBuf,
     },
+    /// Mints a bearer token for remote system SYSTEM: prints the token (give it to the
+    /// remote system; it is not kept) and the record the kernel keeps (its id and the
+    /// SHA-256 of its secret).
+    Token {
+        /// The system the token acts as.
+        system: String,
+        /// Seconds until it expires (default: never).
+        #[arg(long)]
+        ttl_secs: Option<u64>,
+    },
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let (Command::Launch { config, .. } | Command::Inspect { config }) = &cli.command;
-    let config = match Config::load(config) {
-        Ok(config) => config,
-        Err(error) => return config_error(&error),
-    };
-    match cli.command {
-        Command::Inspect { .. } => {
-            print!("{}", plan(&config));
-            ExitCode::SUCCESS
-        }
-        Command::Launch { once, .. } => {
+    match Cli::parse().command {
+        Command::Token { system, ttl_secs } => token(&system, ttl_secs),
+        Command::Inspect { config } => match Config::load(config) {
+            Ok(config) => {
+                print!("{}", plan(&config));
+                ExitCode::SUCCESS
+            }
+            Err(error) => config_error(&error),
+        },
+        Command::Launch { config, once } => {
+            let config = match Config::load(config) {
+                Ok(config) => config,
+                Err(error) => return config_error(&error),
+            };
             tracing_subscriber::fmt()
                 .with_writer(std::io::stderr)
                 .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -66,6 +78,29 @@ fn main() -> ExitCode {
             actix_rt::System::new().block_on(run(config, once))
         }
     }
+}
+
+fn token(system: &str, ttl_secs: Option<u64>) -> ExitCode {
+    let system = match SystemId::new(system) {
+        Ok(system) => system,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let ttl = ttl_secs.map(std::time::Duration::from_secs);
+    let (token, record) = exokern::tokens::TokenStore::new().mint(system, ttl);
+    println!("token = {}", token.secret());
+    println!("system = {}", record.system);
+    println!("id = {}", record.id);
+    println!("sha256 = {}", record.sha256);
+    if let Some(expires) = record.expires {
+        let secs = expires
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        println!("expires_unix = {secs}");
+    }
+    ExitCode::SUCCESS
 }
 
 fn config_error(error: &ConfigError) -> ExitCode {
