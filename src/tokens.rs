@@ -15,7 +15,9 @@
 //! let (token, _record) = store.mint(remote.clone(), Some(Duration::from_secs(3600)));
 //! let now = SystemTime::now();
 //! assert_eq!(store.verify(token.secret(), now), Ok(&remote));
-//! assert_eq!(store.verify("exo.0011223344556677.00", now), Err(TokenError::Unknown));
+//! let forged = format!("exo.0011223344556677.{}", "ab".repeat(32));
+//! assert_eq!(store.verify(&forged, now), Err(TokenError::Unknown));
+//! assert_eq!(store.verify("exo.0011223344556677.00", now), Err(TokenError::Malformed));
 //! store.revoke_system(&remote);
 //! assert_eq!(store.verify(token.secret(), now), Err(TokenError::Revoked));
 //! ```
