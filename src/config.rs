@@ -81,7 +81,7 @@ pub struct KernelConfig {
 #[serde(deny_unknown_fields, default)]
 #[non_exhaustive]
 pub struct NetworkConfig {
-    /// Serve HTTP without `--publish` (default false).
+    /// Serve HTTP (default false). Refused at load until the HTTP surface exists.
     pub publish: bool,
     /// Address to bind (default `127.0.0.1`).
     pub host: String,
@@ -238,8 +238,7 @@ struct RawKernel {
     policy_file: Option<Spanned<PathBuf>>,
     heartbeat_ms: Option<Spanned<u64>>,
     audit_file: Option<PathBuf>,
-    #[serde(default)]
-    network: NetworkConfig,
+    network: Option<Spanned<NetworkConfig>>,
 }
 
 #[derive(Deserialize)]
@@ -377,13 +376,24 @@ fn kernel(
         Some(ms) => Duration::from_millis(ms.into_inner()),
         None => Duration::from_secs(1),
     };
+    let network = match raw.network {
+        // Refused rather than ignored, so nobody believes their channels are served.
+        Some(network) if network.get_ref().publish => {
+            return Err(source.error(
+                network.span(),
+                "`kernel.network.publish`: this build has no HTTP surface yet; remove the key",
+            ))
+        }
+        Some(network) => network.into_inner(),
+        None => NetworkConfig::default(),
+    };
     Ok(KernelConfig {
         name: raw.name.unwrap_or_else(|| id.clone()),
         id,
         policy,
         heartbeat,
         audit_file: raw.audit_file.map(|file| base.join(file)),
-        network: raw.network,
+        network,
     })
 }
 

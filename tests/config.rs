@@ -90,6 +90,14 @@ fn an_empty_file_is_a_kernel_that_denies_everything() {
     assert_eq!(config.kernel.id, "exokern");
     assert!(config.kernel.policy.rules().is_empty());
     assert!(config.modules.is_empty());
+    let network = parse("[kernel.network]\nhost = \"0.0.0.0\"\nport = 9000\n").unwrap();
+    assert_eq!(
+        (
+            network.kernel.network.host.as_str(),
+            network.kernel.network.port
+        ),
+        ("0.0.0.0", 9000)
+    );
 }
 
 #[test]
@@ -168,6 +176,10 @@ fn cross_checks_fail_at_load_with_the_place() {
         (
             "[[executors]]\nname = \"a b\"\nrisk = \"low\"\n",
             "executor name \"a b\"",
+        ),
+        (
+            "[kernel.network]\npublish = true\n",
+            "test.toml:1:1: `kernel.network.publish`: this build has no HTTP surface yet",
         ),
         (
             "[kernel]\npolicy_file = \"p.toml\"\n[kernel.policy]\nrules = []\n",
