@@ -205,8 +205,17 @@ async fn every_decision_is_audited_to_the_ring_the_sink_and_kernel_audit() {
     assert_eq!(ring[3].capability, Some(cap.capability.id()));
     assert!(ring.iter().all(|r| r.timestamp > 1.0e9));
     assert_eq!(*sink.records.lock().unwrap(), ring);
-    // The sink is flushed at each heartbeat and at shutdown.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // The sink is flushed at each heartbeat, after publishing it, and at shutdown: once
+    // a second beat arrives, the first one's flush has happened.
+    let mut beats = ops
+        .heartbeat
+        .expect("every docked system reads kernel.heartbeat")
+        .subscribe(SubscribeOptions::default())
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        beats.recv().await.unwrap();
+    }
     assert!(*sink.flushes.lock().unwrap() >= 1);
     let before = *sink.flushes.lock().unwrap();
     kernel.shutdown().await;
