@@ -37,6 +37,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use exokern_actors::channel::ChannelKind;
 use exokern_actors::kernel::Visibility;
 use exokern_actors::policy::{Risk, RuleSet};
 use exokern_actors::{ChannelId, SystemId};
@@ -95,29 +96,6 @@ impl Default for NetworkConfig {
             publish: false,
             host: "127.0.0.1".into(),
             port: 8100,
-        }
-    }
-}
-
-/// A channel's kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ChannelKind {
-    /// Every subscriber gets every message.
-    Broadcast,
-    /// Each item goes to one worker, acked or retried.
-    WorkQueue,
-    /// Addressed messages and request / reply.
-    Mailbox,
-}
-
-impl ChannelKind {
-    /// The name used in the file.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ChannelKind::Broadcast => "broadcast",
-            ChannelKind::WorkQueue => "work_queue",
-            ChannelKind::Mailbox => "mailbox",
         }
     }
 }
@@ -249,17 +227,9 @@ struct RawChannel {
     capacity: Option<Spanned<usize>>,
     retention: Option<Spanned<usize>>,
     #[serde(default)]
-    visibility: RawVisibility,
+    visibility: Visibility,
     lease_ms: Option<Spanned<u64>>,
     max_attempts: Option<Spanned<u32>>,
-}
-
-#[derive(Deserialize, Default, Clone, Copy)]
-#[serde(rename_all = "snake_case")]
-enum RawVisibility {
-    #[default]
-    Private,
-    Public,
 }
 
 #[derive(Deserialize)]
@@ -432,9 +402,8 @@ fn channels(
             Some(at) if raw.kind != kind => Err(source.error(
                 at,
                 format!(
-                    "channel `{id}`: `{key}` applies to {} channels only, and this one is a {}",
-                    kind.as_str(),
-                    raw.kind.as_str()
+                    "channel `{id}`: `{key}` applies to {kind} channels only, and this one is a {}",
+                    raw.kind
                 ),
             )),
             _ => Ok(()),
@@ -483,10 +452,7 @@ fn channels(
             kind: raw.kind,
             capacity: raw.capacity.map(Spanned::into_inner),
             retention: raw.retention.map(Spanned::into_inner),
-            visibility: match raw.visibility {
-                RawVisibility::Private => Visibility::Private,
-                RawVisibility::Public => Visibility::Public,
-            },
+            visibility: raw.visibility,
             lease: raw
                 .lease_ms
                 .map(|ms| Duration::from_millis(ms.into_inner())),

@@ -243,9 +243,7 @@ fn plan(config: &Config) -> String {
         let _ = writeln!(
             out,
             "  - {} ({}, {:?})",
-            channel.id,
-            channel.kind.as_str(),
-            channel.visibility
+            channel.id, channel.kind, channel.visibility
         );
     }
     let _ = writeln!(out, "executors:");
