@@ -3,9 +3,10 @@
 
 use std::sync::Arc;
 
-use exokern_actors::channel::{Broadcast, Mailbox, WorkQueue};
+use exokern_actors::channel::{Broadcast, Mailbox, StartError, WorkQueue};
 use exokern_actors::kernel::{
-    ApprovedAction, DockError, Executor, GovernanceError, Kernel, KernelError, KernelHandle,
+    ApprovedAction, Executor, GovernanceError, Kernel, KernelChannel, KernelError, KernelHandle,
+    Visibility,
 };
 use exokern_actors::protocol::ModuleLoad;
 use serde_json::{json, Value};
@@ -124,7 +125,8 @@ async fn echo(action: ApprovedAction) -> Result<Value, String> {
 
 async fn add_channel(kernel: &KernelHandle, channel: &ChannelConfig) -> Result<(), String> {
     let id = channel.id.clone();
-    let added: Result<(), DockError> = match channel.kind {
+    let visibility = channel.visibility;
+    match channel.kind {
         ChannelKind::Broadcast => {
             let mut builder = Broadcast::<Value>::builder(id);
             if let Some(retention) = channel.retention {
@@ -133,8 +135,7 @@ async fn add_channel(kernel: &KernelHandle, channel: &ChannelConfig) -> Result<(
             if let Some(capacity) = channel.capacity {
                 builder = builder.subscriber_buffer(capacity);
             }
-            let started = builder.start().map_err(|e| e.to_string())?;
-            kernel.add_channel(started, channel.visibility).await
+            register(kernel, builder.start(), visibility).await
         }
         ChannelKind::WorkQueue => {
             let mut builder = WorkQueue::<Value>::builder(id);
@@ -147,17 +148,27 @@ async fn add_channel(kernel: &KernelHandle, channel: &ChannelConfig) -> Result<(
             if let Some(attempts) = channel.max_attempts {
                 builder = builder.max_attempts(attempts);
             }
-            let started = builder.start().map_err(|e| e.to_string())?;
-            kernel.add_channel(started, channel.visibility).await
+            register(kernel, builder.start(), visibility).await
         }
         ChannelKind::Mailbox => {
             let mut builder = Mailbox::<Value>::builder(id);
             if let Some(capacity) = channel.capacity {
                 builder = builder.inbox_capacity(capacity);
             }
-            let started = builder.start().map_err(|e| e.to_string())?;
-            kernel.add_channel(started, channel.visibility).await
+            register(kernel, builder.start(), visibility).await
         }
-    };
-    added.map_err(|e| e.to_string())
+    }
+}
+
+/// Registers a channel that started with the kernel.
+async fn register(
+    kernel: &KernelHandle,
+    started: Result<impl KernelChannel, StartError>,
+    visibility: Visibility,
+) -> Result<(), String> {
+    let channel = started.map_err(|e| e.to_string())?;
+    kernel
+        .add_channel(channel, visibility)
+        .await
+        .map_err(|e| e.to_string())
 }

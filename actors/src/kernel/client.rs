@@ -210,13 +210,20 @@ impl KernelClient {
         .await
     }
 
-    fn act(&self, request: ActionRequest, capability: Option<&Capability>, execute: bool) -> Act {
-        Act {
+    /// Asks the gate about `request`, and with `execute` has the executor run it.
+    async fn act(
+        &self,
+        request: ActionRequest,
+        capability: Option<&Capability>,
+        execute: bool,
+    ) -> Result<Approval, GovernanceError> {
+        let act = Act {
             caller: Arc::clone(&self.line.member),
             request,
             capability: capability.cloned(),
             execute,
-        }
+        };
+        self.answer(|| self.line.managers.gate.send(act)).await
     }
 
     /// Asks the gate whether `request` may be taken, presenting `capability` (or, with
@@ -227,13 +234,7 @@ impl KernelClient {
         request: ActionRequest,
         capability: Option<&Capability>,
     ) -> Result<Approval, GovernanceError> {
-        self.answer(|| {
-            self.line
-                .managers
-                .gate
-                .send(self.act(request, capability, false))
-        })
-        .await
+        self.act(request, capability, false).await
     }
 
     /// Like [`authorize`](Self::authorize), then has the kernel's registered executor
@@ -243,13 +244,7 @@ impl KernelClient {
         request: ActionRequest,
         capability: Option<&Capability>,
     ) -> Result<Approval, GovernanceError> {
-        self.answer(|| {
-            self.line
-                .managers
-                .gate
-                .send(self.act(request, capability, true))
-        })
-        .await
+        self.act(request, capability, true).await
     }
 
     /// Approves or denies a pending approval (privileged systems only).

@@ -119,9 +119,7 @@ impl Asked {
                     "`rights` is empty: ask for at least one right",
                 ));
             }
-            check_scope(&request.resource)?;
-            check_ttl(request.ttl)?;
-            Ok(request.caveats.to_caveats()?)
+            Ok(request.checked_caveats()?)
         });
         let caveats = match checked {
             Ok(caveats) => caveats,

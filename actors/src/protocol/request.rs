@@ -160,9 +160,15 @@ pub struct CapabilityRequest {
 impl CapabilityRequest {
     /// Checks the resource's names, a positive lifetime and usable caveats.
     pub fn validate(&self) -> Result<(), InvalidRequest> {
+        self.checked_caveats().map(drop)
+    }
+
+    /// Checks the request like [`validate`](Self::validate), and answers the caveats it
+    /// asks for, built once.
+    pub fn checked_caveats(&self) -> Result<Caveats, InvalidRequest> {
         check_scope(&self.resource)?;
         check_ttl(self.ttl)?;
-        self.caveats.to_caveats().map(drop)
+        self.caveats.to_caveats()
     }
 
     /// A request for `rights` over `resource`, with no TTL, caveats or context.
