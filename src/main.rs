@@ -185,7 +185,7 @@ async fn summarize(kernel: KernelHandle) {
         return;
     };
     let mut last: Option<(f64, HashMap<String, u64>)> = None;
-    let mut decided = kernel.audit(0, usize::MAX).last().map_or(0, |r| r.seq);
+    let mut decided = kernel.audited();
     while let Ok(beat) = beats.recv().await {
         let beat: &Heartbeat = beat.payload();
         let accepted: HashMap<String, u64> = beat
@@ -200,9 +200,9 @@ async fn summarize(kernel: KernelHandle) {
                 .sum();
             new as f64 / (beat.timestamp - at).max(1e-3)
         });
-        let records = kernel.audit(decided, usize::MAX);
-        let decisions = records.len();
-        decided = records.last().map_or(decided, |r| r.seq);
+        let audited = kernel.audited();
+        let decisions = audited - decided;
+        decided = audited;
         let depths: Vec<String> = beat
             .channels
             .iter()

@@ -394,6 +394,7 @@ async fn l3_the_audit_ring_and_the_heartbeat_history_are_bounded() {
     }
     let kept: Vec<u64> = kernel.audit(0, 100).iter().map(|r| r.seq).collect();
     assert_eq!(kept, (42..=51).collect::<Vec<_>>());
+    assert_eq!(kernel.audited(), 51, "counts the records the ring let go");
     let mut beats = admin
         .heartbeat
         .unwrap()

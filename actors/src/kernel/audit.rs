@@ -276,6 +276,11 @@ impl Audit {
         }
     }
 
+    /// How many records were ever appended: the latest `seq`.
+    pub(crate) fn recorded(&self) -> u64 {
+        self.lock().next - 1
+    }
+
     /// The records after `after_seq`, oldest first, at most `limit`.
     pub(crate) fn since(&self, after_seq: u64, limit: usize) -> Vec<AuditRecord> {
         let log = self.lock();

@@ -242,6 +242,12 @@ impl KernelHandle {
         self.audit.since(after_seq, limit)
     }
 
+    /// How many governance decisions were audited so far (the latest record's `seq`),
+    /// including those the ring no longer holds.
+    pub fn audited(&self) -> u64 {
+        self.audit.recorded()
+    }
+
     /// The constellation now.
     pub async fn snapshot(&self) -> Result<Snapshot, KernelStopped> {
         self.kernel
