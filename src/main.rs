@@ -3,8 +3,10 @@
 //! Exit codes: 0 success, 2 usage or configuration error, 1 runtime failure.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::task::Poll;
 
 use clap::{Parser, Subcommand};
 use exokern::config::{Config, ConfigError};
@@ -127,9 +129,16 @@ async fn run(config: Config, once: bool) -> ExitCode {
         kernel.shutdown().await;
         return ExitCode::SUCCESS;
     }
+    // The handler is installed on the first poll: poll once before saying Ctrl-C works,
+    // or an early Ctrl-C kills the process instead of draining it.
+    let mut interrupted = std::pin::pin!(tokio::signal::ctrl_c());
+    let first = std::future::poll_fn(|cx| Poll::Ready(interrupted.as_mut().poll(cx))).await;
     println!("Press Ctrl+C to stop.");
     let summary = actix_rt::spawn(summarize(kernel.clone()));
-    let stopped = tokio::signal::ctrl_c().await;
+    let stopped = match first {
+        Poll::Ready(failed) => failed,
+        Poll::Pending => interrupted.await,
+    };
     summary.abort();
     println!("Draining…");
     kernel.shutdown().await;
