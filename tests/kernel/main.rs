@@ -9,5 +9,6 @@ mod docking;
 mod governance;
 mod modules;
 mod pulse;
+mod remote;
 mod support;
 mod wire;

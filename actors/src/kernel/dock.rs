@@ -425,6 +425,7 @@ impl<S: System> Handler<DockSystem<S>> for KernelActor {
                     system,
                     granted,
                     capabilities,
+                    docking,
                 }) => {
                     for entry in &owned {
                         act.channels.insert(entry.id().clone(), entry.clone());
@@ -432,6 +433,7 @@ impl<S: System> Handler<DockSystem<S>> for KernelActor {
                     let report = Docked {
                         channels: granted.clone(),
                         capabilities,
+                        docking,
                     };
                     if let Some(registration) = act.members.get_mut(&id) {
                         registration.control = Some(system.control());
@@ -484,6 +486,7 @@ struct Built<S: System> {
     system: SystemRef<S>,
     granted: Vec<ChannelId>,
     capabilities: Vec<GrantInfo>,
+    docking: Arc<Docking>,
 }
 
 /// What a dock gave a system, besides its handle.
@@ -493,6 +496,8 @@ pub(crate) struct Docked {
     pub(crate) channels: Vec<ChannelId>,
     /// Its initial capabilities.
     pub(crate) capabilities: Vec<GrantInfo>,
+    /// What its host holds: client, ports, initial capabilities.
+    pub(crate) docking: Arc<Docking>,
 }
 
 /// Makes the grants, spawns the system and hands it to the lifecycle manager; on
@@ -569,10 +574,11 @@ async fn build<S: System>(
             .member
             .transition(LifecycleState::Docked, LifecycleState::Running);
     }
+    let docking = Arc::new(Docking::new(client, ports, capabilities));
     let spawned = match failure {
         Some(error) => Err(error),
         None => builder
-            .docking(Arc::new(Docking::new(client, ports, capabilities)))
+            .docking(Arc::clone(&docking))
             .spawn()
             .await
             .map_err(DockError::from),
@@ -600,6 +606,7 @@ async fn build<S: System>(
             system,
             granted: granted.iter().map(|e| e.id().clone()).collect(),
             capabilities: infos,
+            docking,
         }),
         Err(error) => {
             if !infos.is_empty() {

@@ -16,6 +16,7 @@ use super::lifecycle::Command;
 use super::modules::{
     Framework, ListModules, Load, ModuleInfo, ModuleLoaded, RegisterFramework, Unload,
 };
+use super::remote::{RemoteDock, RemoteSystem};
 use super::state::LifecycleState;
 use super::undock::{Shutdown, Snapshot, TakeSnapshot, Undock};
 use crate::channel::{Broadcast, BroadcastHandle, ChannelError};
@@ -76,6 +77,20 @@ impl KernelHandle {
             .await
             .map_err(|_| KernelStopped)??;
         Ok(system)
+    }
+
+    /// Docks a remote system: the same atomic dock as [`dock`](Self::dock), with the
+    /// grants, privilege and initial capabilities `dock` names; the answer holds the
+    /// ports and client the remote acts through.
+    pub async fn dock_remote(&self, dock: RemoteDock) -> Result<RemoteSystem, DockError> {
+        let (system, docked) = self
+            .kernel
+            .send(DockSystem {
+                dock: dock.into_dock(),
+            })
+            .await
+            .map_err(|_| KernelStopped)??;
+        Ok(RemoteSystem::new(docked.docking, system))
     }
 
     /// Undocks a system: revokes its capabilities (with every derived one), removes its

@@ -23,6 +23,7 @@ mod heartbeat;
 mod lifecycle;
 mod modules;
 mod ports;
+mod remote;
 mod state;
 mod undock;
 mod wire;
@@ -44,6 +45,7 @@ pub use modules::{
     Framework, FrameworkError, ModuleDock, ModuleInfo, ModuleLoaded, ModuleLoaderActor, ModuleSpec,
 };
 pub use ports::{Docking, PortError, Ports};
+pub use remote::{RemoteDock, RemoteSystem};
 pub use state::LifecycleState;
 pub use undock::{ChannelEntryInfo, Snapshot, SystemEntry};
 

@@ -6,7 +6,8 @@
 use super::client::KernelClient;
 use super::error::{GovernanceError, KernelStopped};
 use crate::capability::{Capability, CapabilityId, Denial, Resolve};
-use crate::protocol::{decode, ActionRequest, Reply, Request};
+use crate::ids::SystemId;
+use crate::protocol::{decode, ActionRequest, ApprovalId, LifecycleCommand, Reply, Request};
 
 impl KernelClient {
     /// Decodes `bytes` as one JSON [`Request`] and serves it as [`call`](Self::call)
@@ -25,149 +26,111 @@ impl KernelClient {
     /// (`capability_deny`, `action_denied`, `approval_error`, `module_rejected`,
     /// `lifecycle_error`) or `invalid_request`.
     pub async fn call(&self, request: Request) -> Reply {
-        match request {
+        let refusal = Refusal::of(&request);
+        match self.serve(request).await {
+            Ok(reply) => reply,
+            Err(error) => refusal.reply(error),
+        }
+    }
+
+    /// Serves `request` as this system: the success reply, or the error that refused
+    /// it, typed, for a front end that maps errors itself (to HTTP statuses, say).
+    pub async fn serve(&self, request: Request) -> Result<Reply, GovernanceError> {
+        Ok(match request {
             Request::CapabilityRequest(request) => {
-                let resource = Some(request.resource.to_string());
-                match self.request_capability(request).await {
-                    Ok(granted) => Reply::CapabilityGrant(granted.info()),
-                    Err(error) => capability_deny(resource, error),
-                }
+                Reply::CapabilityGrant(self.request_capability(request).await?.info())
             }
             Request::CapabilityDerive(derive) => {
-                let resource = derive.resource.as_ref().map(ToString::to_string);
-                let derived = async {
-                    let parent = self.resolve(derive.parent).await?;
-                    let caveats = derive.caveats.to_caveats()?;
-                    let to = derive.to;
-                    self.derive(
+                let parent = self.capability(derive.parent).await?;
+                let caveats = derive.caveats.to_caveats()?;
+                let derived = self
+                    .derive(
                         &parent,
-                        to,
+                        derive.to,
                         derive.rights,
                         derive.resource,
                         derive.ttl,
                         caveats,
                     )
-                    .await
-                };
-                match derived.await {
-                    Ok(granted) => Reply::CapabilityGrant(granted.info()),
-                    Err(error) => capability_deny(resource, error),
-                }
+                    .await?;
+                Reply::CapabilityGrant(derived.info())
             }
             Request::CapabilityRevoke(revoke) => {
-                let revoked = async {
-                    let capability = self.resolve(revoke.capability).await?;
-                    self.revoke(&capability).await
-                };
-                match revoked.await {
-                    Ok(revoked) => Reply::CapabilityRevoked {
-                        capability: revoke.capability,
-                        revoked,
-                    },
-                    Err(error) => capability_deny(None, error),
+                let capability = self.capability(revoke.capability).await?;
+                Reply::CapabilityRevoked {
+                    capability: revoke.capability,
+                    revoked: self.revoke(&capability).await?,
                 }
             }
-            Request::ActionAuthorize(action) => self.act_on(action, false).await,
-            Request::ActionExecute(action) => self.act_on(action, true).await,
+            Request::ActionAuthorize(action) => self.act_on(action, false).await?,
+            Request::ActionExecute(action) => self.act_on(action, true).await?,
             Request::ApprovalDecision(decision) => {
                 let approval = decision.approval;
-                match self
-                    .decide(approval, decision.approve, decision.reason)
-                    .await
-                {
-                    Ok(()) => Reply::ApprovalRecorded {
-                        approval,
-                        approved: decision.approve,
-                    },
-                    Err(error) => {
-                        refusal(error, |reason| Reply::ApprovalError { approval, reason })
-                    }
+                self.decide(approval, decision.approve, decision.reason)
+                    .await?;
+                Reply::ApprovalRecorded {
+                    approval,
+                    approved: decision.approve,
                 }
             }
             Request::ModuleLoad(load) => {
-                let module_id = load.module_id.clone();
-                match self.load_module(load).await {
-                    Ok(loaded) => Reply::ModuleAccepted {
-                        system_id: loaded.module_id.clone(),
-                        module_id: loaded.module_id,
-                        granted_wiring: loaded.channels,
-                        granted_capabilities: loaded.capabilities,
-                    },
-                    Err(error) => {
-                        let rule = error.rule().map(str::to_owned);
-                        refusal(error, |reason| Reply::ModuleRejected {
-                            module_id,
-                            reason,
-                            rule,
-                        })
-                    }
+                let loaded = self.load_module(load).await?;
+                Reply::ModuleAccepted {
+                    system_id: loaded.module_id.clone(),
+                    module_id: loaded.module_id,
+                    granted_wiring: loaded.channels,
+                    granted_capabilities: loaded.capabilities,
                 }
             }
             Request::ModuleUnload(unload) => {
-                let module_id = unload.module_id;
-                match self.unload_module(module_id.clone()).await {
-                    Ok(()) => Reply::ModuleUnloaded { module_id },
-                    Err(error) => refusal(error, |reason| Reply::ModuleRejected {
-                        module_id,
-                        reason,
-                        rule: None,
-                    }),
+                self.unload_module(unload.module_id.clone()).await?;
+                Reply::ModuleUnloaded {
+                    module_id: unload.module_id,
                 }
             }
             Request::LifecycleCommand(command) => {
                 let (verb, system_id) = (command.command, command.system_id);
-                match self
+                let state = self
                     .lifecycle(verb, system_id.clone(), command.timeout)
-                    .await
-                {
-                    Ok(state) => Reply::LifecycleOk {
-                        command: verb,
-                        system_id,
-                        state: state.to_string(),
-                    },
-                    Err(error) => refusal(error, |reason| Reply::LifecycleError {
-                        command: verb,
-                        system_id,
-                        reason,
-                    }),
+                    .await?;
+                Reply::LifecycleOk {
+                    command: verb,
+                    system_id,
+                    state: state.to_string(),
                 }
             }
-        }
+        })
     }
 
     /// Authorizes (or, with `execute`, executes) `action`, presenting the capability
     /// its id names, if it names one.
-    async fn act_on(&self, action: ActionRequest, execute: bool) -> Reply {
+    async fn act_on(&self, action: ActionRequest, execute: bool) -> Result<Reply, GovernanceError> {
         let executor = action.executor.clone();
-        let acted = async {
-            let capability = match action.capability {
-                Some(id) => Some(self.resolve(id).await?),
-                None => None,
-            };
-            match execute {
-                true => self.execute(action, capability.as_ref()).await,
-                false => self.authorize(action, capability.as_ref()).await,
-            }
+        let capability = match action.capability {
+            Some(id) => Some(self.capability(id).await?),
+            None => None,
         };
-        match acted.await {
-            Ok(approval) if execute => Reply::ActionExecuted {
+        Ok(if execute {
+            let approval = self.execute(action, capability.as_ref()).await?;
+            Reply::ActionExecuted {
                 executor,
                 output: approval.output.unwrap_or_default(),
-            },
-            Ok(approval) => Reply::ActionApproved {
+            }
+        } else {
+            let approval = self.authorize(action, capability.as_ref()).await?;
+            Reply::ActionApproved {
                 executor,
                 payload: approval.payload,
                 rewritten: approval.rewritten,
                 approval: approval.approval,
-            },
-            Err(error) => action_denied(error),
-        }
+            }
+        })
     }
 
     /// The live capability with this id. Whether the caller may use it is decided where
     /// it is used, as for a handle; an id that names nothing live (expired, revoked,
     /// never issued) is refused like a stale handle.
-    async fn resolve(&self, id: CapabilityId) -> Result<Capability, GovernanceError> {
+    pub async fn capability(&self, id: CapabilityId) -> Result<Capability, GovernanceError> {
         self.line
             .managers
             .caps
@@ -178,25 +141,76 @@ impl KernelClient {
     }
 }
 
-/// The refusal `make` builds from the error's message, or `invalid_request` if the
-/// request itself was at fault.
-fn refusal(error: GovernanceError, make: impl FnOnce(String) -> Reply) -> Reply {
-    match error {
-        GovernanceError::Invalid(invalid) => invalid.into(),
-        error => make(error.to_string()),
+/// Which refusal a request gets, with what it needs from the request to say so.
+enum Refusal {
+    Capability {
+        resource: Option<String>,
+    },
+    Action,
+    Approval {
+        approval: ApprovalId,
+    },
+    Module {
+        module_id: SystemId,
+    },
+    Lifecycle {
+        command: LifecycleCommand,
+        system_id: SystemId,
+    },
+}
+
+impl Refusal {
+    fn of(request: &Request) -> Refusal {
+        match request {
+            Request::CapabilityRequest(r) => Refusal::Capability {
+                resource: Some(r.resource.to_string()),
+            },
+            Request::CapabilityDerive(d) => Refusal::Capability {
+                resource: d.resource.as_ref().map(ToString::to_string),
+            },
+            Request::CapabilityRevoke(_) => Refusal::Capability { resource: None },
+            Request::ActionAuthorize(_) | Request::ActionExecute(_) => Refusal::Action,
+            Request::ApprovalDecision(d) => Refusal::Approval {
+                approval: d.approval,
+            },
+            Request::ModuleLoad(load) => Refusal::Module {
+                module_id: load.module_id.clone(),
+            },
+            Request::ModuleUnload(unload) => Refusal::Module {
+                module_id: unload.module_id.clone(),
+            },
+            Request::LifecycleCommand(c) => Refusal::Lifecycle {
+                command: c.command,
+                system_id: c.system_id.clone(),
+            },
+        }
     }
-}
 
-fn capability_deny(resource: Option<String>, error: GovernanceError) -> Reply {
-    let rule = error.rule().map(str::to_owned);
-    refusal(error, |reason| Reply::CapabilityDeny {
-        resource,
-        reason,
-        rule,
-    })
-}
-
-fn action_denied(error: GovernanceError) -> Reply {
-    let rule = error.rule().map(str::to_owned);
-    refusal(error, |reason| Reply::ActionDenied { reason, rule })
+    /// The refusal for `error`, or `invalid_request` if the request itself was at fault.
+    fn reply(self, error: GovernanceError) -> Reply {
+        if let GovernanceError::Invalid(invalid) = error {
+            return invalid.into();
+        }
+        let rule = error.rule().map(str::to_owned);
+        let reason = error.to_string();
+        match self {
+            Refusal::Capability { resource } => Reply::CapabilityDeny {
+                resource,
+                reason,
+                rule,
+            },
+            Refusal::Action => Reply::ActionDenied { reason, rule },
+            Refusal::Approval { approval } => Reply::ApprovalError { approval, reason },
+            Refusal::Module { module_id } => Reply::ModuleRejected {
+                module_id,
+                reason,
+                rule,
+            },
+            Refusal::Lifecycle { command, system_id } => Reply::LifecycleError {
+                command,
+                system_id,
+                reason,
+            },
+        }
+    }
 }
