@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use actix::{Actor, Context, Handler};
 use common::{cid, queue_with_dead_letters, sid, QueueWithDeadLetters};
-use exokern::channel::{ChannelError, ClaimToken, DeadLetterReason, WorkQueueHandle, MAX_BATCH};
+use exokern::channel::{
+    ChannelError, ClaimToken, DeadLetterReason, WorkQueueHandle, MAX_BATCH, MAX_LEASE,
+};
 use exokern::prelude::*;
 
 const LEASE: Duration = Duration::from_secs(30);
@@ -329,13 +331,28 @@ async fn batches_are_sent_claimed_and_acked_in_one_request_each() {
 
 #[actix_rt::test]
 async fn claims_check_their_arguments() {
-    let (_q, _producer, consumer) = queue(10).await;
-    for (max, lease) in [(0, LEASE), (MAX_BATCH + 1, LEASE), (1, Duration::ZERO)] {
+    let (_q, producer, consumer) = queue(10).await;
+    let too_long = MAX_LEASE + Duration::from_millis(1);
+    for (max, lease) in [
+        (0, LEASE),
+        (MAX_BATCH + 1, LEASE),
+        (1, Duration::ZERO),
+        (1, too_long),
+        (1, Duration::MAX),
+    ] {
         assert!(matches!(
             consumer.claim(max, lease).await,
             Err(ChannelError::InvalidArgument { .. })
         ));
     }
+    producer.send(7).await.unwrap();
+    let item = consumer.claim(1, MAX_LEASE).await.unwrap().remove(0);
+    let token = item.claim_token().unwrap();
+    assert!(matches!(
+        consumer.extend(token, Duration::MAX).await,
+        Err(ChannelError::InvalidArgument { .. })
+    ));
+    consumer.ack(token).await.unwrap();
 }
 
 #[actix_rt::test]

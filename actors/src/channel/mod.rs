@@ -38,7 +38,7 @@ pub use outlet::Overflow;
 pub use stats::{ChannelKind, ChannelState, ChannelStats, DrainOutcome, DrainReport};
 pub use work_queue::{
     ClaimToken, DeadLetter, DeadLetterReason, ParseClaimTokenError, SettleReport, WorkQueue,
-    WorkQueueBuilder, WorkQueueHandle, WorkerId, WorkerOptions,
+    WorkQueueBuilder, WorkQueueHandle, WorkerId, WorkerOptions, MAX_LEASE,
 };
 
 pub(crate) use outlet::{Outlet, Wake};

@@ -8,18 +8,20 @@ use std::time::Duration;
 use actix::Addr;
 use tokio::time::Instant;
 
-use super::actor::{KernelActor, Managers};
+use super::actor::{require_privileged, require_running, KernelActor, Managers};
 use super::audit::wall_clock;
 use super::desk::{DeriveCapability, DeriveRequest, RequestCapability, RevokeCapability, Serving};
 use super::error::{GovernanceError, KernelStopped};
-use super::gate::{Act, Approval, Decide};
+use super::gate::{Act, Approval, Decide, ListPending};
 use super::lifecycle::Command;
 use super::modules::{Load, ModuleLoaded, Unload};
 use super::state::{LifecycleState, Member};
+use super::undock::{Snapshot, TakeSnapshot};
 use crate::capability::{Capability, Caveats, Scope};
 use crate::ids::SystemId;
 use crate::protocol::{
-    ActionRequest, ApprovalId, CapabilityRequest, GrantInfo, LifecycleCommand, ModuleLoad,
+    ActionRequest, ApprovalEvent, ApprovalId, CapabilityRequest, GrantInfo, LifecycleCommand,
+    ModuleLoad,
 };
 use crate::rights::Rights;
 
@@ -262,6 +264,20 @@ impl KernelClient {
                 .send(Decide::new(decider, approval, approve, reason))
         })
         .await
+    }
+
+    /// The approvals waiting for a decision (privileged systems only).
+    pub async fn pending_approvals(&self) -> Result<Vec<ApprovalEvent>, GovernanceError> {
+        require_privileged(&self.line.member, "listing approvals")?;
+        self.answer(|| async { self.line.managers.gate.send(ListPending).await.map(Ok) })
+            .await
+    }
+
+    /// The constellation now (running systems only).
+    pub async fn snapshot(&self) -> Result<Snapshot, GovernanceError> {
+        require_running(&self.line.member)?;
+        self.answer(|| async { self.line.kernel.send(TakeSnapshot).await.map(Ok) })
+            .await
     }
 
     /// Loads a module (privileged systems only); the module policy decides. The module's

@@ -8,6 +8,7 @@ use actix::prelude::*;
 use tokio::sync::{oneshot, OwnedSemaphorePermit};
 use tokio::time::Instant;
 
+use super::lease_problem;
 use super::options::{SettleReport, WorkerId, WorkerOptions};
 use super::state::{Ctx, QueueState, Queued, WaitingClaim, Worker};
 use super::token::ClaimToken;
@@ -91,8 +92,8 @@ impl<T: Send + Sync + 'static> Handler<Claim<T>> for ChannelActor<QueueState<T>>
                 msg.max
             )));
         }
-        if msg.lease.is_zero() {
-            return Err(self.core.invalid("the lease must be longer than zero"));
+        if let Some(problem) = lease_problem(msg.lease) {
+            return Err(self.core.invalid(problem));
         }
         let state = &mut self.kind;
         if state.ready.is_empty() && msg.park {
@@ -157,12 +158,12 @@ impl<T: Send + Sync + 'static> Handler<SettleClaims> for ChannelActor<QueueState
         self.core.check(&msg.grant, Rights::READ)?;
         // A lease is over at its deadline, whether or not its timer has run yet.
         self.kind.expire(&mut self.core, Instant::now());
-        if msg
-            .claims
-            .iter()
-            .any(|(_, how)| matches!(how, Settle::Extend(lease) if lease.is_zero()))
-        {
-            return Err(self.core.invalid("the lease must be longer than zero"));
+        let problem = msg.claims.iter().find_map(|(_, how)| match how {
+            Settle::Extend(lease) => lease_problem(*lease),
+            _ => None,
+        });
+        if let Some(problem) = problem {
+            return Err(self.core.invalid(problem));
         }
         let holder = msg.grant.holder();
         let mut report = SettleReport::default();
@@ -272,8 +273,8 @@ impl<T: Send + Sync + 'static> Handler<RegisterWorker<T>> for ChannelActor<Queue
                 .invalid(format!("prefetch must be 1 to {MAX_BATCH}, not {prefetch}")));
         }
         let lease = msg.options.lease.unwrap_or(self.kind.lease);
-        if lease.is_zero() {
-            return Err(self.core.invalid("the lease must be longer than zero"));
+        if let Some(problem) = lease_problem(lease) {
+            return Err(self.core.invalid(problem));
         }
         let state = &mut self.kind;
         if state.workers.len() >= state.max_workers {

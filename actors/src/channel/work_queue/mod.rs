@@ -57,6 +57,20 @@ pub use options::{SettleReport, WorkerId, WorkerOptions};
 pub use token::{ClaimToken, ParseClaimTokenError};
 
 use dead_letter::DeadLetterSink;
+
+/// The longest lease a claim may hold (a week): a worker that needs longer extends it.
+pub const MAX_LEASE: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+
+/// What is wrong with `lease`, if anything.
+pub(crate) fn lease_problem(lease: Duration) -> Option<&'static str> {
+    if lease.is_zero() {
+        Some("the lease must be longer than zero")
+    } else if lease > MAX_LEASE {
+        Some("the lease may be at most a week (604800 s): extend it instead")
+    } else {
+        None
+    }
+}
 use state::QueueState;
 
 /// Builds and starts a [`WorkQueue`].
@@ -132,8 +146,8 @@ impl<T: Send + Sync + 'static> WorkQueueBuilder<T> {
         if self.capacity == 0 || self.capacity > Semaphore::MAX_PERMITS {
             return invalid("capacity must be at least 1");
         }
-        if self.lease.is_zero() {
-            return invalid("the lease must be longer than zero");
+        if let Some(problem) = lease_problem(self.lease) {
+            return invalid(problem);
         }
         if self.max_attempts == Some(0) {
             return invalid("max_attempts must be at least 1");
