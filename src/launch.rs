@@ -1,18 +1,20 @@
 //! Bringing a [`Config`] up: the kernel, its executors and channels, then its modules,
-//! in file order, each through the same path a privileged request would take.
+//! in file order, each through the same path a privileged request would take, then its
+//! remote systems with their tokens.
 
 use std::sync::Arc;
 
 use exokern_actors::channel::{Broadcast, Mailbox, StartError, WorkQueue};
 use exokern_actors::kernel::{
-    ApprovedAction, Executor, GovernanceError, Kernel, KernelChannel, KernelError, KernelHandle,
-    Visibility,
+    ApprovedAction, DockError, Executor, GovernanceError, Kernel, KernelChannel, KernelError,
+    KernelHandle, Visibility,
 };
 use exokern_actors::protocol::ModuleLoad;
 use serde_json::{json, Value};
 
 use crate::audit_file::JsonLinesAudit;
 use crate::config::{ChannelConfig, ChannelKind, Config, Runner};
+use crate::http::{Gateway, HttpLimits};
 
 /// Why a configuration did not come up. Whatever had started is shut down.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +42,14 @@ pub enum LaunchError {
         /// Why.
         reason: String,
     },
+    /// A remote system was refused: by the policy (its initial capabilities) or the dock.
+    #[error("remote system `{remote}` was not docked: {error}")]
+    Remote {
+        /// The remote system.
+        remote: String,
+        /// Why.
+        error: DockError,
+    },
     /// A module was refused: by the module policy, its framework, or its initial
     /// capabilities.
     #[error("module `{module}` was not loaded: {error}")]
@@ -51,9 +61,20 @@ pub enum LaunchError {
     },
 }
 
-/// Starts the kernel `config` describes and loads its modules; call inside an actix
-/// `System`. On failure, shuts down what had started.
-pub async fn launch(config: &Config) -> Result<KernelHandle, LaunchError> {
+/// A constellation brought up from a config.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Launched {
+    /// The kernel.
+    pub kernel: KernelHandle,
+    /// The remote systems and their tokens, ready to serve over HTTP
+    /// ([`routes`](crate::http::routes)).
+    pub gateway: Gateway,
+}
+
+/// Starts the kernel `config` describes, loads its modules and docks its remote
+/// systems; call inside an actix `System`. On failure, shuts down what had started.
+pub async fn launch(config: &Config) -> Result<Launched, LaunchError> {
     let settings = &config.kernel;
     let mut builder = Kernel::builder()
         .id(settings.id.clone())
@@ -68,8 +89,13 @@ pub async fn launch(config: &Config) -> Result<KernelHandle, LaunchError> {
         builder = builder.audit_sink(sink);
     }
     let kernel = builder.start().await?;
-    match populate(&kernel, config).await {
-        Ok(()) => Ok(kernel),
+    let limits = HttpLimits {
+        max_body_bytes: settings.network.max_body_bytes,
+        ..HttpLimits::default()
+    };
+    let gateway = Gateway::new(kernel.clone(), limits);
+    match populate(&gateway, config).await {
+        Ok(()) => Ok(Launched { kernel, gateway }),
         Err(error) => {
             kernel.shutdown().await;
             Err(error)
@@ -77,7 +103,8 @@ pub async fn launch(config: &Config) -> Result<KernelHandle, LaunchError> {
     }
 }
 
-async fn populate(kernel: &KernelHandle, config: &Config) -> Result<(), LaunchError> {
+async fn populate(gateway: &Gateway, config: &Config) -> Result<(), LaunchError> {
+    let kernel = gateway.kernel();
     for executor in &config.executors {
         let runner = executor
             .run
@@ -110,6 +137,20 @@ async fn populate(kernel: &KernelHandle, config: &Config) -> Result<(), LaunchEr
                 module: module.id.to_string(),
                 error,
             })?;
+    }
+    for remote in &config.remotes {
+        gateway
+            .dock(remote.dock())
+            .await
+            .map_err(|error| LaunchError::Remote {
+                remote: remote.id.to_string(),
+                error,
+            })?;
+        for token in &remote.tokens {
+            gateway
+                .accept(token.clone())
+                .expect("the config checked every token record");
+        }
     }
     Ok(())
 }

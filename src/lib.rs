@@ -5,5 +5,6 @@ pub use exokern_actors::*;
 
 pub mod audit_file;
 pub mod config;
+pub mod http;
 pub mod launch;
 pub mod tokens;

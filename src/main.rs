@@ -11,7 +11,7 @@ use std::task::Poll;
 use clap::{Parser, Subcommand};
 use exokern::config::{Config, ConfigError};
 use exokern::kernel::KernelHandle;
-use exokern::launch::launch;
+use exokern::launch::{launch, Launched};
 use exokern::protocol::Heartbeat;
 use exokern::SystemId;
 
@@ -34,8 +34,12 @@ enum Command {
         /// The TOML config.
         config: PathBuf,
         /// Exit once the constellation is up, after printing its snapshot.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "publish")]
         once: bool,
+        /// Serve public channels and governance over HTTP (at `[kernel.network]` host
+        /// and port), as `kernel.network.publish = true` does.
+        #[arg(long)]
+        publish: bool,
     },
     /// Checks a config and prints what `launch` would start, starting nothing.
     Inspect {
@@ -64,7 +68,11 @@ fn main() -> ExitCode {
             }
             Err(error) => config_error(&error),
         },
-        Command::Launch { config, once } => {
+        Command::Launch {
+            config,
+            once,
+            publish,
+        } => {
             let config = match Config::load(config) {
                 Ok(config) => config,
                 Err(error) => return config_error(&error),
@@ -77,7 +85,14 @@ fn main() -> ExitCode {
                         .unwrap_or_else(|_| "info".into()),
                 )
                 .init();
-            actix_rt::System::new().block_on(run(config, once))
+            if once && config.kernel.network.publish {
+                eprintln!(
+                    "error: `--once` exits at once, and the config publishes over HTTP (`kernel.network.publish = true`): drop one"
+                );
+                return ExitCode::from(2);
+            }
+            let publish = publish || config.kernel.network.publish;
+            actix_rt::System::new().block_on(run(config, once, publish))
         }
     }
 }
@@ -92,10 +107,19 @@ fn token(system: &str, ttl_secs: Option<u64>) -> ExitCode {
     };
     let ttl = ttl_secs.map(std::time::Duration::from_secs);
     let (token, record) = exokern::tokens::TokenStore::new().mint(system, ttl);
-    println!("token = {}", token.secret());
-    println!("system = {}", record.system);
-    println!("id = {}", record.id);
-    println!("sha256 = {}", record.sha256);
+    println!(
+        "# The token for `{}`: hand it over now, it is not kept.",
+        record.system
+    );
+    println!("# The remote sends it as `Authorization: Bearer <token>`.");
+    println!("# token = {}", token.secret());
+    println!(
+        "# Add this record to the [[remotes]] table of `{}`:",
+        record.system
+    );
+    println!("[[remotes.tokens]]");
+    println!("id = \"{}\"", record.id);
+    println!("sha256 = \"{}\"", record.sha256);
     if let Some(expires) = record.expires {
         let secs = expires
             .duration_since(std::time::UNIX_EPOCH)
@@ -110,13 +134,15 @@ fn config_error(error: &ConfigError) -> ExitCode {
     ExitCode::from(2)
 }
 
-async fn run(config: Config, once: bool) -> ExitCode {
+async fn run(config: Config, once: bool, publish: bool) -> ExitCode {
     println!(
         "Starting exokern '{}' ({}).",
         config.kernel.name, config.kernel.id
     );
-    let kernel = match launch(&config).await {
-        Ok(kernel) => kernel,
+    let Launched {
+        kernel, gateway, ..
+    } = match launch(&config).await {
+        Ok(launched) => launched,
         Err(error) => {
             eprintln!("error: {error}");
             return ExitCode::from(1);
@@ -129,6 +155,18 @@ async fn run(config: Config, once: bool) -> ExitCode {
         kernel.shutdown().await;
         return ExitCode::SUCCESS;
     }
+    let server = if publish {
+        match serve(gateway, &config.kernel.network) {
+            Ok(server) => Some(server),
+            Err(error) => {
+                eprintln!("error: {error}");
+                kernel.shutdown().await;
+                return ExitCode::from(1);
+            }
+        }
+    } else {
+        None
+    };
     // The handler is installed on the first poll: poll once before saying Ctrl-C works,
     // or an early Ctrl-C kills the process instead of draining it.
     let mut interrupted = std::pin::pin!(tokio::signal::ctrl_c());
@@ -141,6 +179,9 @@ async fn run(config: Config, once: bool) -> ExitCode {
     };
     summary.abort();
     println!("Draining…");
+    if let Some(server) = server {
+        server.stop(true).await;
+    }
     kernel.shutdown().await;
     match stopped {
         Ok(()) => {
@@ -152,6 +193,31 @@ async fn run(config: Config, once: bool) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// Starts the HTTP surface; it runs until its handle stops it.
+fn serve(
+    gateway: exokern::http::Gateway,
+    network: &exokern::config::NetworkConfig,
+) -> Result<actix_web::dev::ServerHandle, String> {
+    let server = actix_web::HttpServer::new(move || {
+        actix_web::App::new().configure(exokern::http::routes(gateway.clone()))
+    })
+    .disable_signals()
+    .bind((network.host.as_str(), network.port))
+    .map_err(|e| {
+        format!(
+            "cannot serve HTTP on {}:{}: {e}",
+            network.host, network.port
+        )
+    })?;
+    for address in server.addrs() {
+        println!("Serving HTTP on http://{address}/v1 (OpenAPI at /v1/openapi.json)");
+    }
+    let server = server.run();
+    let handle = server.handle();
+    actix_rt::spawn(server);
+    Ok(handle)
 }
 
 async fn print_snapshot(kernel: &KernelHandle) -> Result<(), ExitCode> {
@@ -286,5 +352,39 @@ fn plan(config: &Config) -> String {
             module.executors.join(", ")
         );
     }
+    let _ = writeln!(out, "remotes:");
+    for remote in &config.remotes {
+        let channels: Vec<String> = remote
+            .channels
+            .iter()
+            .map(|(channel, rights)| format!("{channel} {rights}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  - {}{} channels=[{}] executors=[{}] tokens={}",
+            remote.id,
+            if remote.privileged {
+                " (privileged)"
+            } else {
+                ""
+            },
+            channels.join(", "),
+            remote.executors.join(", "),
+            remote.tokens.len()
+        );
+    }
+    let network = &config.kernel.network;
+    let _ = writeln!(
+        out,
+        "http: {} on {}:{} (body limit {} bytes)",
+        if network.publish {
+            "published"
+        } else {
+            "with --publish"
+        },
+        network.host,
+        network.port,
+        network.max_body_bytes
+    );
     out
 }

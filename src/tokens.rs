@@ -66,6 +66,24 @@ pub struct TokenRecord {
     pub expires: Option<SystemTime>,
 }
 
+impl TokenRecord {
+    /// Checks the record's form: a 16-hex-digit id and a 64-hex-digit hash.
+    pub fn validate(&self) -> Result<(), RecordError> {
+        self.hash().map(drop)
+    }
+
+    fn hash(&self) -> Result<[u8; 32], RecordError> {
+        let problem = |problem| RecordError {
+            id: self.id.chars().take(64).collect(),
+            problem,
+        };
+        if unhex::<ID_BYTES>(&self.id).is_none() {
+            return Err(problem("the id must be 16 hex digits"));
+        }
+        unhex::<32>(&self.sha256).ok_or_else(|| problem("sha256 must be 64 hex digits"))
+    }
+}
+
 /// Why a presented token is refused. Every case is a 401 to the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -155,15 +173,7 @@ impl TokenStore {
     /// Accepts tokens matching `record` (as a config file stores it); replaces a record
     /// with the same id.
     pub fn insert(&mut self, record: TokenRecord) -> Result<(), RecordError> {
-        let problem = |problem| RecordError {
-            id: record.id.clone(),
-            problem,
-        };
-        if unhex::<ID_BYTES>(&record.id).is_none() {
-            return Err(problem("the id must be 16 hex digits"));
-        }
-        let hash =
-            unhex::<32>(&record.sha256).ok_or_else(|| problem("sha256 must be 64 hex digits"))?;
+        let hash = record.hash()?;
         self.tokens.insert(
             record.id,
             Held {

@@ -150,23 +150,21 @@ fn ctrl_c_drains_and_exits_0() {
 fn token_prints_a_token_and_the_record_that_accepts_it() {
     let (code, out, _) = run(&["token", "ada", "--ttl-secs", "60"]);
     assert_eq!(code, 0);
-    let field = |name: &str| {
-        out.lines()
-            .find_map(|line| line.strip_prefix(&format!("{name} = ")))
-            .unwrap_or_else(|| panic!("no {name} in {out}"))
-            .to_owned()
-    };
-    let record = exokern::tokens::TokenRecord {
-        id: field("id"),
-        sha256: field("sha256"),
-        system: exokern::SystemId::new(field("system")).unwrap(),
-        expires: None,
-    };
+    let token = out
+        .lines()
+        .find_map(|line| line.strip_prefix("# token = "))
+        .unwrap_or_else(|| panic!("no token in {out}"));
+    // The record is ready to paste under the remote's table.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("remote.toml");
+    std::fs::write(&path, format!("[[remotes]]\nid = \"ada\"\n\n{out}")).unwrap();
+    let config = exokern::config::Config::load(&path).unwrap();
+    let record = config.remotes[0].tokens[0].clone();
+    assert!(record.expires.is_some());
     let mut store = exokern::tokens::TokenStore::new();
     store.insert(record).unwrap();
-    let verified = store.verify(&field("token"), std::time::SystemTime::now());
+    let verified = store.verify(token, std::time::SystemTime::now());
     assert_eq!(verified.map(|s| s.as_str()), Ok("ada"));
-    assert!(field("expires_unix").parse::<u64>().is_ok());
     let (code, _, err) = run(&["token", "kernel.core"]);
     assert_eq!(code, 2);
     assert!(err.contains("reserved"), "{err}");

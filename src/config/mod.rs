@@ -44,6 +44,10 @@ use exokern_actors::{ChannelId, SystemId};
 use serde::Deserialize;
 use toml::Spanned;
 
+mod remotes;
+
+pub use remotes::RemoteConfig;
+
 /// A configuration, loaded and checked.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -56,6 +60,8 @@ pub struct Config {
     pub executors: Vec<ExecutorConfig>,
     /// `[[modules]]`, in file order (the order they are loaded in).
     pub modules: Vec<ModuleConfig>,
+    /// `[[remotes]]`, in file order (docked after the modules).
+    pub remotes: Vec<RemoteConfig>,
 }
 
 /// `[kernel]`.
@@ -82,12 +88,15 @@ pub struct KernelConfig {
 #[serde(deny_unknown_fields, default)]
 #[non_exhaustive]
 pub struct NetworkConfig {
-    /// Serve HTTP (default false). Refused at load until the HTTP surface exists.
+    /// Serve HTTP as if `launch --publish` were given (default false).
     pub publish: bool,
     /// Address to bind (default `127.0.0.1`).
     pub host: String,
-    /// Port (default 8100).
+    /// Port (default 8100; 0 picks a free one).
     pub port: u16,
+    /// The largest request body accepted, in bytes (default 1 MiB); a larger one is
+    /// answered 413.
+    pub max_body_bytes: usize,
 }
 
 impl Default for NetworkConfig {
@@ -96,6 +105,7 @@ impl Default for NetworkConfig {
             publish: false,
             host: "127.0.0.1".into(),
             port: 8100,
+            max_body_bytes: 1 << 20,
         }
     }
 }
@@ -205,6 +215,8 @@ struct RawConfig {
     executors: Vec<Spanned<RawExecutor>>,
     #[serde(default)]
     modules: Vec<Spanned<RawModule>>,
+    #[serde(default)]
+    remotes: Vec<Spanned<remotes::RawRemote>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -300,11 +312,13 @@ impl Config {
         let channels = channels(&source, raw.channels)?;
         let executors = executors(&source, raw.executors)?;
         let modules = modules(&source, raw.modules, &channels, &executors)?;
+        let remotes = remotes::remotes(&source, raw.remotes, &channels, &executors, &modules)?;
         Ok(Config {
             kernel,
             channels,
             executors,
             modules,
+            remotes,
         })
     }
 }
@@ -346,17 +360,7 @@ fn kernel(
         Some(ms) => Duration::from_millis(ms.into_inner()),
         None => Duration::from_secs(1),
     };
-    let network = match raw.network {
-        // Refused rather than ignored, so nobody believes their channels are served.
-        Some(network) if network.get_ref().publish => {
-            return Err(source.error(
-                network.span(),
-                "`kernel.network.publish`: this build has no HTTP surface yet; remove the key",
-            ))
-        }
-        Some(network) => network.into_inner(),
-        None => NetworkConfig::default(),
-    };
+    let network = raw.network.map(Spanned::into_inner).unwrap_or_default();
     Ok(KernelConfig {
         name: raw.name.unwrap_or_else(|| id.clone()),
         id,

@@ -1,0 +1,175 @@
+//! [`Gateway`]: what the HTTP surface serves — the kernel, its remote systems and the
+//! tokens that act as them.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::{Duration, SystemTime};
+
+use exokern_actors::kernel::{
+    DockError, KernelHandle, KernelStopped, RemoteDock, RemoteSystem, Visibility,
+};
+use exokern_actors::{ChannelId, SystemId};
+
+use crate::tokens::{RecordError, Token, TokenError, TokenRecord, TokenStore};
+
+/// The most messages one read or claim may ask for.
+pub const MAX_LIMIT: usize = 1_000;
+
+/// The HTTP surface's bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HttpLimits {
+    /// The largest request body accepted, in bytes; a larger one is answered 413.
+    pub max_body_bytes: usize,
+}
+
+impl Default for HttpLimits {
+    fn default() -> HttpLimits {
+        HttpLimits {
+            max_body_bytes: 1 << 20,
+        }
+    }
+}
+
+/// The state behind exokern's routes: the kernel, the remote systems requests act as,
+/// the tokens that name them, and the public channels. Cheap to clone.
+///
+/// Remote systems join with [`dock`](Self::dock) (or [`add`](Self::add), for one
+/// docked elsewhere); tokens with [`mint`](Self::mint) or [`accept`](Self::accept).
+#[derive(Clone)]
+pub struct Gateway {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    kernel: KernelHandle,
+    limits: HttpLimits,
+    remotes: RwLock<HashMap<SystemId, RemoteSystem>>,
+    tokens: RwLock<TokenStore>,
+    public: RwLock<HashSet<ChannelId>>,
+}
+
+impl fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Gateway")
+            .field("kernel", &self.inner.kernel)
+            .field("limits", &self.inner.limits)
+            .field("remotes", &read(&self.inner.remotes).len())
+            .finish()
+    }
+}
+
+// A panic while a lock is held cannot leave these maps half-changed (every write is one
+// insert or one flag), so a poisoned lock is used as is.
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Gateway {
+    /// A gateway to `kernel`, with no remote systems yet.
+    pub fn new(kernel: KernelHandle, limits: HttpLimits) -> Gateway {
+        Gateway {
+            inner: Arc::new(Inner {
+                kernel,
+                limits,
+                remotes: RwLock::default(),
+                tokens: RwLock::default(),
+                public: RwLock::default(),
+            }),
+        }
+    }
+
+    /// The kernel.
+    pub fn kernel(&self) -> &KernelHandle {
+        &self.inner.kernel
+    }
+
+    /// The bounds requests are held to.
+    pub fn limits(&self) -> HttpLimits {
+        self.inner.limits
+    }
+
+    /// Docks a remote system and serves it.
+    pub async fn dock(&self, dock: RemoteDock) -> Result<RemoteSystem, DockError> {
+        let remote = self.inner.kernel.dock_remote(dock).await?;
+        self.add(remote.clone()).await?;
+        Ok(remote)
+    }
+
+    /// Serves a remote system docked with [`KernelHandle::dock_remote`].
+    pub async fn add(&self, remote: RemoteSystem) -> Result<(), KernelStopped> {
+        self.refresh_public().await?;
+        write(&self.inner.remotes).insert(remote.id().clone(), remote);
+        Ok(())
+    }
+
+    /// Re-reads which channels are public (channels are registered public or private
+    /// once, so this is needed only for channels added since the last remote joined).
+    pub async fn refresh_public(&self) -> Result<(), KernelStopped> {
+        let snapshot = self.inner.kernel.snapshot().await?;
+        let public = snapshot
+            .channels
+            .iter()
+            .filter(|c| c.visibility == Visibility::Public)
+            .filter_map(|c| ChannelId::new(&c.id).ok())
+            .collect();
+        *write(&self.inner.public) = public;
+        Ok(())
+    }
+
+    /// Mints a token acting as `system`, valid for `ttl` (forever if `None`).
+    pub fn mint(&self, system: SystemId, ttl: Option<Duration>) -> (Token, TokenRecord) {
+        write(&self.inner.tokens).mint(system, ttl)
+    }
+
+    /// Accepts tokens matching `record` (as `exokern token` printed it).
+    pub fn accept(&self, record: TokenRecord) -> Result<(), RecordError> {
+        write(&self.inner.tokens).insert(record)
+    }
+
+    /// Stops accepting the token with id `id`; answers whether there was one.
+    pub fn revoke_token(&self, id: &str) -> bool {
+        write(&self.inner.tokens).revoke(id)
+    }
+
+    /// Stops accepting every token of `system`; answers how many there were.
+    pub fn revoke_tokens_of(&self, system: &SystemId) -> usize {
+        write(&self.inner.tokens).revoke_system(system)
+    }
+
+    /// The remote system a presented token acts as.
+    pub(crate) fn authenticate(&self, presented: &str) -> Result<Authenticated, TokenError> {
+        let system = read(&self.inner.tokens)
+            .verify(presented, SystemTime::now())?
+            .clone();
+        Ok(match read(&self.inner.remotes).get(&system) {
+            Some(remote) => Authenticated::Remote(remote.clone()),
+            None => Authenticated::NotServed(system),
+        })
+    }
+
+    /// Whether `channel` is public.
+    pub(crate) fn is_public(&self, channel: &ChannelId) -> bool {
+        read(&self.inner.public).contains(channel)
+    }
+
+    /// The public channels, sorted.
+    pub(crate) fn public_channels(&self) -> Vec<ChannelId> {
+        let mut channels: Vec<ChannelId> = read(&self.inner.public).iter().cloned().collect();
+        channels.sort();
+        channels
+    }
+}
+
+/// Who a valid token names.
+pub(crate) enum Authenticated {
+    /// A remote system this gateway serves.
+    Remote(RemoteSystem),
+    /// A system this gateway does not serve (never docked as a remote here).
+    NotServed(SystemId),
+}
