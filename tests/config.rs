@@ -178,8 +178,28 @@ fn cross_checks_fail_at_load_with_the_place() {
             "executor name \"a b\"",
         ),
         (
-            "[kernel.network]\npublish = true\n",
-            "test.toml:1:1: `kernel.network.publish`: this build has no HTTP surface yet",
+            "[kernel.network]\nmax_body_bytes = 0\n",
+            "test.toml:1:1: `kernel.network.max_body_bytes` is 0",
+        ),
+        (
+            "[[remotes]]\nid = \"r\"\nchannels = [\"nowhere\"]\n",
+            "test.toml:3:13: remote `r`: no channel `nowhere`",
+        ),
+        (
+            "[[channels]]\nid = \"a\"\nkind = \"broadcast\"\n[[remotes]]\nid = \"r\"\nchannels = [{ id = \"a\", rights = \"READ\" }]\n",
+            "test.toml:6:13: remote `r`: channel `a` is private, and remotes reach only public channels",
+        ),
+        (
+            "[[modules]]\nid = \"m\"\nframework = \"noop\"\n[[remotes]]\nid = \"m\"\n",
+            "test.toml:5:6: system `m` is defined twice",
+        ),
+        (
+            "[[remotes]]\nid = \"r\"\nexecutors = [\"ghost\"]\n",
+            "test.toml:3:14: remote `r`: no executor `ghost`",
+        ),
+        (
+            "[[remotes]]\nid = \"r\"\n[[remotes.tokens]]\nid = \"../etc\"\nsha256 = \"00\"\n",
+            "test.toml:3:1: remote `r`: token record `../etc`: the id must be 16 hex digits",
         ),
         (
             "[kernel]\npolicy_file = \"p.toml\"\n[kernel.policy]\nrules = []\n",

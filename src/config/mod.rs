@@ -360,7 +360,16 @@ fn kernel(
         Some(ms) => Duration::from_millis(ms.into_inner()),
         None => Duration::from_secs(1),
     };
-    let network = raw.network.map(Spanned::into_inner).unwrap_or_default();
+    let network = match raw.network {
+        Some(network) if network.get_ref().max_body_bytes == 0 => {
+            return Err(source.error(
+                network.span(),
+                "`kernel.network.max_body_bytes` is 0: give at least 1",
+            ))
+        }
+        Some(network) => network.into_inner(),
+        None => NetworkConfig::default(),
+    };
     Ok(KernelConfig {
         name: raw.name.unwrap_or_else(|| id.clone()),
         id,
