@@ -89,10 +89,7 @@ pub async fn launch(config: &Config) -> Result<Launched, LaunchError> {
         builder = builder.audit_sink(sink);
     }
     let kernel = builder.start().await?;
-    let limits = HttpLimits {
-        max_body_bytes: settings.network.max_body_bytes,
-        ..HttpLimits::default()
-    };
+    let limits = HttpLimits::default().max_body(settings.network.max_body_bytes);
     let gateway = Gateway::new(kernel.clone(), limits);
     match populate(&gateway, config).await {
         Ok(()) => Ok(Launched { kernel, gateway }),

@@ -236,6 +236,23 @@ async fn reads_check_their_limits() {
 }
 
 #[actix_rt::test]
+async fn reading_or_subscribing_after_the_last_possible_seq_is_empty_not_a_crash() {
+    let ch = Broadcast::<u32>::builder(cid("log")).start().unwrap();
+    let writer = ch.grant(sid("writer"), Rights::WRITE).await.unwrap();
+    let reader = ch.grant(sid("reader"), Rights::READ).await.unwrap();
+    writer.publish(1).await.unwrap();
+    let end = Seq::new(u64::MAX);
+    assert!(reader.read(end, 10).await.unwrap().is_empty());
+    let mut sub = reader
+        .subscribe(SubscribeOptions::default().start(StartAt::After(end)))
+        .await
+        .unwrap();
+    assert!(sub.try_recv().unwrap().is_none());
+    writer.publish(2).await.unwrap();
+    assert_eq!(payloads(&reader.read(Seq::ZERO, 10).await.unwrap()), [1, 2]);
+}
+
+#[actix_rt::test]
 async fn dropping_a_subscription_unsubscribes_it() {
     let ch = Broadcast::<u32>::builder(cid("feed")).start().unwrap();
     let writer = ch.grant(sid("writer"), Rights::WRITE).await.unwrap();

@@ -24,6 +24,15 @@ pub struct HttpLimits {
     pub max_body_bytes: usize,
 }
 
+impl HttpLimits {
+    /// The same limits with a body limit of `bytes`.
+    #[must_use]
+    pub fn max_body(mut self, bytes: usize) -> HttpLimits {
+        self.max_body_bytes = bytes;
+        self
+    }
+}
+
 impl Default for HttpLimits {
     fn default() -> HttpLimits {
         HttpLimits {

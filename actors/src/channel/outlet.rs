@@ -534,7 +534,7 @@ impl<T: Send + Sync + 'static> fmt::Debug for Outlet<T> {
 
 /// The position a [`Seq`] window starts after, used to report what a late joiner missed.
 pub(crate) fn missed_between(after: Seq, oldest: Seq) -> u64 {
-    oldest.get().saturating_sub(after.get() + 1)
+    oldest.get().saturating_sub(after.get().saturating_add(1))
 }
 
 #[cfg(test)]
