@@ -169,3 +169,88 @@ fn token_prints_a_token_and_the_record_that_accepts_it() {
     assert_eq!(code, 2);
     assert!(err.contains("reserved"), "{err}");
 }
+
+#[test]
+fn once_and_publish_together_are_a_usage_error() {
+    let (code, _, err) = run(&["launch", demo().to_str().unwrap(), "--once", "--publish"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot be used with"), "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("published.toml");
+    let text = std::fs::read_to_string(demo()).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("port = 8100", "port = 8100\npublish = true"),
+    )
+    .unwrap();
+    let (code, _, err) = run(&["launch", config.to_str().unwrap(), "--once"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("`--once`"), "{err}");
+}
+
+/// Sends one HTTP/1.1 request and answers the status line and body.
+fn http_get(address: &str, path: &str, token: &str) -> (String, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    (head.lines().next().unwrap().to_owned(), body.to_owned())
+}
+
+#[cfg(unix)]
+#[test]
+fn launch_publish_serves_the_demo_remote_until_ctrl_c() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command as Process, Stdio};
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("demo.toml");
+    let text = std::fs::read_to_string(demo()).unwrap();
+    std::fs::write(&config, text.replace("port = 8100", "port = 0")).unwrap();
+    let mut child = Process::new(assert_cmd::cargo::cargo_bin("exokern"))
+        .args(["launch", config.to_str().unwrap(), "--publish"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let address = lines
+        .by_ref()
+        .map(Result::unwrap)
+        .find_map(|line| {
+            line.strip_prefix("Serving HTTP on http://")
+                .and_then(|rest| rest.split_once("/v1"))
+                .map(|(address, _)| address.to_owned())
+        })
+        .expect("the server came up");
+    let ready = lines
+        .by_ref()
+        .map(Result::unwrap)
+        .any(|line| line == "Press Ctrl+C to stop.");
+    assert!(ready);
+    // The README's demo token.
+    let token =
+        "exo.162b46f8ee93f047.25e282a83dca732f58299ce0450fea0dfdbe565a39c5b1cc655b47c3ce9b5dab";
+    let (status, body) = http_get(&address, "/v1/channels", token);
+    assert_eq!(status, "HTTP/1.1 200 OK", "{body}");
+    assert!(
+        body.contains(r#"{"id":"ticks","kind":"broadcast","rights":"R"}"#),
+        "{body}"
+    );
+    let (status, _) = http_get(&address, "/v1/channels", "exo.162b46f8ee93f047.00");
+    assert_eq!(status, "HTTP/1.1 401 Unauthorized");
+    let sent = Process::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    assert_eq!(child.wait().unwrap().code(), Some(0), "{rest:?}");
+    assert_eq!(rest, ["Draining…", "Stopped exokern."]);
+}
