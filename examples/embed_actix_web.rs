@@ -5,6 +5,8 @@
 //!   (through the policy): 201, or 409 if it is docked already.
 //! - `POST /agents/{id}/actions` with `{"action": "GET", "target": "https://…"}` asks
 //!   the gate as that agent: 200 approved, 403 refused, 404 unknown agent.
+//! - Beside them, exokern's own routes under `/v1` (`exokern::http::routes`), where the
+//!   remote system `dashboard` acts with the bearer token printed at start.
 //!
 //! Run it with `cargo run --example embed_actix_web` and try
 //! `curl -X POST localhost:8080/agents/ada`, then
@@ -18,7 +20,8 @@ use std::net::TcpStream;
 use std::sync::{Arc, Mutex};
 
 use actix_web::{web, App, HttpResponse, HttpServer};
-use exokern::kernel::{Dock, DockError, Kernel, KernelClient, KernelHandle};
+use exokern::http::{routes, Gateway, HttpLimits};
+use exokern::kernel::{Dock, DockError, Kernel, KernelClient, KernelHandle, RemoteDock};
 use exokern::policy::{Risk, RuleSet};
 use exokern::prelude::*;
 use exokern::protocol::ActionRequest;
@@ -116,12 +119,18 @@ async fn act(
 }
 
 /// One HTTP/1.1 request, answered as (status line, body).
-fn call(port: u16, path: &str, body: Option<&str>) -> std::io::Result<(String, String)> {
+fn call(
+    port: u16,
+    path: &str,
+    body: Option<&str>,
+    token: Option<&str>,
+) -> std::io::Result<(String, String)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     let body = body.unwrap_or("");
+    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
     write!(
         stream,
-        "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "POST {path} HTTP/1.1\r\nHost: localhost\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )?;
     let mut answer = String::new();
@@ -151,6 +160,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         kernel: kernel.clone(),
         agents: Mutex::new(HashMap::new()),
     });
+    let gateway = Gateway::new(kernel.clone(), HttpLimits::default());
+    let dashboard: SystemId = "dashboard".parse()?;
+    gateway.dock(RemoteDock::new(dashboard.clone())).await?;
+    let (token, _) = gateway.mint(dashboard, None);
+    let token = token.secret().to_owned();
+    println!("dashboard's token: {token}");
     let server = HttpServer::new({
         let service = service.clone();
         move || {
@@ -158,6 +173,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .app_data(service.clone())
                 .route("/agents/{id}", web::post().to(dock))
                 .route("/agents/{id}/actions", web::post().to(act))
+                .configure(routes(gateway.clone()))
         }
     })
     .workers(1)
@@ -175,19 +191,37 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let calls = actix_web::rt::task::spawn_blocking(move || {
         let get = r#"{"action": "GET", "target": "https://example.com/"}"#;
         let post = r#"{"action": "POST", "target": "https://example.com/"}"#;
+        let capability = r#"{"resource": "executor:http", "rights": "EXECUTE"}"#;
+        let action = r#"{"action": "GET", "executor": "http", "target": "https://example.com/"}"#;
         [
-            ("/agents/ada", None),
-            ("/agents/ada", None),
-            ("/agents/ada/actions", Some(get)),
-            ("/agents/ada/actions", Some(post)),
-            ("/agents/bob/actions", Some(get)),
+            ("/agents/ada", None, None, 201),
+            ("/agents/ada", None, None, 409),
+            ("/agents/ada/actions", Some(get), None, 200),
+            ("/agents/ada/actions", Some(post), None, 403),
+            ("/agents/bob/actions", Some(get), None, 404),
+            (
+                "/v1/capabilities",
+                Some(capability),
+                Some(token.as_str()),
+                201,
+            ),
+            (
+                "/v1/actions/authorize",
+                Some(action),
+                Some(token.as_str()),
+                200,
+            ),
+            ("/v1/actions/authorize", Some(action), None, 401),
         ]
-        .map(|(path, body)| (path, call(port, path, body)))
+        .map(|(path, body, token, expected)| (path, expected, call(port, path, body, token)))
     })
     .await?;
-    for (path, answer) in calls {
+    for (path, expected, answer) in calls {
         let (status, body) = answer?;
         println!("POST {path}: {status} {body}");
+        if !status.starts_with(&format!("HTTP/1.1 {expected} ")) {
+            return Err(format!("POST {path}: expected {expected}, got {status}").into());
+        }
     }
     handle.stop(true).await;
     running.await??;
