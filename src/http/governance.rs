@@ -2,6 +2,7 @@
 //! health. Every request acts as the caller's remote system, through its kernel client:
 //! the same checks, policy and audit as a system docked in-process.
 
+use actix_web::http::StatusCode;
 use actix_web::{delete, get, post, web, HttpResponse};
 use exokern_actors::capability::CapabilityId;
 use exokern_actors::protocol::{
@@ -16,12 +17,18 @@ use super::caller::Caller;
 use super::error::{ApiError, ErrorBody};
 use super::gateway::Gateway;
 
-/// Serves `request` as the caller, after the checks serde cannot make.
-async fn serve(caller: &Caller, request: Request) -> Result<Reply, ApiError> {
+/// Serves `request` as the caller, after the checks serde cannot make, and answers the
+/// kernel's reply with `status`.
+async fn serve(
+    caller: &Caller,
+    status: StatusCode,
+    request: Request,
+) -> Result<HttpResponse, ApiError> {
     request
         .validate()
         .map_err(|invalid| ApiError::invalid(invalid.to_string()))?;
-    Ok(caller.remote().client().serve(request).await?)
+    let reply: Reply = caller.remote().client().serve(request).await?;
+    Ok(HttpResponse::build(status).json(reply))
 }
 
 /// The kernel is up.
@@ -83,8 +90,12 @@ pub async fn request_capability(
     caller: Caller,
     body: web::Json<CapabilityRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let reply = serve(&caller, Request::CapabilityRequest(body.into_inner())).await?;
-    Ok(HttpResponse::Created().json(reply))
+    serve(
+        &caller,
+        StatusCode::CREATED,
+        Request::CapabilityRequest(body.into_inner()),
+    )
+    .await
 }
 
 /// Derives a narrower capability from one the caller holds, for itself or (with
@@ -105,8 +116,12 @@ pub async fn derive_capability(
     caller: Caller,
     body: web::Json<CapabilityDerive>,
 ) -> Result<HttpResponse, ApiError> {
-    let reply = serve(&caller, Request::CapabilityDerive(body.into_inner())).await?;
-    Ok(HttpResponse::Created().json(reply))
+    serve(
+        &caller,
+        StatusCode::CREATED,
+        Request::CapabilityDerive(body.into_inner()),
+    )
+    .await
 }
 
 /// Revokes a capability the caller holds (or derived), with its whole subtree.
@@ -128,8 +143,7 @@ pub async fn revoke_capability(
     let revoke = CapabilityRevoke {
         capability: capability.into_inner(),
     };
-    let reply = serve(&caller, Request::CapabilityRevoke(revoke)).await?;
-    Ok(HttpResponse::Ok().json(reply))
+    serve(&caller, StatusCode::OK, Request::CapabilityRevoke(revoke)).await
 }
 
 /// Asks the gate whether an action may be taken. An escalated action waits for an
@@ -150,8 +164,12 @@ pub async fn authorize(
     caller: Caller,
     body: web::Json<ActionRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let reply = serve(&caller, Request::ActionAuthorize(body.into_inner())).await?;
-    Ok(HttpResponse::Ok().json(reply))
+    serve(
+        &caller,
+        StatusCode::OK,
+        Request::ActionAuthorize(body.into_inner()),
+    )
+    .await
 }
 
 /// Authorizes an action, then has the kernel's registered executor take it.
@@ -171,8 +189,12 @@ pub async fn execute(
     caller: Caller,
     body: web::Json<ActionRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let reply = serve(&caller, Request::ActionExecute(body.into_inner())).await?;
-    Ok(HttpResponse::Ok().json(reply))
+    serve(
+        &caller,
+        StatusCode::OK,
+        Request::ActionExecute(body.into_inner()),
+    )
+    .await
 }
 
 /// The approvals waiting for a decision (privileged).
@@ -225,8 +247,7 @@ pub async fn decide(
         approve,
         reason,
     };
-    let reply = serve(&caller, Request::ApprovalDecision(decision)).await?;
-    Ok(HttpResponse::Ok().json(reply))
+    serve(&caller, StatusCode::OK, Request::ApprovalDecision(decision)).await
 }
 
 /// Pauses, resumes, revokes or drains a system (privileged); answers once it took
@@ -248,8 +269,12 @@ pub async fn lifecycle(
     caller: Caller,
     body: web::Json<LifecycleRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let reply = serve(&caller, Request::LifecycleCommand(body.into_inner())).await?;
-    Ok(HttpResponse::Ok().json(reply))
+    serve(
+        &caller,
+        StatusCode::OK,
+        Request::LifecycleCommand(body.into_inner()),
+    )
+    .await
 }
 
 /// Loads a module (privileged); the module policy decides.
@@ -269,8 +294,12 @@ pub async fn load_module(
     caller: Caller,
     body: web::Json<ModuleLoad>,
 ) -> Result<HttpResponse, ApiError> {
-    let reply = serve(&caller, Request::ModuleLoad(body.into_inner())).await?;
-    Ok(HttpResponse::Created().json(reply))
+    serve(
+        &caller,
+        StatusCode::CREATED,
+        Request::ModuleLoad(body.into_inner()),
+    )
+    .await
 }
 
 /// Unloads a module (privileged): a full undock.
@@ -295,6 +324,10 @@ pub async fn unload_module(
             module.chars().take(64).collect::<String>()
         ))
     })?;
-    let reply = serve(&caller, Request::ModuleUnload(ModuleUnload { module_id })).await?;
-    Ok(HttpResponse::Ok().json(reply))
+    serve(
+        &caller,
+        StatusCode::OK,
+        Request::ModuleUnload(ModuleUnload { module_id }),
+    )
+    .await
 }
