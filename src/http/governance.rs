@@ -17,16 +17,12 @@ use super::caller::Caller;
 use super::error::{ApiError, ErrorBody};
 use super::gateway::Gateway;
 
-/// Serves `request` as the caller, after the checks serde cannot make, and answers the
-/// kernel's reply with `status`.
+/// Serves `request` as the caller and answers the kernel's reply with `status`.
 async fn serve(
     caller: &Caller,
     status: StatusCode,
     request: Request,
 ) -> Result<HttpResponse, ApiError> {
-    request
-        .validate()
-        .map_err(|invalid| ApiError::invalid(invalid.to_string()))?;
     let reply: Reply = caller.remote().client().serve(request).await?;
     Ok(HttpResponse::build(status).json(reply))
 }

@@ -16,7 +16,11 @@ impl KernelClient {
     /// answered with `invalid_request`.
     pub async fn call_json(&self, bytes: &[u8]) -> Reply {
         match decode(bytes) {
-            Ok(request) => self.call(request).await,
+            // `decode` checked it already.
+            Ok(request) => {
+                let refusal = Refusal::of(&request);
+                refusal.answer(self.dispatch(request).await)
+            }
             Err(invalid) => invalid.into(),
         }
     }
@@ -27,15 +31,19 @@ impl KernelClient {
     /// `lifecycle_error`) or `invalid_request`.
     pub async fn call(&self, request: Request) -> Reply {
         let refusal = Refusal::of(&request);
-        match self.serve(request).await {
-            Ok(reply) => reply,
-            Err(error) => refusal.reply(error),
-        }
+        refusal.answer(self.serve(request).await)
     }
 
-    /// Serves `request` as this system: the success reply, or the error that refused
-    /// it, typed, for a front end that maps errors itself (to HTTP statuses, say).
+    /// Serves `request` as this system, after the checks serde cannot make
+    /// ([`Request::validate`]): the success reply, or the error that refused it, typed,
+    /// for a front end that maps errors itself (to HTTP statuses, say).
     pub async fn serve(&self, request: Request) -> Result<Reply, GovernanceError> {
+        request.validate()?;
+        self.dispatch(request).await
+    }
+
+    /// Serves a checked request.
+    async fn dispatch(&self, request: Request) -> Result<Reply, GovernanceError> {
         Ok(match request {
             Request::CapabilityRequest(request) => {
                 Reply::CapabilityGrant(self.request_capability(request).await?.info())
@@ -186,8 +194,13 @@ impl Refusal {
         }
     }
 
-    /// The refusal for `error`, or `invalid_request` if the request itself was at fault.
-    fn reply(self, error: GovernanceError) -> Reply {
+    /// The reply, or for an error its refusal (`invalid_request` if the request itself
+    /// was at fault).
+    fn answer(self, served: Result<Reply, GovernanceError>) -> Reply {
+        let error = match served {
+            Ok(reply) => return reply,
+            Err(error) => error,
+        };
         if let GovernanceError::Invalid(invalid) = error {
             return invalid.into();
         }
