@@ -6,7 +6,7 @@ use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
 use exokern_actors::channel::ChannelHandle;
-use exokern_actors::kernel::{LifecycleState, PortError, RemoteSystem};
+use exokern_actors::kernel::{LifecycleState, RemoteSystem, Visibility};
 use exokern_actors::ChannelId;
 use serde_json::Value;
 
@@ -28,11 +28,7 @@ impl Caller {
 
     /// The caller's handle on public channel `channel` (given as text, from a path):
     /// 404 if there is no such public channel, 403 if the caller was not granted it.
-    pub(crate) fn channel(
-        &self,
-        gateway: &Gateway,
-        channel: &str,
-    ) -> Result<ChannelHandle<Value>, ApiError> {
+    pub(crate) async fn channel(&self, channel: &str) -> Result<ChannelHandle<Value>, ApiError> {
         let no_such = || {
             ApiError::not_found(format!(
                 "no public channel `{}`: GET /v1/channels lists them",
@@ -40,21 +36,24 @@ impl Caller {
             ))
         };
         let id = ChannelId::new(channel).map_err(|_| no_such())?;
-        if !gateway.is_public(&id) {
-            return Err(no_such());
-        }
-        self.remote
-            .ports()
-            .channel::<Value>(&id)
-            .map_err(|error| match error {
-                PortError::NotGranted { .. } => ApiError::forbidden(format!(
+        let ports = self.remote.ports();
+        match ports.visibility(&id) {
+            Some(Visibility::Public) => {}
+            Some(_) => return Err(no_such()),
+            // Only a refusal asks the kernel: whether there is such a channel at all.
+            None if self.remote.client().public_channels().await?.contains(&id) => {
+                return Err(ApiError::forbidden(format!(
                     "`{}` was not granted channel `{id}`: add it to the remote's channels",
                     self.remote.id()
-                )),
-                other => ApiError::not_found(format!(
-                    "channel `{id}` cannot be served over HTTP: {other}"
-                )),
-            })
+                )))
+            }
+            None => return Err(no_such()),
+        }
+        ports.channel::<Value>(&id).map_err(|error| {
+            ApiError::not_found(format!(
+                "channel `{id}` cannot be served over HTTP: {error}"
+            ))
+        })
     }
 
     fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {

@@ -13,7 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::caller::Caller;
 use super::error::{ApiError, ErrorBody};
-use super::gateway::{Gateway, MAX_LIMIT};
+use super::gateway::MAX_LIMIT;
 
 /// A public channel, and what the caller may do on it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -166,14 +166,12 @@ fn lease(ms: u64) -> Result<Duration, ApiError> {
     Ok(Duration::from_millis(ms))
 }
 
-fn kind_error(channel: &str, what: &str, kind: &str) -> ApiError {
+/// 422: `what` applies to channels of another kind (`applies_to`) than `handle`'s.
+pub(crate) fn wrong_kind(handle: &ChannelHandle<Value>, what: &str, applies_to: &str) -> ApiError {
     ApiError::invalid(format!(
-        "channel `{channel}` is a {kind}; {what} applies to {} only",
-        match what {
-            "read" | "stream" => "broadcasts",
-            "inbox" => "mailboxes",
-            _ => "work queues",
-        }
+        "channel `{}` is a {}; {what} applies to {applies_to} only",
+        handle.channel(),
+        handle.kind()
     ))
 }
 
@@ -187,10 +185,13 @@ fn kind_error(channel: &str, what: &str, kind: &str) -> ApiError {
     )
 )]
 #[get("/channels")]
-pub async fn list(gateway: web::Data<Gateway>, caller: Caller) -> HttpResponse {
+pub async fn list(caller: Caller) -> Result<HttpResponse, ApiError> {
     let ports = caller.remote().ports();
-    let channels: Vec<ChannelInfo> = gateway
+    let channels: Vec<ChannelInfo> = caller
+        .remote()
+        .client()
         .public_channels()
+        .await?
         .into_iter()
         .map(|id| {
             let port = ports.channel::<Value>(&id).ok();
@@ -203,7 +204,7 @@ pub async fn list(gateway: web::Data<Gateway>, caller: Caller) -> HttpResponse {
             }
         })
         .collect();
-    HttpResponse::Ok().json(channels)
+    Ok(HttpResponse::Ok().json(channels))
 }
 
 /// Reads a broadcast's retained messages after a seq.
@@ -221,16 +222,15 @@ pub async fn list(gateway: web::Data<Gateway>, caller: Caller) -> HttpResponse {
 )]
 #[get("/channels/{channel}/messages")]
 pub async fn read(
-    gateway: web::Data<Gateway>,
     caller: Caller,
     channel: web::Path<String>,
     query: web::Query<ReadQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let handle = caller.channel(&gateway, &channel)?;
+    let handle = caller.channel(&channel).await?;
     let after = number("after", query.after.as_deref(), 0, 0..=u64::MAX)?;
     let limit = number("limit", query.limit.as_deref(), 100, 1..=MAX_LIMIT as u64)?;
     let ChannelHandle::Broadcast(broadcast) = handle else {
-        return Err(kind_error(&channel, "read", &handle.kind().to_string()));
+        return Err(wrong_kind(&handle, "read", "broadcasts"));
     };
     let messages = broadcast.read(Seq::new(after), limit as usize).await?;
     let next = messages.last().map_or(after, |m| m.seq().get());
@@ -254,12 +254,11 @@ pub async fn read(
 )]
 #[post("/channels/{channel}/messages")]
 pub async fn publish(
-    gateway: web::Data<Gateway>,
     caller: Caller,
     channel: web::Path<String>,
     body: web::Json<Publish>,
 ) -> Result<HttpResponse, ApiError> {
-    let handle = caller.channel(&gateway, &channel)?;
+    let handle = caller.channel(&channel).await?;
     let Publish { payload, to } = body.into_inner();
     let seq = match (&handle, to) {
         (ChannelHandle::Mailbox(mailbox), Some(to)) => {
@@ -284,15 +283,14 @@ pub async fn publish(
     Ok(HttpResponse::Created().json(Published { seq: seq.get() }))
 }
 
-fn work_queue(
-    gateway: &Gateway,
+async fn work_queue(
     caller: &Caller,
     channel: &str,
     what: &str,
 ) -> Result<exokern_actors::channel::WorkQueueHandle<Value>, ApiError> {
-    match caller.channel(gateway, channel)? {
+    match caller.channel(channel).await? {
         ChannelHandle::WorkQueue(queue) => Ok(queue),
-        other => Err(kind_error(channel, what, &other.kind().to_string())),
+        other => Err(wrong_kind(&other, what, "work queues")),
     }
 }
 
@@ -312,12 +310,11 @@ fn work_queue(
 )]
 #[post("/channels/{channel}/claim")]
 pub async fn claim(
-    gateway: web::Data<Gateway>,
     caller: Caller,
     channel: web::Path<String>,
     body: web::Json<Claim>,
 ) -> Result<HttpResponse, ApiError> {
-    let queue = work_queue(&gateway, &caller, &channel, "claim")?;
+    let queue = work_queue(&caller, &channel, "claim").await?;
     if body.max == 0 || body.max > MAX_LIMIT as u64 {
         return Err(ApiError::invalid(format!("`max` must be 1 to {MAX_LIMIT}")));
     }
@@ -353,12 +350,11 @@ pub async fn claim(
 )]
 #[post("/channels/{channel}/ack")]
 pub async fn ack(
-    gateway: web::Data<Gateway>,
     caller: Caller,
     channel: web::Path<String>,
     body: web::Json<Settle>,
 ) -> Result<HttpResponse, ApiError> {
-    let queue = work_queue(&gateway, &caller, &channel, "ack")?;
+    let queue = work_queue(&caller, &channel, "ack").await?;
     if body.reason.is_some() {
         return Err(ApiError::invalid("`reason` applies to nack only"));
     }
@@ -382,12 +378,11 @@ pub async fn ack(
 )]
 #[post("/channels/{channel}/nack")]
 pub async fn nack(
-    gateway: web::Data<Gateway>,
     caller: Caller,
     channel: web::Path<String>,
     body: web::Json<Settle>,
 ) -> Result<HttpResponse, ApiError> {
-    let queue = work_queue(&gateway, &caller, &channel, "nack")?;
+    let queue = work_queue(&caller, &channel, "nack").await?;
     queue.nack(body.token, body.reason.as_deref()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -407,12 +402,11 @@ pub async fn nack(
 )]
 #[post("/channels/{channel}/extend")]
 pub async fn extend(
-    gateway: web::Data<Gateway>,
     caller: Caller,
     channel: web::Path<String>,
     body: web::Json<Extend>,
 ) -> Result<HttpResponse, ApiError> {
-    let queue = work_queue(&gateway, &caller, &channel, "extend")?;
+    let queue = work_queue(&caller, &channel, "extend").await?;
     queue.extend(body.token, lease(body.lease_ms)?).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -434,7 +428,6 @@ pub async fn extend(
 )]
 #[get("/channels/{channel}/inbox")]
 pub async fn inbox(
-    gateway: web::Data<Gateway>,
     caller: Caller,
     channel: web::Path<String>,
     query: web::Query<ReadQuery>,
@@ -445,9 +438,9 @@ pub async fn inbox(
         ));
     }
     let limit = number("limit", query.limit.as_deref(), 100, 1..=MAX_LIMIT as u64)?;
-    let mailbox = match caller.channel(&gateway, &channel)? {
+    let mailbox = match caller.channel(&channel).await? {
         ChannelHandle::Mailbox(mailbox) => mailbox,
-        other => return Err(kind_error(&channel, "inbox", &other.kind().to_string())),
+        other => return Err(wrong_kind(&other, "inbox", "mailboxes")),
     };
     let messages: Vec<_> = mailbox
         .read(limit as usize)?

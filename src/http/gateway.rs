@@ -1,15 +1,13 @@
 //! [`Gateway`]: what the HTTP surface serves — the kernel, its remote systems and the
 //! tokens that act as them.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
 
-use exokern_actors::kernel::{
-    DockError, KernelHandle, KernelStopped, RemoteDock, RemoteSystem, Visibility,
-};
-use exokern_actors::{ChannelId, SystemId};
+use exokern_actors::kernel::{DockError, KernelHandle, RemoteDock, RemoteSystem};
+use exokern_actors::SystemId;
 
 use crate::tokens::{RecordError, Token, TokenError, TokenRecord, TokenStore};
 
@@ -42,7 +40,7 @@ impl Default for HttpLimits {
 }
 
 /// The state behind exokern's routes: the kernel, the remote systems requests act as,
-/// the tokens that name them, and the public channels. Cheap to clone.
+/// and the tokens that name them. Cheap to clone.
 ///
 /// Remote systems join with [`dock`](Self::dock) (or [`add`](Self::add), for one
 /// docked elsewhere); tokens with [`mint`](Self::mint) or [`accept`](Self::accept).
@@ -56,7 +54,6 @@ struct Inner {
     limits: HttpLimits,
     remotes: RwLock<HashMap<SystemId, RemoteSystem>>,
     tokens: RwLock<TokenStore>,
-    public: RwLock<HashSet<ChannelId>>,
 }
 
 impl fmt::Debug for Gateway {
@@ -88,7 +85,6 @@ impl Gateway {
                 limits,
                 remotes: RwLock::default(),
                 tokens: RwLock::default(),
-                public: RwLock::default(),
             }),
         }
     }
@@ -106,29 +102,13 @@ impl Gateway {
     /// Docks a remote system and serves it.
     pub async fn dock(&self, dock: RemoteDock) -> Result<RemoteSystem, DockError> {
         let remote = self.inner.kernel.dock_remote(dock).await?;
-        self.add(remote.clone()).await?;
+        self.add(remote.clone());
         Ok(remote)
     }
 
     /// Serves a remote system docked with [`KernelHandle::dock_remote`].
-    pub async fn add(&self, remote: RemoteSystem) -> Result<(), KernelStopped> {
-        self.refresh_public().await?;
+    pub fn add(&self, remote: RemoteSystem) {
         write(&self.inner.remotes).insert(remote.id().clone(), remote);
-        Ok(())
-    }
-
-    /// Re-reads which channels are public (channels are registered public or private
-    /// once, so this is needed only for channels added since the last remote joined).
-    pub async fn refresh_public(&self) -> Result<(), KernelStopped> {
-        let snapshot = self.inner.kernel.snapshot().await?;
-        let public = snapshot
-            .channels
-            .iter()
-            .filter(|c| c.visibility == Visibility::Public)
-            .filter_map(|c| ChannelId::new(&c.id).ok())
-            .collect();
-        *write(&self.inner.public) = public;
-        Ok(())
     }
 
     /// Mints a token acting as `system`, valid for `ttl` (forever if `None`).
@@ -160,18 +140,6 @@ impl Gateway {
             Some(remote) => Authenticated::Remote(remote.clone()),
             None => Authenticated::NotServed(system),
         })
-    }
-
-    /// Whether `channel` is public.
-    pub(crate) fn is_public(&self, channel: &ChannelId) -> bool {
-        read(&self.inner.public).contains(channel)
-    }
-
-    /// The public channels, sorted.
-    pub(crate) fn public_channels(&self) -> Vec<ChannelId> {
-        let mut channels: Vec<ChannelId> = read(&self.inner.public).iter().cloned().collect();
-        channels.sort();
-        channels
     }
 }
 

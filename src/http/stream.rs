@@ -20,9 +20,8 @@ use serde_json::{json, Value};
 use utoipa::IntoParams;
 
 use super::caller::Caller;
-use super::channels::number;
+use super::channels::{number, wrong_kind};
 use super::error::{ApiError, ErrorBody};
-use super::gateway::Gateway;
 
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
@@ -53,18 +52,14 @@ pub struct StreamQuery {
 )]
 #[get("/channels/{channel}/stream")]
 pub async fn stream(
-    gateway: web::Data<Gateway>,
     caller: Caller,
     channel: web::Path<String>,
     query: web::Query<StreamQuery>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let handle = caller.channel(&gateway, &channel)?;
+    let handle = caller.channel(&channel).await?;
     let ChannelHandle::Broadcast(broadcast) = handle else {
-        return Err(ApiError::invalid(format!(
-            "channel `{channel}` is a {}; streams are of broadcasts only",
-            handle.kind()
-        )));
+        return Err(wrong_kind(&handle, "a stream", "broadcasts"));
     };
     let last_event = match req.headers().get("last-event-id") {
         Some(value) => Some(value.to_str().map_err(|_| {

@@ -42,6 +42,15 @@ async fn a_remote_system_acts_with_exactly_its_grants_and_capabilities() {
         "stamped with the remote's id"
     );
     assert!(remote.ports().heartbeat().is_ok(), "the COMMON tier");
+    assert_eq!(
+        remote.ports().visibility(&cid("events")),
+        Some(Visibility::Public)
+    );
+    assert_eq!(remote.ports().visibility(&cid("nowhere")), None);
+    assert_eq!(
+        remote.client().public_channels().await.unwrap(),
+        [cid("events")]
+    );
     assert!(remote.ports().approvals().is_err(), "not privileged");
 
     let approval = remote.client().authorize(http("GET"), None).await.unwrap();

@@ -144,6 +144,25 @@ pub(crate) struct AddChannel {
     pub(crate) entry: ChannelEntry,
 }
 
+/// The ids of the public channels, sorted.
+#[derive(Message)]
+#[rtype(result = "Vec<ChannelId>")]
+pub(crate) struct ListPublic;
+
+impl Handler<ListPublic> for KernelActor {
+    type Result = MessageResult<ListPublic>;
+
+    fn handle(&mut self, _: ListPublic, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(
+            self.channels
+                .iter()
+                .filter(|(_, entry)| entry.visibility == super::Visibility::Public)
+                .map(|(id, _)| id.clone())
+                .collect(),
+        )
+    }
+}
+
 impl Handler<AddChannel> for KernelActor {
     type Result = Result<(), super::error::DockError>;
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use actix::Addr;
 use tokio::time::Instant;
 
-use super::actor::{require_privileged, require_running, KernelActor, Managers};
+use super::actor::{require_privileged, require_running, KernelActor, ListPublic, Managers};
 use super::audit::wall_clock;
 use super::desk::{DeriveCapability, DeriveRequest, RequestCapability, RevokeCapability, Serving};
 use super::error::{GovernanceError, KernelStopped};
@@ -18,7 +18,7 @@ use super::modules::{Load, ModuleLoaded, Unload};
 use super::state::{LifecycleState, Member};
 use super::undock::{Snapshot, TakeSnapshot};
 use crate::capability::{Capability, Caveats, Scope};
-use crate::ids::SystemId;
+use crate::ids::{ChannelId, SystemId};
 use crate::protocol::{
     ActionRequest, ApprovalEvent, ApprovalId, CapabilityRequest, GrantInfo, LifecycleCommand,
     ModuleLoad,
@@ -270,6 +270,13 @@ impl KernelClient {
     pub async fn pending_approvals(&self) -> Result<Vec<ApprovalEvent>, GovernanceError> {
         require_privileged(&self.line.member, "listing approvals")?;
         self.answer(|| async { self.line.managers.gate.send(ListPending).await.map(Ok) })
+            .await
+    }
+
+    /// The ids of the public channels (those served to remote systems), sorted.
+    pub async fn public_channels(&self) -> Result<Vec<ChannelId>, GovernanceError> {
+        require_running(&self.line.member)?;
+        self.answer(|| async { self.line.kernel.send(ListPublic).await.map(Ok) })
             .await
     }
 

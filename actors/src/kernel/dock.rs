@@ -536,7 +536,7 @@ async fn build<S: System>(
             Some(Link::Worker(options)) => builder.worker(typed(port), options),
             Some(Link::Inbox) => builder.inbox(typed(port)),
             None => {
-                ports.insert(entry.id().clone(), port);
+                ports.insert(entry.id().clone(), port, entry.visibility);
                 builder
             }
         };

@@ -7,6 +7,7 @@ use std::fmt;
 use rustc_hash::FxHashMap;
 
 use super::audit::AuditRecord;
+use super::channels::Visibility;
 use super::client::{Granted, KernelClient};
 use super::{APPROVALS, AUDIT, HEARTBEAT};
 use crate::channel::{BroadcastHandle, ChannelHandle, MailboxHandle, WorkQueueHandle};
@@ -59,7 +60,7 @@ impl fmt::Debug for Port {
 /// ```
 #[derive(Default)]
 pub struct Ports {
-    ports: FxHashMap<ChannelId, Port>,
+    ports: FxHashMap<ChannelId, (Port, Visibility)>,
 }
 
 impl fmt::Debug for Ports {
@@ -69,12 +70,17 @@ impl fmt::Debug for Ports {
 }
 
 impl Ports {
-    pub(crate) fn insert(&mut self, channel: ChannelId, port: Port) {
-        self.ports.insert(channel, port);
+    pub(crate) fn insert(&mut self, channel: ChannelId, port: Port, visibility: Visibility) {
+        self.ports.insert(channel, (port, visibility));
+    }
+
+    /// The visibility of `channel`, if there is a port for it.
+    pub fn visibility(&self, channel: &ChannelId) -> Option<Visibility> {
+        self.ports.get(channel).map(|(_, visibility)| *visibility)
     }
 
     fn get<H: Clone + 'static>(&self, channel: &ChannelId, asked: String) -> Result<H, PortError> {
-        let port = self
+        let (port, _) = self
             .ports
             .get(channel)
             .ok_or_else(|| PortError::NotGranted {
