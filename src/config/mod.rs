@@ -31,7 +31,7 @@
 //! assert!(typo.to_string().contains("unknown field `retension`"), "{typo}");
 //! ```
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -503,14 +503,57 @@ fn executors(
     Ok(executors)
 }
 
+/// The channel `name` (written at `at` by `who`, e.g. "module `m`"), which must be
+/// defined.
+fn defined_channel<'c>(
+    source: &Source<'_>,
+    channels: &'c [ChannelConfig],
+    who: &str,
+    name: &str,
+    at: Range<usize>,
+) -> Result<&'c ChannelConfig, ConfigError> {
+    channels
+        .iter()
+        .find(|c| c.id.as_str() == name)
+        .ok_or_else(|| {
+            source.error(
+                at,
+                format!("{who}: no channel `{name}`; define it in a [[channels]] table"),
+            )
+        })
+}
+
+/// The executors `who` names, each of which must be defined.
+fn defined_executors(
+    source: &Source<'_>,
+    executors: &[ExecutorConfig],
+    who: &str,
+    names: &[Spanned<String>],
+) -> Result<Vec<String>, ConfigError> {
+    names
+        .iter()
+        .map(|name| {
+            if executors.iter().any(|e| &e.name == name.get_ref()) {
+                Ok(name.get_ref().clone())
+            } else {
+                Err(source.error(
+                    name.span(),
+                    format!(
+                        "{who}: no executor `{}`; define it in an [[executors]] table",
+                        name.get_ref()
+                    ),
+                ))
+            }
+        })
+        .collect()
+}
+
 fn modules(
     source: &Source<'_>,
     raw: Vec<Spanned<RawModule>>,
     channels: &[ChannelConfig],
     executors: &[ExecutorConfig],
 ) -> Result<Vec<ModuleConfig>, ConfigError> {
-    let channel_ids: BTreeMap<&str, &ChannelConfig> =
-        channels.iter().map(|c| (c.id.as_str(), c)).collect();
     let frameworks: Vec<&str> = exokern_actors::systems::built_in().collect();
     let mut seen = HashSet::new();
     let mut modules = Vec::with_capacity(raw.len());
@@ -532,32 +575,15 @@ fn modules(
                 ),
             ));
         }
-        let mut wired = Vec::with_capacity(raw.channels.len());
-        for channel in &raw.channels {
-            let Some(found) = channel_ids.get(channel.get_ref().as_str()) else {
-                return Err(source.error(
-                    channel.span(),
-                    format!(
-                        "module `{id}`: no channel `{}`; define it in a [[channels]] table",
-                        channel.get_ref()
-                    ),
-                ));
-            };
-            wired.push(found.id.clone());
-        }
-        let mut granted = Vec::with_capacity(raw.executors.len());
-        for executor in &raw.executors {
-            if !executors.iter().any(|e| &e.name == executor.get_ref()) {
-                return Err(source.error(
-                    executor.span(),
-                    format!(
-                        "module `{id}`: no executor `{}`; define it in an [[executors]] table",
-                        executor.get_ref()
-                    ),
-                ));
-            }
-            granted.push(executor.get_ref().clone());
-        }
+        let who = format!("module `{id}`");
+        let wired = raw
+            .channels
+            .iter()
+            .map(|c| {
+                defined_channel(source, channels, &who, c.get_ref(), c.span()).map(|c| c.id.clone())
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let granted = defined_executors(source, executors, &who, &raw.executors)?;
         let settings = match raw.settings {
             Some(table) => serde_json::to_value(table)
                 .map_err(|e| source.error(span.clone(), format!("module `{id}` settings: {e}")))?,

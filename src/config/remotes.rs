@@ -1,7 +1,7 @@
 //! `[[remotes]]`: systems that act from outside the process, over HTTP, each bound to
 //! the bearer tokens `exokern token` mints.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::time::{Duration, UNIX_EPOCH};
 
 use exokern_actors::kernel::{RemoteDock, Visibility};
@@ -9,7 +9,9 @@ use exokern_actors::{ChannelId, Rights, SystemId};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{ChannelConfig, ExecutorConfig, ModuleConfig, Source};
+use super::{
+    defined_channel, defined_executors, ChannelConfig, ExecutorConfig, ModuleConfig, Source,
+};
 use crate::config::ConfigError;
 use crate::tokens::TokenRecord;
 
@@ -83,8 +85,6 @@ pub(super) fn remotes(
     executors: &[ExecutorConfig],
     modules: &[ModuleConfig],
 ) -> Result<Vec<RemoteConfig>, ConfigError> {
-    let channel_ids: BTreeMap<&str, &ChannelConfig> =
-        channels.iter().map(|c| (c.id.as_str(), c)).collect();
     let mut seen: HashSet<SystemId> = modules.iter().map(|m| m.id.clone()).collect();
     let mut token_ids = HashSet::new();
     let mut remotes = Vec::with_capacity(raw.len());
@@ -99,20 +99,14 @@ pub(super) fn remotes(
                 format!("system `{id}` is defined twice (remotes and modules share ids)"),
             ));
         }
+        let who = format!("remote `{id}`");
         let mut granted = Vec::with_capacity(raw.channels.len());
         for grant in &raw.channels {
             let (name, rights) = match grant.get_ref() {
                 RawGrant::Id(name) => (name, Rights::READ | Rights::WRITE),
                 RawGrant::Table { id, rights } => (id, *rights),
             };
-            let Some(found) = channel_ids.get(name.as_str()) else {
-                return Err(source.error(
-                    grant.span(),
-                    format!(
-                        "remote `{id}`: no channel `{name}`; define it in a [[channels]] table"
-                    ),
-                ));
-            };
+            let found = defined_channel(source, channels, &who, name, grant.span())?;
             if found.visibility != Visibility::Public {
                 return Err(source.error(
                     grant.span(),
@@ -129,19 +123,7 @@ pub(super) fn remotes(
             }
             granted.push((found.id.clone(), rights));
         }
-        let mut names = Vec::with_capacity(raw.executors.len());
-        for executor in &raw.executors {
-            if !executors.iter().any(|e| &e.name == executor.get_ref()) {
-                return Err(source.error(
-                    executor.span(),
-                    format!(
-                        "remote `{id}`: no executor `{}`; define it in an [[executors]] table",
-                        executor.get_ref()
-                    ),
-                ));
-            }
-            names.push(executor.get_ref().clone());
-        }
+        let names = defined_executors(source, executors, &who, &raw.executors)?;
         let mut tokens = Vec::with_capacity(raw.tokens.len());
         for token in raw.tokens {
             let at = token.span();
