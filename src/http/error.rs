@@ -219,8 +219,10 @@ impl From<GovernanceError> for ApiError {
 /// Body errors: unreadable JSON is 400, JSON of the wrong shape 422, too big 413.
 pub(crate) fn json_error(error: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
     let api = match &error {
-        JsonPayloadError::OverflowKnownLength { length, limit } => too_large(*length, *limit),
-        JsonPayloadError::Overflow { limit } => too_large(*limit + 1, *limit),
+        JsonPayloadError::OverflowKnownLength { length, limit } => {
+            too_large(&format!("{length} bytes"), *limit)
+        }
+        JsonPayloadError::Overflow { limit } => too_large("longer than that", *limit),
         JsonPayloadError::ContentType => {
             ApiError::malformed("the body must be JSON: send `Content-Type: application/json`")
         }
@@ -235,11 +237,11 @@ pub(crate) fn json_error(error: JsonPayloadError, _: &HttpRequest) -> actix_web:
     api.into()
 }
 
-fn too_large(length: usize, limit: usize) -> ApiError {
+fn too_large(length: &str, limit: usize) -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
         "too_large",
-        format!("the body is {length} bytes; this server accepts at most {limit}"),
+        format!("this server accepts bodies of at most {limit} bytes, and this one is {length}"),
     )
 }
 
