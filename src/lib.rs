@@ -4,6 +4,7 @@
 pub use exokern_actors::*;
 
 pub mod audit_file;
+pub mod bench;
 pub mod config;
 pub mod http;
 pub mod launch;

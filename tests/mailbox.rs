@@ -79,7 +79,7 @@ async fn a_full_inbox_makes_its_senders_wait_and_nobody_else() {
     alice.send(&sid("bob"), "1".to_string()).await.unwrap();
     alice.send(&sid("bob"), "2".to_string()).await.unwrap();
     assert!(matches!(
-        alice.try_send(&sid("bob"), "3".to_string()).await,
+        alice.try_send(&sid("bob"), "3".to_string()),
         Err(ChannelError::Full { capacity: 2, .. })
     ));
     let waiting = {

@@ -264,7 +264,7 @@ pub async fn publish(
         (ChannelHandle::Mailbox(mailbox), Some(to)) => {
             let to = SystemId::new(&to)
                 .map_err(|e| ApiError::invalid(format!("`to` is not a system id: {e}")))?;
-            mailbox.try_send(&to, payload).await?
+            mailbox.try_send(&to, payload)?
         }
         (ChannelHandle::Mailbox(_), None) => {
             return Err(ApiError::invalid(

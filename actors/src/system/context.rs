@@ -5,9 +5,9 @@ use std::future::Future;
 
 use actix::{Addr, AsyncContext, Context};
 
-use crate::channel::{ChannelError, ClaimToken, Inbound};
+use crate::channel::{ChannelError, ClaimToken, Inbound, MailboxHandle};
 use crate::envelope::Outgoing;
-use crate::ids::{Seq, SystemId};
+use crate::ids::{ChannelId, Seq, SystemId};
 use crate::kernel::{Docking, Granted, KernelClient, Ports};
 use crate::system::host::SystemActor;
 use crate::system::link::{Link, LinkSpec};
@@ -82,17 +82,23 @@ impl<'a, S: System> SystemContext<'a, S> {
         request: &mut Inbound<S::Message>,
         msg: impl Into<Outgoing<S::Message>>,
     ) -> Result<Seq, ChannelError> {
-        let inbox = self.links.iter().find_map(|link| match &link.spec {
-            LinkSpec::Inbox(handle) if handle.channel() == request.channel() => Some(handle),
-            _ => None,
-        });
-        match inbox {
+        match self.inbox(request.channel()) {
             Some(handle) => handle.reply(request, msg),
             None => Err(ChannelError::NotARequest {
                 channel: request.channel().clone(),
                 seq: request.seq(),
             }),
         }
+    }
+
+    /// This system's handle on mailbox `channel`, where it has its inbox; `None` if it
+    /// has no inbox there. The handle's WRITE right (which came with the inbox) sends
+    /// to the other inboxes of the channel, with `try_send` straight from a hook.
+    pub fn inbox(&self, channel: &ChannelId) -> Option<&MailboxHandle<S::Message>> {
+        self.links.iter().find_map(|link| match &link.spec {
+            LinkSpec::Inbox(handle) if handle.channel() == channel => Some(handle),
+            _ => None,
+        })
     }
 
     /// Returns the work item being handled to its queue instead of acking it, with an

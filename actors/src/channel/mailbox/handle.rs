@@ -111,8 +111,9 @@ impl<T: Send + Sync + 'static> MailboxHandle<T> {
     }
 
     /// Sends a message to `to`'s inbox (needs WRITE), or fails with
-    /// [`ChannelError::Full`] at once.
-    pub async fn try_send(
+    /// [`ChannelError::Full`] at once. It never waits, so a synchronous hook or actix
+    /// handler can send with it directly, without spawning a future.
+    pub fn try_send(
         &self,
         to: &SystemId,
         msg: impl Into<Outgoing<T>>,

@@ -1,0 +1,112 @@
+//! `exokern bench`: the standard suite, each workload beside raw actix.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use exokern::bench::{suite, table, Machine, Runner, Scale};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+
+/// What `exokern bench` was asked.
+pub struct Options {
+    /// Run at [`Scale::Quick`] instead of [`Scale::Full`].
+    pub quick: bool,
+    /// Only the benchmarks whose name contains this.
+    pub filter: Option<String>,
+    /// One JSON object per line instead of a table.
+    pub json: bool,
+    /// List the benchmarks instead of running them.
+    pub list: bool,
+}
+
+/// Runs the selected benchmarks, each in an actix system of its own, and prints their
+/// reports. Exit code 2 if the filter matches nothing, 1 if a benchmark failed.
+pub fn run(options: Options) -> ExitCode {
+    let entries = suite::select(options.filter.as_deref());
+    if entries.is_empty() {
+        let names: Vec<&str> = suite::suite().iter().map(|e| e.name()).collect();
+        eprintln!(
+            "error: no benchmark matches `{}`; the suite has: {}",
+            options.filter.unwrap_or_default(),
+            names.join(", ")
+        );
+        return ExitCode::from(2);
+    }
+    if options.list {
+        for entry in &entries {
+            println!("{:<22} {}", entry.name(), entry.about());
+        }
+        return ExitCode::SUCCESS;
+    }
+    let scale = if options.quick {
+        Scale::Quick
+    } else {
+        Scale::Full
+    };
+    let machine = Machine::this();
+    if options.json {
+        let header = json!({
+            "exokern": env!("CARGO_PKG_VERSION"),
+            "scale": scale.to_string(),
+            "machine": machine,
+            "placement": "one arbiter",
+            "unix_time": SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+        });
+        println!("{header}");
+    } else {
+        println!(
+            "exokern {} bench, {scale} scale, on {} cores ({}, {} {}); everything on one arbiter",
+            env!("CARGO_PKG_VERSION"),
+            machine.cores,
+            machine.cpu,
+            machine.os,
+            machine.arch
+        );
+    }
+    let progress = progress(entries.len() as u64);
+    let runner = Runner::new(scale.budget());
+    let (mut reports, mut failed) = (Vec::new(), 0);
+    for entry in &entries {
+        progress.set_message(entry.name());
+        let measured = actix_rt::System::new().block_on(entry.run(&runner, scale));
+        match measured {
+            Ok(report) => {
+                if options.json {
+                    progress.suspend(|| println!("{}", json!(report.line())));
+                }
+                reports.push(report);
+            }
+            Err(error) => {
+                failed += 1;
+                progress.suspend(|| eprintln!("error: {}: {error}", entry.name()));
+            }
+        }
+        progress.inc(1);
+    }
+    progress.finish_and_clear();
+    if !options.json {
+        print!("{}", table(&reports));
+        println!("ratio: exokern's median over raw actix's; below 1.00x exokern is faster");
+    }
+    if failed > 0 {
+        eprintln!("error: {failed} of {} benchmarks failed", entries.len());
+        return ExitCode::from(1);
+    }
+    ExitCode::SUCCESS
+}
+
+/// A progress bar on standard error if it is a terminal; hidden otherwise, so that
+/// redirected output holds only the reports.
+fn progress(benchmarks: u64) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(benchmarks);
+    let style =
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}

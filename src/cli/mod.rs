@@ -1,0 +1,3 @@
+//! The subcommands of the `exokern` binary that live outside `main.rs`.
+
+pub mod bench;
