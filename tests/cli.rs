@@ -256,3 +256,51 @@ fn launch_publish_serves_the_demo_remote_until_ctrl_c() {
     assert_eq!(status, "HTTP/1.1 401 Unauthorized");
     interrupt_drains_and_exits_0(child, lines);
 }
+
+#[test]
+fn bench_json_prints_the_machine_then_one_parsable_line_per_benchmark() {
+    let (code, out, err) = run(&["bench", "--quick", "--filter", "ping-pong", "--json"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    let header = &lines[0];
+    assert!(
+        header["machine"]["cores"].as_u64().unwrap() >= 1,
+        "{header}"
+    );
+    assert!(header["machine"]["cpu"].is_string(), "{header}");
+    assert_eq!(header["scale"], "quick");
+    let report = &lines[1];
+    assert_eq!(report["name"], "ping-pong");
+    assert_eq!(report["unit"], "ns/message");
+    for key in ["median", "p99", "throughput", "baseline_median", "ratio"] {
+        assert!(report[key].as_f64().unwrap() > 0.0, "{key}: {report}");
+    }
+}
+
+#[test]
+fn bench_prints_a_table_and_refuses_a_filter_that_matches_nothing() {
+    let (code, out, err) = run(&["bench", "--quick", "--filter", "counting"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains("on 1 cores") || out.contains("cores ("),
+        "{out}"
+    );
+    let row = out.lines().find(|l| l.starts_with("counting")).expect(&out);
+    assert!(row.contains("message") && row.contains('x'), "{row}");
+
+    let (code, _, err) = run(&["bench", "--filter", "no-such-benchmark"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("no benchmark matches `no-such-benchmark`"),
+        "{err}"
+    );
+    assert!(err.contains("ping-pong"), "the names are listed: {err}");
+
+    let (code, out, _) = run(&["bench", "--list"]);
+    assert_eq!(code, 0);
+    assert_eq!(out.lines().count(), 14, "{out}");
+}
