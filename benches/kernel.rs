@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use common::{config, sid, time_rounds};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use exokern::bench::suite::desk::{Desk, RawCheck, RawGrant};
 use exokern::capability::Scope;
 use exokern::kernel::{Dock, Kernel, KernelClient, KernelHandle};
 use exokern::placement::Placement;
@@ -26,8 +27,6 @@ use exokern::policy::{Risk, RuleSet};
 use exokern::prelude::{Rights, SystemContext, SystemId};
 use exokern::protocol::ActionRequest;
 use exokern::system::System;
-use rustc_hash::FxHashMap;
-use uuid::Uuid;
 
 /// Counts live heap bytes, for the memory an idle docked system costs.
 struct Counting;
@@ -101,64 +100,9 @@ fn http() -> Scope {
     "executor:http".parse().unwrap()
 }
 
-/// The baseline desk: a rule check, a grant recorded in a hash map, an answer.
-struct RawDesk {
-    allowed: Vec<Scope>,
-    grants: FxHashMap<Uuid, (SystemId, Scope, Rights)>,
-}
-
-impl Actor for RawDesk {
-    type Context = Context<Self>;
-
-    fn started(&mut self, ctx: &mut Context<Self>) {
-        ctx.set_mailbox_capacity(usize::MAX);
-    }
-}
-
-#[derive(Message)]
-#[rtype(result = "Option<Uuid>")]
-struct RawGrant(SystemId, Scope, Rights);
-
-impl Handler<RawGrant> for RawDesk {
-    type Result = Option<Uuid>;
-
-    fn handle(
-        &mut self,
-        RawGrant(holder, scope, rights): RawGrant,
-        _: &mut Context<Self>,
-    ) -> Self::Result {
-        if !self.allowed.contains(&scope) {
-            return None;
-        }
-        let id = Uuid::new_v4();
-        self.grants.insert(id, (holder, scope, rights));
-        // Like the kernel's capabilities (which expire), the map does not grow forever.
-        if self.grants.len() > 60_000 {
-            self.grants.clear();
-        }
-        Some(id)
-    }
-}
-
-#[derive(Message)]
-#[rtype(result = "bool")]
-struct RawAuthorize(SystemId, Uuid);
-
-impl Handler<RawAuthorize> for RawDesk {
-    type Result = bool;
-
-    fn handle(&mut self, RawAuthorize(holder, id): RawAuthorize, _: &mut Context<Self>) -> bool {
-        self.grants
-            .get(&id)
-            .is_some_and(|(h, _, rights)| *h == holder && rights.contains(Rights::EXECUTE))
-    }
-}
-
-fn raw_desk() -> RawDesk {
-    RawDesk {
-        allowed: vec![http()],
-        grants: FxHashMap::default(),
-    }
+/// The baseline desk of `exokern bench`, with room for every request in flight.
+fn raw_desk() -> Desk {
+    Desk::allowing(vec![http()]).mailbox(usize::MAX)
 }
 
 /// Grants made before the holder's CSpace is cleared (it holds 65,536 at most).
@@ -240,11 +184,11 @@ fn grants(c: &mut Criterion) {
     let desk_here = system.block_on(async { raw_desk().start() });
     let desk_away = {
         let arbiter = Arbiter::new();
-        system.block_on(async move { RawDesk::start_in_arbiter(&arbiter.handle(), |_| raw_desk()) })
+        system.block_on(async move { Desk::start_in_arbiter(&arbiter.handle(), |_| raw_desk()) })
     };
     let (agent, scope) = (sid("agent"), http());
     let raw_grant =
-        |desk: &Addr<RawDesk>| desk.send(RawGrant(agent.clone(), scope.clone(), Rights::EXECUTE));
+        |desk: &Addr<Desk>| desk.send(RawGrant(agent.clone(), scope.clone(), Rights::EXECUTE));
 
     let mut group = c.benchmark_group("kernel_grant_sequential");
     for (place, kernel, client, desk) in [
@@ -336,7 +280,12 @@ fn approvals(c: &mut Criterion) {
         b.iter_custom(|iters| {
             time_rounds(
                 &system,
-                &async || assert!(desk.send(RawAuthorize(sid("agent"), raw_id)).await.unwrap()),
+                &async || {
+                    assert!(desk
+                        .send(RawCheck(sid("agent"), raw_id, Rights::EXECUTE))
+                        .await
+                        .unwrap())
+                },
                 iters,
             )
         })

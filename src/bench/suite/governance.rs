@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use futures_util::future::LocalBoxFuture;
-use rustc_hash::FxHashMap;
 use uuid::Uuid;
 
+use super::desk::{Desk, RawCheck, RawGrant};
 use super::Scale;
 use crate::bench::{BenchError, Failure, Report, Runner, Workload};
 use crate::capability::{Access, Capability, CapabilityActor, Check, Grant, ResourceRef, Scope};
@@ -136,7 +136,7 @@ async fn docked() -> Result<Docked, Failure> {
 }
 
 /// Grants a CSpace takes before it is cleared (untimed): it holds 65,536 at most.
-const CSPACE_CHUNK: u64 = 50_000;
+pub(super) const CSPACE_CHUNK: u64 = 50_000;
 
 /// On exokern: `batch` grant round trips, one after another, from a docked system.
 struct GrantsOnExokern {
@@ -285,55 +285,6 @@ impl Workload for DockOnExokern {
 
 // ------------------------------------------------------------------- baselines --
 
-/// The raw desk: a rule (the scopes it may grant), and the grants it made.
-struct Desk {
-    allowed: Vec<Scope>,
-    grants: FxHashMap<Uuid, (SystemId, Scope, Rights)>,
-}
-
-impl Actor for Desk {
-    type Context = Context<Self>;
-}
-
-#[derive(Message)]
-#[rtype(result = "Option<Uuid>")]
-struct RawGrant(SystemId, Scope, Rights);
-
-impl Handler<RawGrant> for Desk {
-    type Result = Option<Uuid>;
-
-    fn handle(
-        &mut self,
-        RawGrant(holder, scope, rights): RawGrant,
-        _: &mut Context<Self>,
-    ) -> Self::Result {
-        if !self.allowed.contains(&scope) {
-            return None;
-        }
-        // Like a CSpace, which the exokern side clears before it fills.
-        if self.grants.len() as u64 >= CSPACE_CHUNK {
-            self.grants.clear();
-        }
-        let id = Uuid::new_v4();
-        self.grants.insert(id, (holder, scope, rights));
-        Some(id)
-    }
-}
-
-#[derive(Message)]
-#[rtype(result = "bool")]
-struct RawCheck(SystemId, Uuid, Rights);
-
-impl Handler<RawCheck> for Desk {
-    type Result = bool;
-
-    fn handle(&mut self, RawCheck(holder, id, rights): RawCheck, _: &mut Context<Self>) -> bool {
-        self.grants
-            .get(&id)
-            .is_some_and(|(h, _, held)| *h == holder && held.contains(rights))
-    }
-}
-
 /// What the desk is asked, `batch` times an iteration.
 #[derive(Debug, Clone, Copy)]
 enum Ask {
@@ -355,11 +306,7 @@ impl Workload for OnDesk {
     }
 
     async fn setup(&mut self) -> Result<Self::State, Failure> {
-        let desk = Desk {
-            allowed: vec![http()],
-            grants: FxHashMap::default(),
-        }
-        .start();
+        let desk = Desk::allowing(vec![http()]).start();
         let holder = SystemId::new("agent")?;
         let id = desk
             .send(RawGrant(holder.clone(), http(), Rights::EXECUTE))

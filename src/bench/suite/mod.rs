@@ -8,6 +8,7 @@
 //! actors doing the same bookkeeping. Everything runs on the caller's arbiter.
 
 mod channels;
+pub mod desk;
 mod governance;
 mod network;
 mod savina;
