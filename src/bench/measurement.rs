@@ -12,14 +12,14 @@ use serde::Serialize;
 const LONGEST: u64 = 3_600_000_000_000;
 
 /// Every measured iteration of one workload: a latency histogram (nanoseconds per
-/// iteration, three significant digits), the count, the total time and the units of
-/// work the iterations reported.
+/// iteration, three significant digits), the count and the total time. Each iteration
+/// did the workload's work exactly (the runner records no other), so the units done
+/// follow from the count.
 #[derive(Clone)]
 pub struct Measurement {
     histogram: Histogram<u64>,
     work: u64,
     elapsed: Duration,
-    counted: u64,
 }
 
 impl Measurement {
@@ -30,16 +30,14 @@ impl Measurement {
                 .expect("1 ns to an hour at 3 significant digits are valid bounds"),
             work,
             elapsed: Duration::ZERO,
-            counted: 0,
         }
     }
 
-    /// Records one iteration that took `took` and did `counted` units.
-    pub fn record(&mut self, took: Duration, counted: u64) {
+    /// Records one iteration, of the workload's work, that took `took`.
+    pub fn record(&mut self, took: Duration) {
         let nanos = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
         self.histogram.saturating_record(nanos);
         self.elapsed += took;
-        self.counted += counted;
     }
 
     /// Iterations recorded.
@@ -52,9 +50,9 @@ impl Measurement {
         self.work
     }
 
-    /// Units of work the iterations reported, in total.
+    /// Units of work the recorded iterations did, in total.
     pub fn counted(&self) -> u64 {
-        self.counted
+        self.iterations() * self.work
     }
 
     /// Time spent in recorded iterations, in total.
@@ -77,7 +75,7 @@ impl Measurement {
             median: per_unit(self.iteration_nanos(0.5)),
             p99: per_unit(self.iteration_nanos(0.99)),
             throughput: if seconds > 0.0 {
-                self.counted as f64 / seconds
+                self.counted() as f64 / seconds
             } else {
                 0.0
             },
@@ -91,7 +89,7 @@ impl fmt::Debug for Measurement {
         f.debug_struct("Measurement")
             .field("iterations", &self.iterations())
             .field("work", &self.work)
-            .field("counted", &self.counted)
+            .field("counted", &self.counted())
             .field("elapsed", &self.elapsed)
             .finish()
     }

@@ -23,8 +23,7 @@ impl Report {
     /// How many times the baseline's median time per unit exokern's median takes:
     /// below 1.0 exokern is faster, above it slower.
     pub fn ratio(&self) -> f64 {
-        let (ours, base) = (self.exokern.figures(), self.baseline.figures());
-        ours.median / base.median
+        ratio(&self.exokern.figures(), &self.baseline.figures())
     }
 
     /// The report as one JSON object (a line of `exokern bench --json`).
@@ -42,7 +41,7 @@ impl Report {
             baseline_p99: base.p99,
             baseline_throughput: base.throughput,
             baseline_iterations: base.iterations,
-            ratio: self.ratio(),
+            ratio: ratio(&ours, &base),
             work_per_iteration: self.exokern.work(),
         }
     }
@@ -79,6 +78,11 @@ pub struct Line {
     pub work_per_iteration: u64,
 }
 
+/// exokern's median over the baseline's.
+fn ratio(ours: &Figures, base: &Figures) -> f64 {
+    ours.median / base.median
+}
+
 /// A duration in nanoseconds, in the unit that keeps three or four digits.
 pub fn nanos(ns: f64) -> String {
     match ns {
@@ -113,15 +117,14 @@ pub fn table(reports: &[Report]) -> String {
     let rows: Vec<[String; 7]> = reports
         .iter()
         .map(|report| {
-            let (ours, base): (Figures, Figures) =
-                (report.exokern.figures(), report.baseline.figures());
+            let (ours, base) = (report.exokern.figures(), report.baseline.figures());
             [
                 report.name.clone(),
                 report.unit.clone(),
                 nanos(base.median),
                 nanos(ours.median),
                 nanos(ours.p99),
-                format!("{:.2}x", report.ratio()),
+                format!("{:.2}x", ratio(&ours, &base)),
                 rate(ours.throughput),
             ]
         })

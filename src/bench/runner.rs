@@ -193,7 +193,7 @@ impl<W: Workload> Side<W> {
                 });
             }
             if let Some(measurement) = into.as_deref_mut() {
-                measurement.record(took, counted);
+                measurement.record(took);
             }
             done += 1;
             elapsed += took;
