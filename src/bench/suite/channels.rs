@@ -9,6 +9,7 @@ use actix::prelude::*;
 use futures_util::future::LocalBoxFuture;
 use rustc_hash::FxHashMap;
 
+use super::raw::{Broadcaster, Cast, Halt};
 use super::tally::Tally;
 use super::Scale;
 use crate::bench::{BenchError, Failure, Report, Runner, Workload};
@@ -75,7 +76,7 @@ impl Handler<Delivery<u64>> for Sink {
 }
 
 /// The raw broadcaster's message: a shared payload, as exokern's envelopes are shared.
-#[derive(Message)]
+#[derive(Clone, Message)]
 #[rtype(result = "()")]
 struct Shared(Arc<u64>);
 
@@ -160,30 +161,8 @@ struct FanOutOnActix {
     subscribers: usize,
 }
 
-struct Broadcaster(Vec<Recipient<Shared>>);
-
-impl Actor for Broadcaster {
-    type Context = Context<Self>;
-}
-
-#[derive(Message)]
-#[rtype(result = "Result<(), SendError<Shared>>")]
-struct Publish(u64);
-
-impl Handler<Publish> for Broadcaster {
-    type Result = Result<(), SendError<Shared>>;
-
-    fn handle(&mut self, Publish(n): Publish, _: &mut Context<Self>) -> Self::Result {
-        let payload = Arc::new(n);
-        for sink in &self.0 {
-            sink.try_send(Shared(Arc::clone(&payload)))?;
-        }
-        Ok(())
-    }
-}
-
 impl Workload for FanOutOnActix {
-    type State = (Addr<Broadcaster>, Arc<Tally>);
+    type State = (Addr<Broadcaster<Shared>>, Arc<Tally>);
 
     fn work(&self) -> u64 {
         self.subscribers as u64
@@ -198,10 +177,7 @@ impl Workload for FanOutOnActix {
 
     async fn iteration(&mut self, (broadcaster, tally): &mut Self::State) -> Result<u64, Failure> {
         let start = tally.expect(self.work())?;
-        broadcaster
-            .send(Publish(start))
-            .await?
-            .map_err(|_| "a subscriber's mailbox was full")?;
+        broadcaster.send(Cast(Shared(Arc::new(start)))).await??;
         tally.wait(start).await
     }
 
@@ -418,10 +394,6 @@ impl Handler<Job> for RawWorker {
         }
     }
 }
-
-#[derive(Message)]
-#[rtype(result = "()")]
-struct Halt;
 
 impl Handler<Halt> for RawQueue {
     type Result = ();

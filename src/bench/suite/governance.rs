@@ -11,6 +11,7 @@ use futures_util::future::LocalBoxFuture;
 use uuid::Uuid;
 
 use super::desk::{Desk, RawCheck, RawGrant};
+use super::raw::Halt;
 use super::Scale;
 use crate::bench::{BenchError, Failure, Report, Runner, Workload};
 use crate::capability::{Access, Capability, CapabilityActor, Check, Grant, ResourceRef, Scope};
@@ -343,14 +344,10 @@ impl Actor for Bare {
     type Context = Context<Self>;
 }
 
-#[derive(Message)]
-#[rtype(result = "()")]
-struct Leave;
-
-impl Handler<Leave> for Bare {
+impl Handler<Halt> for Bare {
     type Result = ();
 
-    fn handle(&mut self, _: Leave, ctx: &mut Context<Self>) {
+    fn handle(&mut self, _: Halt, ctx: &mut Context<Self>) {
         ctx.stop();
     }
 }
@@ -374,7 +371,7 @@ impl Workload for StartStopOnActix {
     async fn iteration(&mut self, _: &mut ()) -> Result<u64, Failure> {
         let mut stopped = 0;
         for _ in 0..self.batch {
-            Bare.start().send(Leave).await?;
+            Bare.start().send(Halt).await?;
             stopped += 1;
         }
         Ok(stopped)

@@ -11,6 +11,7 @@ mod channels;
 pub mod desk;
 mod governance;
 mod network;
+mod raw;
 mod savina;
 mod simulation;
 mod tally;

@@ -6,6 +6,7 @@ use std::sync::{Arc, OnceLock};
 
 use actix::prelude::*;
 
+use super::raw::{Carry, Halt};
 use super::tally::Tally;
 use crate::bench::{Failure, Workload};
 use crate::channel::{Inbound, Mailbox, MailboxHandle};
@@ -199,13 +200,6 @@ impl<B: Behaviour> Workload for OnExokern<B> {
 
 // ----------------------------------------------------------------------- raw actix --
 
-/// A message between raw actors.
-pub(crate) struct Carry<M>(pub(crate) M);
-
-impl<M: 'static> Message for Carry<M> {
-    type Result = ();
-}
-
 type Peers<M> = Arc<OnceLock<Box<[Recipient<Carry<M>>]>>>;
 
 /// A behaviour hosted as a plain actix actor; it sends to its peers' addresses.
@@ -296,20 +290,15 @@ impl<B: Behaviour> Workload for OnActix<B> {
     async fn teardown(&mut self, state: ActixState<B>) {
         // The actors hold each other's addresses: stop them explicitly.
         for node in &state.nodes {
-            let _ = node.send(Stop).await;
+            let _ = node.send(Halt).await;
         }
     }
 }
 
-/// Stops a raw actor.
-#[derive(Message)]
-#[rtype(result = "()")]
-struct Stop;
-
-impl<B: Behaviour> Handler<Stop> for RawNode<B> {
+impl<B: Behaviour> Handler<Halt> for RawNode<B> {
     type Result = ();
 
-    fn handle(&mut self, _: Stop, ctx: &mut Context<Self>) {
+    fn handle(&mut self, _: Halt, ctx: &mut Context<Self>) {
         ctx.stop();
     }
 }

@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 use actix::prelude::*;
 use futures_util::future::LocalBoxFuture;
 
-use super::network::Carry;
+use super::raw::{Broadcaster, Carry, Cast, Halt};
 use super::tally::Tally;
 use super::Scale;
 use crate::bench::{BenchError, Failure, Report, Runner, Workload};
@@ -188,10 +188,6 @@ impl Handler<Carry<Sim>> for RawAgent {
     }
 }
 
-#[derive(Message)]
-#[rtype(result = "()")]
-struct Halt;
-
 impl Handler<Halt> for RawAgent {
     type Result = ();
 
@@ -200,31 +196,12 @@ impl Handler<Halt> for RawAgent {
     }
 }
 
-struct Clock(Agents);
-
-impl Actor for Clock {
-    type Context = Context<Self>;
-}
-
-#[derive(Message)]
-#[rtype(result = "Result<(), String>")]
-struct Strike(u64);
-
-impl Handler<Strike> for Clock {
-    type Result = Result<(), String>;
-
-    fn handle(&mut self, Strike(n): Strike, _: &mut Context<Self>) -> Self::Result {
-        for agent in self.0.get().into_iter().flatten() {
-            agent
-                .try_send(Carry(Sim::Tick(n)))
-                .map_err(|e| e.to_string())?;
-        }
-        Ok(())
-    }
-}
-
 impl Workload for TickOnActix {
-    type State = (Addr<Clock>, Vec<Addr<RawAgent>>, Agents, Arc<Tally>);
+    type State = (
+        Addr<Broadcaster<Carry<Sim>>>,
+        Vec<Addr<RawAgent>>,
+        Arc<Tally>,
+    );
 
     fn work(&self) -> u64 {
         self.agents as u64
@@ -243,21 +220,21 @@ impl Workload for TickOnActix {
                 .start()
             })
             .collect();
-        let recipients = actors.iter().map(|a| a.clone().recipient()).collect();
+        let recipients: Vec<_> = actors.iter().map(|a| a.clone().recipient()).collect();
+        let clock = Broadcaster(recipients.clone()).start();
         agents
-            .set(recipients)
+            .set(recipients.into())
             .map_err(|_| "the agents were set twice")?;
-        let clock = Clock(Arc::clone(&agents)).start();
-        Ok((clock, actors, agents, tally))
+        Ok((clock, actors, tally))
     }
 
-    async fn iteration(&mut self, (clock, _, _, tally): &mut Self::State) -> Result<u64, Failure> {
+    async fn iteration(&mut self, (clock, _, tally): &mut Self::State) -> Result<u64, Failure> {
         let start = tally.expect(self.work())?;
-        clock.send(Strike(start)).await??;
+        clock.send(Cast(Carry(Sim::Tick(start)))).await??;
         tally.wait(start).await
     }
 
-    async fn teardown(&mut self, (clock, actors, _, _): Self::State) {
+    async fn teardown(&mut self, (clock, actors, _): Self::State) {
         drop(clock);
         // The agents hold each other's addresses: stop them explicitly.
         for actor in actors {
