@@ -60,36 +60,12 @@ enum Command {
     },
     /// Runs the benchmark suite, every workload beside raw actix doing the same work,
     /// and prints a table (or JSON lines) of medians, 99th percentiles and ratios.
-    Bench {
-        /// About a tenth of the work per iteration and a second per side: the whole
-        /// suite in about a minute.
-        #[arg(long)]
-        quick: bool,
-        /// Only the benchmarks whose name contains NAME.
-        #[arg(long, value_name = "NAME")]
-        filter: Option<String>,
-        /// One JSON object per line: a header with the machine, then one per benchmark.
-        #[arg(long)]
-        json: bool,
-        /// List the benchmarks and what they measure, running nothing.
-        #[arg(long)]
-        list: bool,
-    },
+    Bench(cli::bench::Options),
 }
 
 fn main() -> ExitCode {
     match Cli::parse().command {
-        Command::Bench {
-            quick,
-            filter,
-            json,
-            list,
-        } => cli::bench::run(cli::bench::Options {
-            quick,
-            filter,
-            json,
-            list,
-        }),
+        Command::Bench(options) => cli::bench::run(options),
         Command::Token { system, ttl_secs } => token(&system, ttl_secs),
         Command::Inspect { config } => match Config::load(config) {
             Ok(config) => {
