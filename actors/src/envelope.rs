@@ -170,25 +170,33 @@ fn serialize_unix_millis<S: Serializer>(
 impl<T> Envelope<T> {
     /// Stamps an outgoing message. Only channels call this: the sender comes from the
     /// handle's grant, the seq from the channel's counter.
+    ///
+    /// The envelope is written straight into its shared allocation: built on the stack
+    /// and then moved, its two hundred bytes were copied once more per message.
     pub(crate) fn stamp(
         channel: &ChannelId,
         seq: Seq,
         sender: &SystemId,
         recipient: Option<SystemId>,
         outgoing: Outgoing<T>,
-    ) -> Envelope<T> {
-        Envelope {
-            id: MessageId::random(),
-            seq,
-            channel: channel.clone(),
-            sender: sender.clone(),
-            recipient,
-            correlation: outgoing.correlation,
-            reply_to: outgoing.reply_to,
-            sent_at: SystemTime::now(),
-            metadata: outgoing.metadata,
-            payload: outgoing.payload,
-        }
+    ) -> SharedEnvelope<T> {
+        let mut slot = Arc::<Envelope<T>>::new_uninit();
+        Arc::get_mut(&mut slot)
+            .expect("a new Arc has no other owner")
+            .write(Envelope {
+                id: MessageId::unique(),
+                seq,
+                channel: channel.clone(),
+                sender: sender.clone(),
+                recipient,
+                correlation: outgoing.correlation,
+                reply_to: outgoing.reply_to,
+                sent_at: SystemTime::now(),
+                metadata: outgoing.metadata,
+                payload: outgoing.payload,
+            });
+        // SAFETY: every field was written just above.
+        unsafe { slot.assume_init() }
     }
 
     /// The message's unique id.

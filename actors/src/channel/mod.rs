@@ -22,6 +22,7 @@ mod handle;
 mod inbound;
 mod mailbox;
 mod outlet;
+mod room;
 mod stats;
 mod work_queue;
 

@@ -23,8 +23,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use actix::dev::SendError;
 use actix::Recipient;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Notify;
 
+use crate::channel::room::Room;
 use crate::channel::{CloseReason, Delivery, Inbound, RecvError};
 use crate::ids::{ChannelId, Seq};
 
@@ -130,7 +131,7 @@ pub(crate) struct Outlet<T: Send + Sync + 'static> {
     /// A push consumer that never changes, reachable without the lock.
     direct: Option<Recipient<Delivery<T>>>,
     /// Inbox permits, returned as the consumer takes items (mailbox only).
-    credits: Option<Arc<Semaphore>>,
+    credits: Option<Box<Room>>,
     drain: Arc<DrainSignal>,
     ring: Mutex<Ring<T>>,
     channel: ChannelId,
@@ -144,7 +145,7 @@ impl<T: Send + Sync + 'static> Outlet<T> {
         channel: ChannelId,
         capacity: usize,
         overflow: Option<Overflow>,
-        credits: Option<Arc<Semaphore>>,
+        credits: Option<Box<Room>>,
         drain: Arc<DrainSignal>,
     ) -> Arc<Outlet<T>> {
         Outlet::build(
@@ -185,7 +186,7 @@ impl<T: Send + Sync + 'static> Outlet<T> {
         overflow: Option<Overflow>,
         wake: Wake<T>,
         direct: Option<Recipient<Delivery<T>>>,
-        credits: Option<Arc<Semaphore>>,
+        credits: Option<Box<Room>>,
         drain: Arc<DrainSignal>,
     ) -> Arc<Outlet<T>> {
         Arc::new(Outlet {
@@ -348,8 +349,8 @@ impl<T: Send + Sync + 'static> Outlet<T> {
         self.lock().items.len()
     }
 
-    pub(crate) fn credits(&self) -> Option<&Arc<Semaphore>> {
-        self.credits.as_ref()
+    pub(crate) fn credits(&self) -> Option<&Room> {
+        self.credits.as_deref()
     }
 
     /// Switches the consumer to push delivery (or back to pull); rings at once if items
@@ -515,7 +516,7 @@ impl<T: Send + Sync + 'static> Outlet<T> {
 
     fn release_credits(&self, n: usize) {
         if let (Some(credits), true) = (&self.credits, n > 0) {
-            credits.add_permits(n);
+            credits.give(n);
         }
     }
 }
@@ -561,7 +562,7 @@ mod tests {
             None,
             Outgoing::new(seq as u32),
         );
-        Inbound::message(Arc::new(env))
+        Inbound::message(env)
     }
 
     fn seq_of(next: Next<u32>) -> u64 {
@@ -612,21 +613,21 @@ mod tests {
 
     #[test]
     fn credits_return_as_items_are_taken() {
-        let credits = Arc::new(Semaphore::new(0));
         let out = Outlet::pull(
             ChannelId::new("c").unwrap(),
             4,
             None,
-            Some(Arc::clone(&credits)),
+            Some(Box::new(Room::new(0))),
             Arc::default(),
         );
+        let credits = out.credits().unwrap();
         out.push(item(1));
         out.push(item(2));
-        assert_eq!(credits.available_permits(), 0);
+        assert_eq!(credits.available(), 0);
         out.next();
-        assert_eq!(credits.available_permits(), 1);
+        assert_eq!(credits.available(), 1);
         out.detach();
-        assert_eq!(credits.available_permits(), 2);
+        assert_eq!(credits.available(), 2);
     }
 
     #[tokio::test]

@@ -378,16 +378,16 @@ impl<S: System> Handler<Delivery<S::Message>> for SystemActor<S> {
                 handle.settle_now(settled, worker.filter(|_| retire));
             }
         }
-        let channel = delivery.channel().clone();
         if delivery.lagged() > 0 {
             Status::bump(&self.status.lagged, delivery.lagged());
-            let missed = delivery.lagged();
+            let (channel, missed) = (delivery.channel().clone(), delivery.lagged());
             let _ = self.run_hook(ctx, None, |system, sctx| {
                 system.on_lagged(sctx, &channel, missed)
             });
         }
         if let Some(reason) = delivery.closed() {
             self.links[index].attached = None;
+            let channel = delivery.channel().clone();
             let _ = self.run_hook(ctx, None, |system, sctx| {
                 system.on_closed(sctx, &channel, reason)
             });

@@ -200,13 +200,7 @@ impl<T: Send + Sync + 'static> Handler<Publish<T>> for ChannelActor<BroadcastSta
         let state = &mut self.kind;
         let seq = state.last_seq.next();
         state.last_seq = seq;
-        let env = Arc::new(Envelope::stamp(
-            &self.core.id,
-            seq,
-            grant.holder(),
-            None,
-            msg,
-        ));
+        let env = Envelope::stamp(&self.core.id, seq, grant.holder(), None, msg);
         self.core.counters.accepted += 1;
         if state.retention > 0 {
             if state.retained.len() == state.retention {

@@ -6,10 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
-use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::oneshot;
+use tokio::time::Instant;
 
 use crate::channel::handle::{handle_accessors, Port};
 use crate::channel::outlet::{Outlet, Push, Wake};
+use crate::channel::room::{NoRoom, Room};
 use crate::channel::Inbound;
 use crate::channel::{ChannelError, Delivery, RecvError, MAX_BATCH};
 use crate::envelope::{Envelope, Outgoing};
@@ -51,51 +53,101 @@ impl<T: Send + Sync + 'static> MailboxHandle<T> {
         }
     }
 
-    /// `to`'s inbox and the room it has, if this holder may send to it now.
-    fn inbox_of(&self, to: &SystemId) -> Result<(Arc<Outlet<T>>, Arc<Semaphore>), ChannelError> {
-        self.port.check(Rights::WRITE)?;
-        self.shared.accepting()?;
-        let inbox = self.shared.inbox(to).ok_or_else(|| self.unknown(to))?;
-        let room = inbox.credits().cloned().ok_or_else(|| self.unknown(to))?;
-        Ok((inbox, room))
+    fn full(&self) -> ChannelError {
+        ChannelError::Full {
+            channel: self.channel().clone(),
+            capacity: self.shared.inbox_capacity,
+        }
     }
 
-    /// Stamps a message and puts it, with the room reserved for it, into `to`'s inbox.
+    /// Checks that this holder may send now, then hands `to`'s inbox to `send` while
+    /// the inbox table is read-locked: the common case, where there is room, pays for
+    /// no reference count on the inbox.
+    fn with_inbox<R>(
+        &self,
+        to: &SystemId,
+        send: impl FnOnce(&Arc<Outlet<T>>, &Room) -> Result<R, ChannelError>,
+    ) -> Result<R, ChannelError> {
+        self.port.check(Rights::WRITE)?;
+        self.shared.accepting()?;
+        let inboxes = self.shared.inboxes();
+        let inbox = inboxes.get(to).ok_or_else(|| self.unknown(to))?;
+        let room = inbox.credits().ok_or_else(|| self.unknown(to))?;
+        send(inbox, room)
+    }
+
+    /// Stamps a message and puts it into `to`'s inbox, where a credit was taken for it;
+    /// the credit goes back if the inbox refuses it.
     fn deliver(
         &self,
         to: &SystemId,
         inbox: &Arc<Outlet<T>>,
+        room: &Room,
         msg: Outgoing<T>,
-        permit: OwnedSemaphorePermit,
         reply: Option<ReplySlot<T>>,
     ) -> Result<Seq, ChannelError> {
-        // Checked again here: the holder may have been revoked, or the channel may have
-        // begun draining, while the sender waited for room.
-        self.port.check(Rights::WRITE)?;
-        self.shared.accepting()?;
         let seq = self.shared.next_seq();
-        let envelope = Arc::new(Envelope::stamp(
-            self.channel(),
-            seq,
-            self.holder(),
-            Some(to.clone()),
-            msg,
-        ));
+        let envelope = Envelope::stamp(self.channel(), seq, self.holder(), Some(to.clone()), msg);
         let inbound = match reply {
             Some(slot) => Inbound::request(envelope, slot),
             None => Inbound::message(envelope),
         };
         match inbox.push(inbound) {
-            Push::Queued | Push::DroppedOldest => {
-                permit.forget();
-                self.shared.delivered.fetch_add(1, Ordering::Relaxed);
-                Ok(seq)
-            }
+            Push::Queued | Push::DroppedOldest => Ok(seq),
             // The inbox closed while we held room in it: its recipient is gone.
             Push::Gone | Push::Full | Push::Disconnected => {
+                room.give(1);
                 self.shared.dropped.fetch_add(1, Ordering::Relaxed);
                 Err(self.unknown(to))
             }
+        }
+    }
+
+    /// Sends `msg` to `to`, waiting for room until `deadline` if the inbox is full.
+    async fn send_by(
+        &self,
+        to: &SystemId,
+        msg: Outgoing<T>,
+        reply: Option<ReplySlot<T>>,
+        deadline: Option<Instant>,
+        timeout: Duration,
+    ) -> Result<Seq, ChannelError> {
+        let mut pending = Some((msg, reply));
+        let full = self.with_inbox(to, |inbox, room| match room.try_take() {
+            Ok(()) => {
+                let (msg, reply) = pending.take().expect("taken once");
+                self.deliver(to, inbox, room, msg, reply).map(Ok)
+            }
+            Err(NoRoom::Full) => Ok(Err(Arc::clone(inbox))),
+            Err(NoRoom::Closed) => Err(self.unknown(to)),
+        })?;
+        let inbox = match full {
+            Ok(seq) => return Ok(seq),
+            Err(inbox) => inbox,
+        };
+        let (msg, reply) = pending.take().expect("not sent yet");
+        let room = inbox.credits().ok_or_else(|| self.unknown(to))?;
+        match deadline {
+            None => room.take().await,
+            Some(deadline) => tokio::time::timeout_at(deadline, room.take())
+                .await
+                .map_err(|_| self.timed_out(timeout))?,
+        }
+        .map_err(|_| self.unknown(to))?;
+        // Checked again: the holder may have been revoked, or the channel may have begun
+        // draining, while the sender waited for room.
+        let checked = self.port.check(Rights::WRITE);
+        if let Err(refused) = checked.and_then(|()| self.shared.accepting()) {
+            room.give(1);
+            return Err(refused);
+        }
+        self.deliver(to, &inbox, room, msg, reply)
+    }
+
+    fn timed_out(&self, timeout: Duration) -> ChannelError {
+        ChannelError::Timeout {
+            channel: self.channel().clone(),
+            timeout,
         }
     }
 
@@ -105,9 +157,8 @@ impl<T: Send + Sync + 'static> MailboxHandle<T> {
         to: &SystemId,
         msg: impl Into<Outgoing<T>>,
     ) -> Result<Seq, ChannelError> {
-        let (inbox, room) = self.inbox_of(to)?;
-        let permit = room.acquire_owned().await.map_err(|_| self.unknown(to))?;
-        self.deliver(to, &inbox, msg.into(), permit, None)
+        self.send_by(to, msg.into(), None, None, Duration::ZERO)
+            .await
     }
 
     /// Sends a message to `to`'s inbox (needs WRITE), or fails with
@@ -118,15 +169,11 @@ impl<T: Send + Sync + 'static> MailboxHandle<T> {
         to: &SystemId,
         msg: impl Into<Outgoing<T>>,
     ) -> Result<Seq, ChannelError> {
-        let (inbox, room) = self.inbox_of(to)?;
-        let permit = room.try_acquire_owned().map_err(|e| match e {
-            tokio::sync::TryAcquireError::Closed => self.unknown(to),
-            tokio::sync::TryAcquireError::NoPermits => ChannelError::Full {
-                channel: self.channel().clone(),
-                capacity: self.shared.inbox_capacity,
-            },
-        })?;
-        self.deliver(to, &inbox, msg.into(), permit, None)
+        self.with_inbox(to, |inbox, room| match room.try_take() {
+            Ok(()) => self.deliver(to, inbox, room, msg.into(), None),
+            Err(NoRoom::Full) => Err(self.full()),
+            Err(NoRoom::Closed) => Err(self.unknown(to)),
+        })
     }
 
     /// Sends a request to `to` and waits up to `timeout` for its reply (needs WRITE).
@@ -138,33 +185,25 @@ impl<T: Send + Sync + 'static> MailboxHandle<T> {
         msg: impl Into<Outgoing<T>>,
         timeout: Duration,
     ) -> Result<Arc<Envelope<T>>, ChannelError> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        let timed_out = || ChannelError::Timeout {
-            channel: self.channel().clone(),
-            timeout,
-        };
-        let (inbox, room) = self.inbox_of(to)?;
         // Both waits are bounded by the same deadline, but waiting for room pays for a
         // timer only when the inbox is full.
-        let permit = match Arc::clone(&room).try_acquire_owned() {
-            Ok(permit) => permit,
-            Err(tokio::sync::TryAcquireError::Closed) => return Err(self.unknown(to)),
-            Err(tokio::sync::TryAcquireError::NoPermits) => {
-                tokio::time::timeout_at(deadline, room.acquire_owned())
-                    .await
-                    .map_err(|_| timed_out())?
-                    .map_err(|_| self.unknown(to))?
-            }
-        };
+        let deadline = Instant::now() + timeout;
         let (tx, rx) = oneshot::channel();
-        self.deliver(to, &inbox, msg.into(), permit, Some(ReplySlot { tx }))?;
+        self.send_by(
+            to,
+            msg.into(),
+            Some(ReplySlot { tx }),
+            Some(deadline),
+            timeout,
+        )
+        .await?;
         match tokio::time::timeout_at(deadline, rx).await {
             Ok(Ok(reply)) => reply,
             Ok(Err(_)) => Err(ChannelError::NoReply {
                 channel: self.channel().clone(),
                 recipient: to.clone(),
             }),
-            Err(_) => Err(timed_out()),
+            Err(_) => Err(self.timed_out(timeout)),
         }
     }
 
@@ -197,12 +236,12 @@ impl<T: Send + Sync + 'static> MailboxHandle<T> {
             Some(request.sender().clone()),
             msg.into().correlation(request.id()),
         );
-        slot.tx
-            .send(Ok(Arc::new(reply)))
-            .map_err(|_| ChannelError::RequesterGone {
+        if slot.tx.send(Ok(reply)).is_err() {
+            self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+            return Err(ChannelError::RequesterGone {
                 channel: self.channel().clone(),
-            })?;
-        self.shared.delivered.fetch_add(1, Ordering::Relaxed);
+            });
+        }
         Ok(seq)
     }
 

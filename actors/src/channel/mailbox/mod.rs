@@ -42,11 +42,12 @@ use std::sync::{Arc, RwLock};
 
 use actix::prelude::*;
 use rustc_hash::FxHashMap;
-use tokio::sync::{oneshot, Semaphore};
+use tokio::sync::oneshot;
 
 use crate::channel::actor::{actor_options, ActorOptions, ChannelActor, Core};
 use crate::channel::handle::{grant, ChannelControl};
 use crate::channel::outlet::Outlet;
+use crate::channel::room::Room;
 use crate::channel::{ChannelError, ChannelState, StartError};
 use crate::envelope::Envelope;
 use crate::ids::{ChannelId, Seq, SystemId};
@@ -76,10 +77,12 @@ pub(super) struct MailboxShared<T: Send + Sync + 'static> {
     pub(super) id: ChannelId,
     pub(super) inbox_capacity: usize,
     state: AtomicU8,
+    /// Messages stamped: sent to inboxes, and replies to requesters. Every one was
+    /// either delivered or counted in `dropped`, so delivering costs no counter of its
+    /// own.
     last_seq: AtomicU64,
-    /// Messages delivered to inboxes, and replies to requesters.
-    pub(super) delivered: AtomicU64,
-    /// Messages refused at delivery (the recipient's inbox closed meanwhile).
+    /// Messages refused at delivery (the recipient's inbox closed meanwhile), and
+    /// replies whose requester had gone.
     pub(super) dropped: AtomicU64,
     inboxes: RwLock<FxHashMap<SystemId, Arc<Outlet<T>>>>,
 }
@@ -91,7 +94,6 @@ impl<T: Send + Sync + 'static> MailboxShared<T> {
             inbox_capacity,
             state: AtomicU8::new(0),
             last_seq: AtomicU64::new(0),
-            delivered: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
             inboxes: RwLock::default(),
         }
@@ -99,6 +101,15 @@ impl<T: Send + Sync + 'static> MailboxShared<T> {
 
     pub(super) fn next_seq(&self) -> Seq {
         Seq::new(self.last_seq.fetch_add(1, Ordering::Relaxed) + 1)
+    }
+
+    /// Messages that reached an inbox or a requester.
+    pub(super) fn delivered(&self) -> u64 {
+        // `dropped` is counted after the seq it refers to was taken, so read it first.
+        let dropped = self.dropped.load(Ordering::Acquire);
+        self.last_seq
+            .load(Ordering::Acquire)
+            .saturating_sub(dropped)
     }
 
     pub(super) fn set_state(&self, state: ChannelState) {
@@ -112,15 +123,20 @@ impl<T: Send + Sync + 'static> MailboxShared<T> {
 
     /// `Ok` while the channel accepts new messages.
     pub(super) fn accepting(&self) -> Result<(), ChannelError> {
-        let channel = self.id.clone();
         match self.state.load(Ordering::Acquire) {
             0 => Ok(()),
-            1 => Err(ChannelError::Draining { channel }),
-            _ => Err(ChannelError::Closed { channel }),
+            1 => Err(ChannelError::Draining {
+                channel: self.id.clone(),
+            }),
+            _ => Err(ChannelError::Closed {
+                channel: self.id.clone(),
+            }),
         }
     }
 
-    fn inboxes(&self) -> std::sync::RwLockReadGuard<'_, FxHashMap<SystemId, Arc<Outlet<T>>>> {
+    pub(super) fn inboxes(
+        &self,
+    ) -> std::sync::RwLockReadGuard<'_, FxHashMap<SystemId, Arc<Outlet<T>>>> {
         self.inboxes
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -132,10 +148,6 @@ impl<T: Send + Sync + 'static> MailboxShared<T> {
         self.inboxes
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    pub(super) fn inbox(&self, recipient: &SystemId) -> Option<Arc<Outlet<T>>> {
-        self.inboxes().get(recipient).cloned()
     }
 
     /// Messages waiting in all inboxes, and the longest backlog.
@@ -185,7 +197,7 @@ impl<T: Send + Sync + 'static> MailboxBuilder<T> {
 
     /// Starts the channel's actor.
     pub fn start(self) -> Result<Mailbox<T>, StartError> {
-        if self.inbox_capacity == 0 || self.inbox_capacity > Semaphore::MAX_PERMITS {
+        if self.inbox_capacity == 0 || self.inbox_capacity > Room::MAX {
             return Err(StartError::invalid(
                 &self.id,
                 "inbox_capacity must be at least 1",

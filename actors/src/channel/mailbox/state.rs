@@ -5,11 +5,10 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use tokio::sync::Semaphore;
-
 use crate::channel::access::Grant;
 use crate::channel::actor::{Core, Kind};
 use crate::channel::outlet::Outlet;
+use crate::channel::room::Room;
 use crate::channel::{ChannelKind, ChannelState, ChannelStats, CloseReason};
 use crate::ids::SystemId;
 use crate::rights::Rights;
@@ -46,7 +45,7 @@ impl<T: Send + Sync + 'static> Kind for MailboxState<T> {
             return None;
         }
         let inbox = inboxes.entry(holder.clone()).or_insert_with(|| {
-            let room = Arc::new(Semaphore::new(core.capacity));
+            let room = Box::new(Room::new(core.capacity));
             Outlet::pull(
                 core.id.clone(),
                 core.capacity,
@@ -83,7 +82,7 @@ impl<T: Send + Sync + 'static> Kind for MailboxState<T> {
 
     fn fill_stats(&self, stats: &mut ChannelStats) {
         let (depth, lag, inboxes) = self.shared.backlog();
-        let delivered = self.shared.delivered.load(Ordering::Relaxed);
+        let delivered = self.shared.delivered();
         stats.depth = depth;
         stats.lag = lag;
         stats.consumers = inboxes;

@@ -43,13 +43,13 @@ impl<T: Send + Sync + 'static> Handler<Enqueue<T>> for ChannelActor<QueueState<T
         let first = state.last_seq.next();
         for outgoing in msg.msgs {
             state.last_seq = state.last_seq.next();
-            let envelope = Arc::new(Envelope::stamp(
+            let envelope = Envelope::stamp(
                 &self.core.id,
                 state.last_seq,
                 msg.grant.holder(),
                 None,
                 outgoing,
-            ));
+            );
             state.ready.push_back(Queued {
                 envelope,
                 attempts: 0,
