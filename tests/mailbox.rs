@@ -274,3 +274,109 @@ async fn an_inbox_can_be_pushed_to_any_actix_actor() {
         assert_eq!(reply.payload(), &word.to_uppercase());
     }
 }
+
+#[actix_rt::test]
+async fn a_sender_waiting_for_room_fails_when_the_recipient_is_revoked() {
+    tokio::time::pause();
+    let (mail, h) = mailbox(1, &["alice", "bob"]).await;
+    let alice = h[0].clone();
+    alice
+        .send(&sid("bob"), "fills it".to_string())
+        .await
+        .unwrap();
+    let waiting = {
+        let alice = alice.clone();
+        actix::spawn(async move { alice.send(&sid("bob"), "waits".to_string()).await })
+    };
+    tokio::time::advance(SECOND).await;
+    assert!(!waiting.is_finished());
+    assert!(mail.revoke(&sid("bob")).await);
+    assert!(matches!(
+        waiting.await.unwrap(),
+        Err(ChannelError::UnknownRecipient { recipient, .. }) if recipient == sid("bob")
+    ));
+    let stats = mail.stats().await.unwrap();
+    assert_eq!((stats.delivered, stats.dropped), (1, 1), "{stats:?}");
+}
+
+#[actix_rt::test]
+async fn a_request_waiting_for_room_times_out_at_its_deadline_and_sends_nothing() {
+    tokio::time::pause();
+    let (_mail, h) = mailbox(1, &["client", "server"]).await;
+    let (client, server) = (h[0].clone(), h[1].clone());
+    client
+        .send(&sid("server"), "fills it".to_string())
+        .await
+        .unwrap();
+    let started = tokio::time::Instant::now();
+    assert!(matches!(
+        client
+            .request(&sid("server"), "never sent".to_string(), SECOND)
+            .await,
+        Err(ChannelError::Timeout { timeout, .. }) if timeout == SECOND
+    ));
+    // Paused time fires timers on whole milliseconds.
+    let waited = started.elapsed();
+    assert!(
+        (SECOND..SECOND + Duration::from_millis(2)).contains(&waited),
+        "{waited:?}"
+    );
+    let held: Vec<String> = server
+        .read(10)
+        .unwrap()
+        .iter()
+        .map(|m| m.payload().clone())
+        .collect();
+    assert_eq!(held, ["fills it"]);
+    // The room the request waited for is still there for the next sender.
+    client.try_send(&sid("server"), "next".to_string()).unwrap();
+}
+
+/// Eight senders, each on its own task, push into one small inbox while its recipient
+/// reads: each sender's messages arrive once, in the order it sent them, and the
+/// channel counts every one.
+#[actix_rt::test]
+async fn many_senders_into_one_small_inbox_lose_nothing_and_keep_their_order() {
+    const SENDERS: usize = 8;
+    const EACH: usize = 500;
+    let names: Vec<String> = (0..SENDERS).map(|i| format!("sender-{i}")).collect();
+    let mut all: Vec<&str> = names.iter().map(String::as_str).collect();
+    all.push("sink");
+    let (mail, h) = mailbox(4, &all).await;
+    let sink = h[SENDERS].clone();
+    let senders: Vec<_> = h[..SENDERS]
+        .iter()
+        .cloned()
+        .map(|handle| {
+            actix::spawn(async move {
+                for n in 0..EACH {
+                    // Half the sends wait for room, half retry when refused.
+                    if n % 2 == 0 {
+                        handle.send(&sid("sink"), n.to_string()).await.unwrap();
+                    } else {
+                        while let Err(ChannelError::Full { .. }) =
+                            handle.try_send(&sid("sink"), n.to_string())
+                        {
+                            tokio::task::yield_now().await;
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut next = [0usize; SENDERS];
+    for _ in 0..SENDERS * EACH {
+        let msg = sink.recv().await.unwrap();
+        let sender: usize = msg.sender().as_str()["sender-".len()..].parse().unwrap();
+        assert_eq!(msg.payload(), &next[sender].to_string(), "from {sender}");
+        next[sender] += 1;
+    }
+    for sender in senders {
+        sender.await.unwrap();
+    }
+    assert!(next.iter().all(|&n| n == EACH));
+    assert!(sink.try_recv().unwrap().is_none());
+    let stats = mail.stats().await.unwrap();
+    let total = (SENDERS * EACH) as u64;
+    assert_eq!((stats.delivered, stats.dropped), (total, 0), "{stats:?}");
+}

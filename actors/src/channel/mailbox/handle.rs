@@ -43,6 +43,12 @@ impl<T: Send + Sync + 'static> fmt::Debug for MailboxHandle<T> {
     }
 }
 
+/// A first try at sending: sent, or the inbox was full and the message waits for room.
+enum Attempt<T: Send + Sync + 'static> {
+    Sent(Seq),
+    Full(Arc<Outlet<T>>, Outgoing<T>, Option<ReplySlot<T>>),
+}
+
 impl<T: Send + Sync + 'static> MailboxHandle<T> {
     handle_accessors!();
 
@@ -103,33 +109,28 @@ impl<T: Send + Sync + 'static> MailboxHandle<T> {
         }
     }
 
-    /// Sends `msg` to `to`, waiting for room until `deadline` if the inbox is full.
-    async fn send_by(
+    /// Sends `msg` to `to`, waiting for room while the inbox is full: without end, or
+    /// until a deadline (the timeout it came from names it in the error).
+    async fn send_waiting(
         &self,
         to: &SystemId,
         msg: Outgoing<T>,
         reply: Option<ReplySlot<T>>,
-        deadline: Option<Instant>,
-        timeout: Duration,
+        deadline: Option<(Instant, Duration)>,
     ) -> Result<Seq, ChannelError> {
-        let mut pending = Some((msg, reply));
-        let full = self.with_inbox(to, |inbox, room| match room.try_take() {
-            Ok(()) => {
-                let (msg, reply) = pending.take().expect("taken once");
-                self.deliver(to, inbox, room, msg, reply).map(Ok)
-            }
-            Err(NoRoom::Full) => Ok(Err(Arc::clone(inbox))),
+        let attempt = self.with_inbox(to, move |inbox, room| match room.try_take() {
+            Ok(()) => self.deliver(to, inbox, room, msg, reply).map(Attempt::Sent),
+            Err(NoRoom::Full) => Ok(Attempt::Full(Arc::clone(inbox), msg, reply)),
             Err(NoRoom::Closed) => Err(self.unknown(to)),
         })?;
-        let inbox = match full {
-            Ok(seq) => return Ok(seq),
-            Err(inbox) => inbox,
+        let (inbox, msg, reply) = match attempt {
+            Attempt::Sent(seq) => return Ok(seq),
+            Attempt::Full(inbox, msg, reply) => (inbox, msg, reply),
         };
-        let (msg, reply) = pending.take().expect("not sent yet");
         let room = inbox.credits().ok_or_else(|| self.unknown(to))?;
         match deadline {
             None => room.take().await,
-            Some(deadline) => tokio::time::timeout_at(deadline, room.take())
+            Some((deadline, timeout)) => tokio::time::timeout_at(deadline, room.take())
                 .await
                 .map_err(|_| self.timed_out(timeout))?,
         }
@@ -157,8 +158,7 @@ impl<T: Send + Sync + 'static> MailboxHandle<T> {
         to: &SystemId,
         msg: impl Into<Outgoing<T>>,
     ) -> Result<Seq, ChannelError> {
-        self.send_by(to, msg.into(), None, None, Duration::ZERO)
-            .await
+        self.send_waiting(to, msg.into(), None, None).await
     }
 
     /// Sends a message to `to`'s inbox (needs WRITE), or fails with
@@ -189,14 +189,9 @@ impl<T: Send + Sync + 'static> MailboxHandle<T> {
         // timer only when the inbox is full.
         let deadline = Instant::now() + timeout;
         let (tx, rx) = oneshot::channel();
-        self.send_by(
-            to,
-            msg.into(),
-            Some(ReplySlot { tx }),
-            Some(deadline),
-            timeout,
-        )
-        .await?;
+        let reply = Some(ReplySlot { tx });
+        self.send_waiting(to, msg.into(), reply, Some((deadline, timeout)))
+            .await?;
         match tokio::time::timeout_at(deadline, rx).await {
             Ok(Ok(reply)) => reply,
             Ok(Err(_)) => Err(ChannelError::NoReply {
