@@ -93,10 +93,6 @@ impl<T: Send + Sync + 'static> Delivery<T> {
         rest.extend(self.outlet.take_all());
         rest
     }
-
-    pub(crate) fn is_from(&self, outlet: &Arc<Outlet<T>>) -> bool {
-        Arc::ptr_eq(&self.outlet, outlet)
-    }
 }
 
 impl<T: Send + Sync + 'static> Iterator for Delivery<T> {

@@ -15,6 +15,7 @@
 
 mod access;
 pub(crate) mod actor;
+mod bell;
 mod broadcast;
 mod delivery;
 mod error;
@@ -42,6 +43,7 @@ pub use work_queue::{
     WorkQueueBuilder, WorkQueueHandle, WorkerId, WorkerOptions, MAX_LEASE,
 };
 
+pub(crate) use bell::Bell;
 pub(crate) use outlet::{Outlet, Wake};
 pub(crate) use work_queue::Settle;
 

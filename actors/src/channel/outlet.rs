@@ -25,6 +25,7 @@ use actix::dev::SendError;
 use actix::Recipient;
 use tokio::sync::Notify;
 
+use crate::channel::bell::Bell;
 use crate::channel::room::Room;
 use crate::channel::{CloseReason, Delivery, Inbound, RecvError};
 use crate::ids::{ChannelId, Seq};
@@ -48,6 +49,18 @@ pub(crate) enum Wake<T: Send + Sync + 'static> {
     Task,
     /// A push consumer: an actor that handles [`Delivery`].
     Actor(Recipient<Delivery<T>>),
+    /// A system host, which drains its rung outlets when its bell rings.
+    Bell(Arc<Bell>),
+}
+
+impl<T: Send + Sync + 'static> Clone for Wake<T> {
+    fn clone(&self) -> Self {
+        match self {
+            Wake::Task => Wake::Task,
+            Wake::Actor(recipient) => Wake::Actor(recipient.clone()),
+            Wake::Bell(bell) => Wake::Bell(Arc::clone(bell)),
+        }
+    }
 }
 
 pub(super) struct Ring<T: Send + Sync + 'static> {
@@ -178,6 +191,23 @@ impl<T: Send + Sync + 'static> Outlet<T> {
             None,
             drain,
         )
+    }
+
+    /// An outlet woken the way `wake` says, for a consumer that never changes (broadcast
+    /// subscriptions, work queue workers).
+    pub(crate) fn with_wake(
+        channel: ChannelId,
+        capacity: usize,
+        overflow: Option<Overflow>,
+        wake: Wake<T>,
+        drain: Arc<DrainSignal>,
+    ) -> Arc<Outlet<T>> {
+        match wake {
+            Wake::Actor(recipient) => {
+                Outlet::to_actor(channel, capacity, overflow, recipient, drain)
+            }
+            wake => Outlet::build(channel, capacity, overflow, wake, None, None, drain),
+        }
     }
 
     fn build(
@@ -373,6 +403,7 @@ impl<T: Send + Sync + 'static> Outlet<T> {
         }
         match &ring.wake {
             Wake::Task => self.notify.notify_one(),
+            Wake::Bell(bell) => bell.ring(),
             Wake::Actor(recipient) => {
                 let delivery = Delivery::new(Arc::clone(self), self.capacity, None);
                 if !self.send(recipient, delivery) {
@@ -403,6 +434,18 @@ impl<T: Send + Sync + 'static> Outlet<T> {
                 false
             }
         }
+    }
+
+    /// Consumer side, without the lock: the consumer has been told of items it has not
+    /// yet taken to the end.
+    pub(crate) fn is_rung(&self) -> bool {
+        self.rung.load(SeqCst)
+    }
+
+    /// Consumer side: a delivery of what waits, for a consumer that was rung by its bell
+    /// rather than sent a doorbell.
+    pub(crate) fn delivery(self: &Arc<Self>) -> Delivery<T> {
+        Delivery::new(Arc::clone(self), self.capacity, None)
     }
 
     /// Consumer side: take the next event.

@@ -3,14 +3,16 @@
 use std::any::Any;
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{self, Poll};
 use std::time::Duration;
 
 use actix::prelude::*;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use crate::channel::{ClaimToken, Delivery, Settle};
+use crate::channel::{Bell, ClaimToken, Delivery, Settle};
 use crate::ids::SystemId;
 use crate::kernel::Docking;
 use crate::system::builder::SpawnError;
@@ -39,9 +41,10 @@ pub struct SystemActor<S: System> {
     delivering: Option<usize>,
     /// The kernel's client and ports, for a docked system.
     docking: Option<Arc<Docking>>,
-    /// While paused, deliveries wait here: at most one per link, since a channel sends
-    /// the next delivery only after the last one was taken to its end.
-    parked: Option<Vec<Delivery<S::Message>>>,
+    /// Rung by the outlets of every link; the host's [`Pump`] answers it.
+    bell: Arc<Bell>,
+    /// While paused, what arrives waits in the links' outlets, within their bounds.
+    paused: bool,
 }
 
 impl<S: System> fmt::Debug for SystemActor<S> {
@@ -95,7 +98,8 @@ impl<S: System> SystemActor<S> {
             ready: Some(ready),
             delivering: None,
             docking,
-            parked: None,
+            bell: Arc::default(),
+            paused: false,
         }
     }
 
@@ -175,7 +179,6 @@ impl<S: System> SystemActor<S> {
     /// the system claimed) go back to the queue, and deliveries still in flight from it
     /// are recognised as stale and dropped. Nothing else is handled until it is done.
     fn reattach_workers(&mut self, ctx: &mut Context<Self>) {
-        let me = ctx.address().recipient();
         for index in 0..self.links.len() {
             let link = &mut self.links[index];
             let Some(release) = link.spec.release_claims() else {
@@ -189,10 +192,10 @@ impl<S: System> SystemActor<S> {
                 }
             }
             let spec = link.spec.clone_spec();
-            let me = me.clone();
+            let bell = Arc::clone(&self.bell);
             let reattach = async move {
                 release.await;
-                spec.attach(me).await
+                spec.attach(bell).await
             };
             ctx.wait(reattach.into_actor(self).map(move |result, act, _| match result {
                 Ok(attached) => act.links[index].attached = Some(attached),
@@ -221,7 +224,7 @@ impl<S: System> SystemActor<S> {
     }
 
     fn tick(&mut self, ctx: &mut Context<Self>, tick: Tick) {
-        if self.parked.is_some() {
+        if self.paused {
             return;
         }
         if self
@@ -232,104 +235,37 @@ impl<S: System> SystemActor<S> {
         }
     }
 
-    fn link_of(&self, delivery: &Delivery<S::Message>) -> Option<usize> {
-        self.links.iter().position(|link| {
-            link.attached
-                .as_ref()
-                .is_some_and(|attached| delivery.is_from(&attached.outlet))
-        })
-    }
-}
-
-impl<S: System> Actor for SystemActor<S> {
-    type Context = Context<Self>;
-
-    fn started(&mut self, ctx: &mut Context<Self>) {
-        if !self.instantiate(ctx) {
-            return;
-        }
-        let me: Recipient<Delivery<S::Message>> = ctx.address().recipient();
-        let specs: Vec<LinkSpec<S::Message>> = self
-            .links
-            .iter()
-            .map(|link| link.spec.clone_spec())
-            .collect();
-        let attach_all = async move {
-            let mut attached = Vec::with_capacity(specs.len());
-            for spec in specs {
-                attached.push(spec.attach(me.clone()).await);
-            }
-            attached
-        };
-        // `wait`: no delivery is handled before every link is attached and `started` ran.
-        ctx.wait(attach_all.into_actor(self).map(|results, act, ctx| {
-            for (index, result) in results.into_iter().enumerate() {
-                match result {
-                    Ok(attached) => act.links[index].attached = Some(attached),
-                    Err(error) => {
-                        if let Some(ready) = act.ready.take() {
-                            let _ = ready.send(Err(SpawnError::Link(error)));
-                        }
-                        act.status.set_state(SystemState::Failed);
-                        ctx.stop();
-                        return;
-                    }
-                }
-            }
-            let _ = act.run_hook(ctx, None, |system, sctx| system.started(sctx));
-            if act.system.is_none() {
+    /// Hands the system what waits in every link whose outlet has rung, one delivery
+    /// (at most a buffer's worth) per link; an outlet with more rings again.
+    fn drain_rung(&mut self, ctx: &mut Context<Self>) {
+        for index in 0..self.links.len() {
+            if self.paused || self.system.is_none() || !ctx.state().alive() {
                 return;
             }
-            if let Some(every) = act.tick_every {
-                act.schedule_tick(ctx, every, Instant::now() + every, 0);
+            if ctx.waiting() {
+                // A restart is re-registering the system's workers, and nothing is
+                // handled before it is done: look again once it is.
+                self.bell.ring();
+                return;
             }
-            act.status.set_state(SystemState::Running);
-            if let Some(ready) = act.ready.take() {
-                let _ = ready.send(Ok(()));
+            let Some(attached) = &self.links[index].attached else {
+                continue;
+            };
+            if attached.outlet.is_rung() {
+                let delivery = attached.outlet.delivery();
+                self.consume(ctx, index, delivery);
             }
-        }));
+        }
     }
 
-    fn stopping(&mut self, ctx: &mut Context<Self>) -> Running {
-        if self.status.state() != SystemState::Failed {
-            let _ = self.run_hook(ctx, None, |system, sctx| system.stopping(sctx));
-        }
-        Running::Stop
-    }
-
-    fn stopped(&mut self, _: &mut Context<Self>) {
-        if self.status.state() != SystemState::Failed {
-            self.status.set_state(SystemState::Stopped);
-        }
-        for link in &mut self.links {
-            if let Some(attached) = link.attached.take() {
-                link.spec.detach(attached);
-            }
-            if let Some(release) = link.spec.release_claims() {
-                actix::spawn(release);
-            }
-        }
-        if let Some(ready) = self.ready.take() {
-            let _ = ready.send(Err(SpawnError::Failed {
-                system: self.id.clone(),
-            }));
-        }
-    }
-}
-
-impl<S: System> Handler<Delivery<S::Message>> for SystemActor<S> {
-    type Result = ();
-
-    fn handle(&mut self, mut delivery: Delivery<S::Message>, ctx: &mut Context<Self>) {
-        if let Some(parked) = &mut self.parked {
-            parked.push(delivery);
-            return;
-        }
-        // A delivery from a registration this host replaced or dropped is stale: its
-        // items were handed back when the registration ended.
-        let Some(index) = self.link_of(&delivery) else {
-            return;
-        };
+    /// Hands the system the items of one delivery from link `index`, settles the work
+    /// items among them, and reports lag and the end of the stream.
+    fn consume(
+        &mut self,
+        ctx: &mut Context<Self>,
+        index: usize,
+        mut delivery: Delivery<S::Message>,
+    ) {
         let worker = match self.links[index].attached.as_ref().map(|a| a.id) {
             Some(AttachedId::Worker(id)) => Some(id),
             _ => None,
@@ -395,6 +331,103 @@ impl<S: System> Handler<Delivery<S::Message>> for SystemActor<S> {
     }
 }
 
+/// The future inside a host's context that answers its bell: woken by any of the
+/// host's outlets, it hands the system what they hold. It runs for the host's life.
+struct Pump;
+
+impl<S: System> ActorFuture<SystemActor<S>> for Pump {
+    type Output = ();
+
+    fn poll(
+        self: Pin<&mut Self>,
+        act: &mut SystemActor<S>,
+        ctx: &mut Context<SystemActor<S>>,
+        task: &mut task::Context<'_>,
+    ) -> Poll<()> {
+        if act.bell.answer(task.waker()) {
+            act.drain_rung(ctx);
+        }
+        Poll::Pending
+    }
+}
+
+impl<S: System> Actor for SystemActor<S> {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        if !self.instantiate(ctx) {
+            return;
+        }
+        let bell = Arc::clone(&self.bell);
+        let specs: Vec<LinkSpec<S::Message>> = self
+            .links
+            .iter()
+            .map(|link| link.spec.clone_spec())
+            .collect();
+        let attach_all = async move {
+            let mut attached = Vec::with_capacity(specs.len());
+            for spec in specs {
+                attached.push(spec.attach(Arc::clone(&bell)).await);
+            }
+            attached
+        };
+        // `wait`: no delivery is handled before every link is attached and `started` ran.
+        ctx.wait(attach_all.into_actor(self).map(|results, act, ctx| {
+            for (index, result) in results.into_iter().enumerate() {
+                match result {
+                    Ok(attached) => act.links[index].attached = Some(attached),
+                    Err(error) => {
+                        if let Some(ready) = act.ready.take() {
+                            let _ = ready.send(Err(SpawnError::Link(error)));
+                        }
+                        act.status.set_state(SystemState::Failed);
+                        ctx.stop();
+                        return;
+                    }
+                }
+            }
+            let _ = act.run_hook(ctx, None, |system, sctx| system.started(sctx));
+            if act.system.is_none() {
+                return;
+            }
+            ctx.spawn(Pump);
+            if let Some(every) = act.tick_every {
+                act.schedule_tick(ctx, every, Instant::now() + every, 0);
+            }
+            act.status.set_state(SystemState::Running);
+            if let Some(ready) = act.ready.take() {
+                let _ = ready.send(Ok(()));
+            }
+        }));
+    }
+
+    fn stopping(&mut self, ctx: &mut Context<Self>) -> Running {
+        if self.status.state() != SystemState::Failed {
+            let _ = self.run_hook(ctx, None, |system, sctx| system.stopping(sctx));
+        }
+        Running::Stop
+    }
+
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        if self.status.state() != SystemState::Failed {
+            self.status.set_state(SystemState::Stopped);
+        }
+        for link in &mut self.links {
+            if let Some(attached) = link.attached.take() {
+                link.spec.detach(attached);
+            }
+            if let Some(release) = link.spec.release_claims() {
+                actix::spawn(release);
+            }
+        }
+        if let Some(ready) = self.ready.take() {
+            let _ = ready.send(Err(SpawnError::Failed {
+                system: self.id.clone(),
+            }));
+        }
+    }
+}
+
 impl<S: System> Handler<Tick> for SystemActor<S> {
     type Result = ();
 
@@ -427,17 +460,14 @@ impl<S: System> Handler<SetPaused> for SystemActor<S> {
     type Result = ();
 
     fn handle(&mut self, SetPaused(pause): SetPaused, ctx: &mut Context<Self>) {
-        if pause {
-            self.parked.get_or_insert_with(Vec::new);
-        } else if let Some(parked) = self.parked.take() {
-            for delivery in parked {
-                ctx.notify(delivery);
-            }
+        self.paused = pause;
+        if !pause {
+            self.drain_rung(ctx);
         }
     }
 }
 
-/// Drains a system: it handles the deliveries it holds (parked ones included), then
+/// Drains a system: it handles what its links have rung for (also while paused), then
 /// stops; stopping detaches its links, which hands the work it has not seen back to its
 /// queues uncounted.
 #[derive(Message)]
@@ -448,9 +478,8 @@ impl<S: System> Handler<DrainSystem> for SystemActor<S> {
     type Result = ();
 
     fn handle(&mut self, _: DrainSystem, ctx: &mut Context<Self>) {
-        for delivery in self.parked.take().into_iter().flatten() {
-            <Self as Handler<Delivery<S::Message>>>::handle(self, delivery, ctx);
-        }
+        self.paused = false;
+        self.drain_rung(ctx);
         ctx.stop();
     }
 }

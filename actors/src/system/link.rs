@@ -3,10 +3,8 @@
 
 use std::sync::Arc;
 
-use actix::prelude::*;
-
 use crate::channel::{
-    BroadcastHandle, ChannelError, ClaimToken, Delivery, MailboxHandle, Outlet, Settle,
+    Bell, BroadcastHandle, ChannelError, ClaimToken, MailboxHandle, Outlet, Settle,
     SubscribeOptions, SubscriptionId, Wake, WorkQueueHandle, WorkerId, WorkerOptions,
 };
 use crate::ids::{ChannelId, SystemId};
@@ -43,28 +41,26 @@ impl<T: Send + Sync + 'static> LinkSpec<T> {
         }
     }
 
-    /// Starts push delivery to `me`.
-    pub(crate) async fn attach(
-        self,
-        me: Recipient<Delivery<T>>,
-    ) -> Result<Attached<T>, ChannelError> {
+    /// Starts push delivery to the host that rings `bell`.
+    pub(crate) async fn attach(self, bell: Arc<Bell>) -> Result<Attached<T>, ChannelError> {
+        let wake = Wake::Bell(bell);
         match self {
             LinkSpec::Subscribe(handle, options) => {
-                let (id, outlet) = handle.attach(Wake::Actor(me), options).await?;
+                let (id, outlet) = handle.attach(wake, options).await?;
                 Ok(Attached {
                     outlet,
                     id: AttachedId::Subscription(id),
                 })
             }
             LinkSpec::Work(handle, options) => {
-                let (id, outlet) = handle.attach(me, options).await?;
+                let (id, outlet) = handle.attach(wake, options).await?;
                 Ok(Attached {
                     outlet,
                     id: AttachedId::Worker(id),
                 })
             }
             LinkSpec::Inbox(handle) => {
-                handle.subscribe_actor(me)?;
+                handle.set_inbox_wake(wake)?;
                 let outlet = handle.inbox_outlet().cloned().ok_or_else(|| {
                     ChannelError::UnknownRecipient {
                         channel: handle.channel().clone(),

@@ -283,10 +283,7 @@ impl<T: Send + Sync + 'static> Handler<Subscribe<T>> for ChannelActor<BroadcastS
         state.next_subscription += 1;
         let overflow = Some(msg.options.overflow.unwrap_or(state.overflow));
         let (channel, drain) = (self.core.id.clone(), Arc::clone(&self.core.drain));
-        let outlet = match msg.wake {
-            Wake::Task => Outlet::pull(channel, buffer, overflow, None, drain),
-            Wake::Actor(actor) => Outlet::to_actor(channel, buffer, overflow, actor, drain),
-        };
+        let outlet = Outlet::with_wake(channel, buffer, overflow, msg.wake, drain);
         let after = match msg.options.start {
             StartAt::Live => state.last_seq,
             StartAt::After(seq) => seq,

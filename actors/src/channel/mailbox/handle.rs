@@ -286,7 +286,12 @@ impl<T: Send + Sync + 'static> MailboxHandle<T> {
     /// Has this holder's inbox pushed to `actor` as [`Delivery`] messages from now on
     /// (needs READ); anything already waiting is delivered at once.
     pub fn subscribe_actor(&self, actor: Recipient<Delivery<T>>) -> Result<(), ChannelError> {
-        self.inbox()?.set_wake(Wake::Actor(actor));
+        self.set_inbox_wake(Wake::Actor(actor))
+    }
+
+    /// Has this holder's inbox wake its consumer the way `wake` says (needs READ).
+    pub(crate) fn set_inbox_wake(&self, wake: Wake<T>) -> Result<(), ChannelError> {
+        self.inbox()?.set_wake(wake);
         Ok(())
     }
 

@@ -16,7 +16,7 @@ use super::options::{SettleReport, WorkerId, WorkerOptions};
 use super::state::QueueState;
 use super::token::ClaimToken;
 use crate::channel::handle::{handle_accessors, Port};
-use crate::channel::outlet::Outlet;
+use crate::channel::outlet::{Outlet, Wake};
 use crate::channel::Inbound;
 use crate::channel::{ChannelError, Delivery};
 use crate::envelope::Outgoing;
@@ -280,19 +280,19 @@ impl<T: Send + Sync + 'static> WorkQueueHandle<T> {
         actor: Recipient<Delivery<T>>,
         options: WorkerOptions,
     ) -> Result<WorkerId, ChannelError> {
-        Ok(self.attach(actor, options).await?.0)
+        Ok(self.attach(Wake::Actor(actor), options).await?.0)
     }
 
     pub(crate) async fn attach(
         &self,
-        worker: Recipient<Delivery<T>>,
+        wake: Wake<T>,
         options: WorkerOptions,
     ) -> Result<(WorkerId, Arc<Outlet<T>>), ChannelError> {
         self.port.check(Rights::READ)?;
         self.port
             .call(RegisterWorker {
                 grant: Arc::clone(self.port.grant()),
-                worker,
+                wake,
                 options,
             })
             .await

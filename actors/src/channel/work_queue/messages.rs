@@ -14,8 +14,7 @@ use super::state::{Ctx, QueueState, Queued, WaitingClaim, Worker};
 use super::token::ClaimToken;
 use crate::channel::access::Grant;
 use crate::channel::actor::ChannelActor;
-use crate::channel::outlet::Outlet;
-use crate::channel::Delivery;
+use crate::channel::outlet::{Outlet, Wake};
 use crate::channel::Inbound;
 use crate::channel::{ChannelError, CloseReason, MAX_BATCH};
 use crate::envelope::{Envelope, Outgoing};
@@ -253,7 +252,7 @@ impl<T: Send + Sync + 'static> Handler<ReleaseClaims> for ChannelActor<QueueStat
 
 pub(crate) struct RegisterWorker<T: Send + Sync + 'static> {
     pub(super) grant: Arc<Grant>,
-    pub(super) worker: Recipient<Delivery<T>>,
+    pub(super) wake: Wake<T>,
     pub(super) options: WorkerOptions,
 }
 
@@ -286,11 +285,11 @@ impl<T: Send + Sync + 'static> Handler<RegisterWorker<T>> for ChannelActor<Queue
         }
         let id = WorkerId(state.next_worker_id);
         state.next_worker_id += 1;
-        let outlet = Outlet::to_actor(
+        let outlet = Outlet::with_wake(
             self.core.id.clone(),
             prefetch,
             None,
-            msg.worker,
+            msg.wake,
             Arc::clone(&self.core.drain),
         );
         state.workers.push(Worker {
