@@ -3,8 +3,10 @@
 //! The channel actor pushes into an outlet and rings its doorbell at most once until the
 //! consumer has seen the outlet empty, so a busy consumer gets one `Delivery` for a whole
 //! batch, not one message per item. When a push consumer is idle and its outlet empty,
-//! the item rides inside the `Delivery` itself and never touches the buffer. Pull
-//! consumers wait on a `Notify` instead of a doorbell. The outlet's bound is what keeps a
+//! the item rides inside the `Delivery` itself and never touches the buffer. A system
+//! host is not sent a `Delivery`: the doorbell rings its [`Bell`], and the host drains
+//! every outlet whose doorbell is set. Pull consumers wait on a `Notify` instead of a
+//! doorbell. The outlet's bound is what keeps a
 //! slow consumer from costing the channel memory or time: a broadcast drops the oldest
 //! item (counted, and reported to the consumer as lag) or disconnects the consumer; work
 //! queues and inboxes never overflow because they only push what the consumer has room

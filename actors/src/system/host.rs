@@ -26,6 +26,11 @@ pub(crate) type Factory<S> = Box<dyn FnMut() -> S + Send>;
 
 /// The actix actor that hosts a [`System`]: it owns the system's state, its links to
 /// the channels it consumes, its tick schedule and its restart budget.
+///
+/// Its control messages (ticks, pause, drain, stop) come through its actix mailbox;
+/// what its channels hold does not. The channels' outlets ring one bell, and a future in
+/// the host's context hands the system what the rung outlets hold, a buffer's worth at a
+/// time, so a message costs no actix envelope of its own.
 pub struct SystemActor<S: System> {
     id: SystemId,
     // Boxed so that the host is `Unpin` (as actix requires) whatever `S` is.
