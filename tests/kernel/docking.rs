@@ -3,6 +3,7 @@
 use exokern::kernel::{Dock, DockError, GovernanceError, LifecycleState, Visibility};
 use exokern::policy::RuleSet;
 use exokern::prelude::*;
+use exokern::protocol::LifecycleCommand;
 
 use crate::common::{cid, sid};
 use crate::support::{dock_probe, http, kernel, Probe};
@@ -120,4 +121,70 @@ async fn a_system_is_served_from_its_first_hook() {
         .await
         .unwrap();
     assert!(granted.await.unwrap());
+}
+
+/// Records the payloads it is handed.
+struct Recorder(tokio::sync::mpsc::UnboundedSender<u32>);
+
+impl System for Recorder {
+    type Message = u32;
+
+    fn on_message(&mut self, _: &mut SystemContext<'_, Self>, msg: exokern::channel::Inbound<u32>) {
+        let _ = self.0.send(*msg.payload());
+    }
+}
+
+#[actix_rt::test]
+async fn a_paused_system_holds_its_inbox_until_resumed_and_a_drain_hands_it_over() {
+    let kernel = kernel(RuleSet::allow_all()).await;
+    let mail = Mailbox::<u32>::builder(cid("letters"))
+        .inbox_capacity(64)
+        .start()
+        .unwrap();
+    let post = mail.grant(sid("post"), Rights::WRITE).await.unwrap();
+    kernel.add_channel(mail, Visibility::Private).await.unwrap();
+    let (tx, mut got) = tokio::sync::mpsc::unbounded_channel();
+    kernel
+        .dock(Dock::new(sid("reader"), move || Recorder(tx.clone())).inbox(cid("letters")))
+        .await
+        .unwrap();
+    let reader = sid("reader");
+    post.send(&reader, 0).await.unwrap();
+    assert_eq!(got.recv().await, Some(0));
+
+    kernel
+        .lifecycle(LifecycleCommand::Pause, &reader, None)
+        .await
+        .unwrap();
+    for n in 1..=40 {
+        post.send(&reader, n).await.unwrap();
+    }
+    // Let the reader's arbiter run: nothing reaches a paused system.
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    assert!(got.try_recv().is_err());
+    kernel
+        .lifecycle(LifecycleCommand::Resume, &reader, None)
+        .await
+        .unwrap();
+    for n in 1..=40 {
+        assert_eq!(got.recv().await, Some(n));
+    }
+
+    kernel
+        .lifecycle(LifecycleCommand::Pause, &reader, None)
+        .await
+        .unwrap();
+    for n in 41..=50 {
+        post.send(&reader, n).await.unwrap();
+    }
+    let drained = kernel
+        .lifecycle(LifecycleCommand::Drain, &reader, None)
+        .await
+        .unwrap();
+    assert_eq!(drained, LifecycleState::Drained);
+    for n in 41..=50 {
+        assert_eq!(got.recv().await, Some(n));
+    }
 }
