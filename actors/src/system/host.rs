@@ -181,8 +181,8 @@ impl<S: System> SystemActor<S> {
     }
 
     /// Replaces every work-queue registration: the old one's items (and anything else
-    /// the system claimed) go back to the queue, and deliveries still in flight from it
-    /// are recognised as stale and dropped. Nothing else is handled until it is done.
+    /// the system claimed) go back to the queue, and its outlet is no longer looked at.
+    /// Nothing else is handled until it is done.
     fn reattach_workers(&mut self, ctx: &mut Context<Self>) {
         for index in 0..self.links.len() {
             let link = &mut self.links[index];
