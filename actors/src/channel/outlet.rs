@@ -55,16 +55,6 @@ pub(crate) enum Wake<T: Send + Sync + 'static> {
     Bell(Arc<Bell>),
 }
 
-impl<T: Send + Sync + 'static> Clone for Wake<T> {
-    fn clone(&self) -> Self {
-        match self {
-            Wake::Task => Wake::Task,
-            Wake::Actor(recipient) => Wake::Actor(recipient.clone()),
-            Wake::Bell(bell) => Wake::Bell(Arc::clone(bell)),
-        }
-    }
-}
-
 pub(super) struct Ring<T: Send + Sync + 'static> {
     items: VecDeque<Inbound<T>>,
     /// Items dropped since the consumer last looked.
@@ -291,7 +281,7 @@ impl<T: Send + Sync + 'static> Outlet<T> {
             let mut ring = self.lock();
             ring.items.push_back(item);
             self.pending.store(true, SeqCst);
-            let delivery = Delivery::new(Arc::clone(self), self.capacity, None);
+            let delivery = self.delivery();
             if !self.send(recipient, delivery) {
                 ring.detached = true;
             }
@@ -407,7 +397,7 @@ impl<T: Send + Sync + 'static> Outlet<T> {
             Wake::Task => self.notify.notify_one(),
             Wake::Bell(bell) => bell.ring(),
             Wake::Actor(recipient) => {
-                let delivery = Delivery::new(Arc::clone(self), self.capacity, None);
+                let delivery = self.delivery();
                 if !self.send(recipient, delivery) {
                     ring.detached = true;
                 }
@@ -444,8 +434,8 @@ impl<T: Send + Sync + 'static> Outlet<T> {
         self.rung.load(SeqCst)
     }
 
-    /// Consumer side: a delivery of what waits, for a consumer that was rung by its bell
-    /// rather than sent a doorbell.
+    /// A delivery of what waits, at most a buffer's worth: the doorbell sent to an actor,
+    /// or what a host rung by its bell takes.
     pub(crate) fn delivery(self: &Arc<Self>) -> Delivery<T> {
         Delivery::new(Arc::clone(self), self.capacity, None)
     }
