@@ -144,8 +144,8 @@ pub(crate) struct Outlet<T: Send + Sync + 'static> {
 }
 
 impl<T: Send + Sync + 'static> Outlet<T> {
-    /// An outlet read by pulling, or pushed to an actor chosen later with
-    /// [`set_wake`](Self::set_wake) (mailbox inboxes, pull subscriptions).
+    /// An inbox: read by pulling until its consumer is chosen, and changed, with
+    /// [`set_wake`](Self::set_wake); `credits` bound what its senders may put in it.
     pub(crate) fn pull(
         channel: ChannelId,
         capacity: usize,
@@ -164,29 +164,8 @@ impl<T: Send + Sync + 'static> Outlet<T> {
         )
     }
 
-    /// An outlet pushed to one actor for its whole life (broadcast subscriptions, work
-    /// queue workers); deliveries to an idle consumer skip the lock.
-    pub(crate) fn to_actor(
-        channel: ChannelId,
-        capacity: usize,
-        overflow: Option<Overflow>,
-        recipient: Recipient<Delivery<T>>,
-        drain: Arc<DrainSignal>,
-    ) -> Arc<Outlet<T>> {
-        let direct = Some(recipient.clone());
-        Outlet::build(
-            channel,
-            capacity,
-            overflow,
-            Wake::Actor(recipient),
-            direct,
-            None,
-            drain,
-        )
-    }
-
     /// An outlet woken the way `wake` says, for a consumer that never changes (broadcast
-    /// subscriptions, work queue workers).
+    /// subscriptions, work queue workers). Deliveries to an idle actor skip the lock.
     pub(crate) fn with_wake(
         channel: ChannelId,
         capacity: usize,
@@ -194,12 +173,11 @@ impl<T: Send + Sync + 'static> Outlet<T> {
         wake: Wake<T>,
         drain: Arc<DrainSignal>,
     ) -> Arc<Outlet<T>> {
-        match wake {
-            Wake::Actor(recipient) => {
-                Outlet::to_actor(channel, capacity, overflow, recipient, drain)
-            }
-            wake => Outlet::build(channel, capacity, overflow, wake, None, None, drain),
-        }
+        let direct = match &wake {
+            Wake::Actor(recipient) => Some(recipient.clone()),
+            Wake::Task | Wake::Bell(_) => None,
+        };
+        Outlet::build(channel, capacity, overflow, wake, direct, None, drain)
     }
 
     fn build(
