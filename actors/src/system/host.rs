@@ -17,7 +17,7 @@ use crate::ids::SystemId;
 use crate::kernel::Docking;
 use crate::system::builder::SpawnError;
 use crate::system::context::{SystemContext, Verdict};
-use crate::system::link::{AttachedId, Link, LinkSpec};
+use crate::system::link::{unseen_claims, AttachedId, Link, LinkSpec};
 use crate::system::restart::{RestartPolicy, RestartWindow};
 use crate::system::status::{Status, SystemState};
 use crate::system::{System, Tick};
@@ -302,12 +302,7 @@ impl<S: System> SystemActor<S> {
                         HookFailed::NoSystem => "the system had stopped".to_owned(),
                     };
                     settled.push((token, Settle::Nack(Some(reason))));
-                    let rest = delivery.take_rest();
-                    settled.extend(
-                        rest.iter()
-                            .filter_map(|m| m.claim_token())
-                            .map(|t| (t, Settle::Return)),
-                    );
+                    settled.extend(unseen_claims(delivery.take_rest()));
                     retire = true;
                     break;
                 }
