@@ -27,6 +27,12 @@ async fn mailbox(capacity: usize, names: &[&str]) -> (Mailbox<String>, Vec<Mailb
     (mail, handles)
 }
 
+/// Takes what waits in `holder`'s inbox (up to ten messages), as payloads.
+fn waiting_in(holder: &MailboxHandle<String>) -> Vec<String> {
+    let taken = holder.read(10).unwrap();
+    taken.iter().map(|m| m.payload().clone()).collect()
+}
+
 #[actix_rt::test]
 async fn only_the_recipient_reads_its_inbox() {
     let (_mail, h) = mailbox(16, &["alice", "bob", "carol"]).await;
@@ -97,13 +103,7 @@ async fn a_full_inbox_makes_its_senders_wait_and_nobody_else() {
 
     assert_eq!(bob.recv().await.unwrap().payload(), "1");
     waiting.await.unwrap().unwrap();
-    let rest: Vec<String> = bob
-        .read(10)
-        .unwrap()
-        .iter()
-        .map(|m| m.payload().clone())
-        .collect();
-    assert_eq!(rest, vec!["2", "3"]);
+    assert_eq!(waiting_in(&bob), vec!["2", "3"]);
 }
 
 #[actix_rt::test]
@@ -321,13 +321,7 @@ async fn a_request_waiting_for_room_times_out_at_its_deadline_and_sends_nothing(
         (SECOND..SECOND + Duration::from_millis(2)).contains(&waited),
         "{waited:?}"
     );
-    let held: Vec<String> = server
-        .read(10)
-        .unwrap()
-        .iter()
-        .map(|m| m.payload().clone())
-        .collect();
-    assert_eq!(held, ["fills it"]);
+    assert_eq!(waiting_in(&server), ["fills it"]);
     // The room the request waited for is still there for the next sender.
     client.try_send(&sid("server"), "next".to_string()).unwrap();
 }

@@ -4,9 +4,9 @@
 //! System and channel ids are validated once, when they are made, and are cheap to
 //! clone afterwards: an id of up to 23 bytes is stored inline and copied, a longer one
 //! is shared. Every message carries two or three of them, so a clone that touches no
-//! reference count matters. They are safe as URL path segments and
-//! file names: ASCII letters, digits, `.`, `_` and `-`, starting with a letter or digit,
-//! at most [`MAX_ID_LEN`] bytes. Ids starting with `kernel.` (in any case) belong to
+//! reference count matters. They are safe as URL path segments and file names: ASCII
+//! letters, digits, `.`, `_` and `-`, starting with a letter or digit, at most
+//! [`MAX_ID_LEN`] bytes. Ids starting with `kernel.` (in any case) belong to
 //! the kernel; user code cannot make them.
 
 use std::borrow::Borrow;

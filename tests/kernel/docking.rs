@@ -152,37 +152,31 @@ async fn a_paused_system_holds_its_inbox_until_resumed_and_a_drain_hands_it_over
     post.send(&reader, 0).await.unwrap();
     assert_eq!(got.recv().await, Some(0));
 
-    kernel
-        .lifecycle(LifecycleCommand::Pause, &reader, None)
-        .await
-        .unwrap();
-    for n in 1..=40 {
-        post.send(&reader, n).await.unwrap();
-    }
+    let lifecycle = |command| kernel.lifecycle(command, &reader, None);
+    let post_all = |numbers: std::ops::RangeInclusive<u32>| {
+        let (post, reader) = (post.clone(), reader.clone());
+        async move {
+            for n in numbers {
+                post.send(&reader, n).await.unwrap();
+            }
+        }
+    };
+
+    lifecycle(LifecycleCommand::Pause).await.unwrap();
+    post_all(1..=40).await;
     // Let the reader's arbiter run: nothing reaches a paused system.
     for _ in 0..10 {
         tokio::task::yield_now().await;
     }
     assert!(got.try_recv().is_err());
-    kernel
-        .lifecycle(LifecycleCommand::Resume, &reader, None)
-        .await
-        .unwrap();
+    lifecycle(LifecycleCommand::Resume).await.unwrap();
     for n in 1..=40 {
         assert_eq!(got.recv().await, Some(n));
     }
 
-    kernel
-        .lifecycle(LifecycleCommand::Pause, &reader, None)
-        .await
-        .unwrap();
-    for n in 41..=50 {
-        post.send(&reader, n).await.unwrap();
-    }
-    let drained = kernel
-        .lifecycle(LifecycleCommand::Drain, &reader, None)
-        .await
-        .unwrap();
+    lifecycle(LifecycleCommand::Pause).await.unwrap();
+    post_all(41..=50).await;
+    let drained = lifecycle(LifecycleCommand::Drain).await.unwrap();
     assert_eq!(drained, LifecycleState::Drained);
     for n in 41..=50 {
         assert_eq!(got.recv().await, Some(n));
