@@ -186,11 +186,7 @@ impl<T> Envelope<T> {
         } = outgoing;
         let extras = (reply_to.is_some() || !metadata.is_empty())
             .then(|| Box::new(Extras { reply_to, metadata }));
-        let sent_at = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |since| {
-                u64::try_from(since.as_nanos()).unwrap_or(u64::MAX)
-            });
+        let sent_at = crate::clock::now_nanos();
         let mut slot = Arc::<Envelope<T>>::new_uninit();
         Arc::get_mut(&mut slot)
             .expect("a new Arc has no other owner")
@@ -246,7 +242,9 @@ impl<T> Envelope<T> {
             .and_then(|extras| extras.reply_to.as_ref())
     }
 
-    /// Wall-clock time at which the channel accepted it.
+    /// Wall-clock time at which the channel accepted it, to within a few microseconds
+    /// (read through the CPU's time-stamp counter where Linux keeps time with it). Not
+    /// monotonic: [`seq`](Self::seq) orders a channel's messages.
     pub fn sent_at(&self) -> SystemTime {
         SystemTime::UNIX_EPOCH + Duration::from_nanos(self.sent_at)
     }

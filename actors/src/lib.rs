@@ -3,6 +3,7 @@
 
 pub mod capability;
 pub mod channel;
+mod clock;
 pub mod envelope;
 pub mod glob;
 pub mod ids;
