@@ -22,8 +22,19 @@ pub(crate) struct Bell {
 impl Bell {
     /// Tells the host to look at its outlets; wakes it unless it was told already.
     pub(crate) fn ring(&self) {
-        if !self.rung.swap(true, SeqCst) {
-            self.waker.wake();
+        if let Some(waker) = self.ring_later() {
+            waker.wake();
+        }
+    }
+
+    /// Tells the host to look, and hands back the waker to wake unless it was told
+    /// already: for a caller holding a lock the host will take, who wakes it after
+    /// letting go.
+    pub(crate) fn ring_later(&self) -> Option<Waker> {
+        if self.rung.swap(true, SeqCst) {
+            None
+        } else {
+            self.waker.take()
         }
     }
 

@@ -22,6 +22,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::Waker;
 
 use actix::dev::SendError;
 use actix::Recipient;
@@ -115,6 +116,20 @@ impl DrainSignal {
     fn note_emptied(&self) {
         if self.draining.load(SeqCst) {
             self.emptied.notify_one();
+        }
+    }
+}
+
+/// A wake owed to a host whose bell was rung under the ring's lock, paid once the lock
+/// is let go: waking a task on another thread is a system call, and a host woken while
+/// the lock is still held finds it taken and goes to sleep on it.
+#[must_use = "the host waits for this wake"]
+struct Knock(Option<Waker>);
+
+impl Knock {
+    fn wake(self) {
+        if let Some(waker) = self.0 {
+            waker.wake();
         }
     }
 }
@@ -303,14 +318,18 @@ impl<T: Send + Sync + 'static> Outlet<T> {
                 }
                 Some(Overflow::Disconnect) => {
                     ring.closed = Some(CloseReason::Lagging);
-                    self.ring_bell(&mut ring);
+                    let knock = self.ring_bell(&mut ring);
+                    drop(ring);
+                    knock.wake();
                     return Push::Disconnected;
                 }
                 None => return Push::Full,
             }
         }
         ring.items.push_back(item);
-        self.ring_bell(&mut ring);
+        let knock = self.ring_bell(&mut ring);
+        drop(ring);
+        knock.wake();
         outcome
     }
 
@@ -320,7 +339,9 @@ impl<T: Send + Sync + 'static> Outlet<T> {
         if missed > 0 {
             let mut ring = self.lock();
             ring.missed += missed;
-            self.ring_bell(&mut ring);
+            let knock = self.ring_bell(&mut ring);
+            drop(ring);
+            knock.wake();
         }
     }
 
@@ -329,7 +350,9 @@ impl<T: Send + Sync + 'static> Outlet<T> {
         let mut ring = self.lock();
         if ring.closed.is_none() {
             ring.closed = Some(reason);
-            self.ring_bell(&mut ring);
+            let knock = self.ring_bell(&mut ring);
+            drop(ring);
+            knock.wake();
         }
     }
 
@@ -360,20 +383,23 @@ impl<T: Send + Sync + 'static> Outlet<T> {
         ring.wake = wake;
         self.rung.store(false, SeqCst);
         if ring.has_pending() {
-            self.ring_bell(&mut ring);
+            let knock = self.ring_bell(&mut ring);
+            drop(ring);
+            knock.wake();
         }
     }
 
     /// Marks the ring as holding something and tells the consumer, unless it has been
-    /// told already. Called with the lock held.
-    fn ring_bell(self: &Arc<Self>, ring: &mut Ring<T>) {
+    /// told already. Called with the lock held; a host's bell is woken by the caller
+    /// once it has let go of the lock.
+    fn ring_bell(self: &Arc<Self>, ring: &mut Ring<T>) -> Knock {
         self.pending.store(true, SeqCst);
         if self.rung.swap(true, SeqCst) {
-            return;
+            return Knock(None);
         }
         match &ring.wake {
             Wake::Task => self.notify.notify_one(),
-            Wake::Bell(bell) => bell.ring(),
+            Wake::Bell(bell) => return Knock(bell.ring_later()),
             Wake::Actor(recipient) => {
                 let delivery = self.delivery();
                 if !self.send(recipient, delivery) {
@@ -381,6 +407,7 @@ impl<T: Send + Sync + 'static> Outlet<T> {
                 }
             }
         }
+        Knock(None)
     }
 
     /// Sends a doorbell; `false` if the consumer is gone. Called with the lock held.
@@ -523,7 +550,9 @@ impl<T: Send + Sync + 'static> Outlet<T> {
         let mut ring = self.lock();
         self.rung.store(false, SeqCst);
         if exhausted && ring.has_pending() {
-            self.ring_bell(&mut ring);
+            let knock = self.ring_bell(&mut ring);
+            drop(ring);
+            knock.wake();
         }
     }
 
