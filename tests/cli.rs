@@ -259,7 +259,7 @@ fn launch_publish_serves_the_demo_remote_until_ctrl_c() {
 
 #[test]
 fn bench_json_prints_the_machine_then_one_parsable_line_per_benchmark() {
-    let (code, out, err) = run(&["bench", "--quick", "--filter", "ping-pong", "--json"]);
+    let (code, out, err) = run(&["bench", "--quick", "--filter", "thread-ring", "--json"]);
     assert_eq!(code, 0, "{out}\n{err}");
     let lines: Vec<serde_json::Value> = out
         .lines()
@@ -274,7 +274,7 @@ fn bench_json_prints_the_machine_then_one_parsable_line_per_benchmark() {
     assert!(header["machine"]["cpu"].is_string(), "{header}");
     assert_eq!(header["scale"], "quick");
     let report = &lines[1];
-    assert_eq!(report["name"], "ping-pong");
+    assert_eq!(report["name"], "thread-ring");
     assert_eq!(report["unit"], "ns/message");
     for key in ["median", "p99", "throughput", "baseline_median", "ratio"] {
         assert!(report[key].as_f64().unwrap() > 0.0, "{key}: {report}");
@@ -303,5 +303,5 @@ fn bench_prints_a_table_and_refuses_a_filter_that_matches_nothing() {
 
     let (code, out, _) = run(&["bench", "--list"]);
     assert_eq!(code, 0);
-    assert_eq!(out.lines().count(), 14, "{out}");
+    assert_eq!(out.lines().count(), 17, "{out}");
 }

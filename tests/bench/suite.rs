@@ -6,7 +6,7 @@ use exokern::bench::{suite, Runner, Scale};
 #[test]
 fn every_workload_and_its_baseline_do_the_same_counted_work() {
     let runner = Runner::new(Scale::Smoke.budget());
-    assert_eq!(suite::suite().len(), 14);
+    assert_eq!(suite::suite().len(), 17);
     for entry in suite::suite() {
         let report = actix_rt::System::new()
             .block_on(entry.run(&runner, Scale::Smoke))
@@ -25,11 +25,19 @@ fn every_workload_and_its_baseline_do_the_same_counted_work() {
 #[test]
 fn the_filter_selects_by_name() {
     let names = |filter| -> Vec<&str> { suite::select(filter).iter().map(|e| e.name()).collect() };
-    assert_eq!(names(Some("ping")), ["ping-pong"]);
+    assert_eq!(names(Some("ping")), ["ping-pong", "ping-pong-pool"]);
     assert_eq!(
         names(Some("fork-join")),
-        ["fork-join-throughput", "fork-join-creation"]
+        [
+            "fork-join-throughput",
+            "fork-join-creation",
+            "fork-join-throughput-pool"
+        ]
+    );
+    assert_eq!(
+        names(Some("pool")),
+        ["ping-pong-pool", "fork-join-throughput-pool", "big-pool"]
     );
     assert!(names(Some("nothing-like-this")).is_empty());
-    assert_eq!(names(None).len(), 14);
+    assert_eq!(names(None).len(), 17);
 }

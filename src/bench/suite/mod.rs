@@ -5,7 +5,9 @@
 //! a mailbox channel and on raw actix actors talking through their addresses; the rest
 //! measure what only exokern has (broadcast channels, work queues with acks,
 //! capabilities, the action gate, docking, a governed simulation) beside raw actix
-//! actors doing the same bookkeeping. Everything runs on the caller's arbiter.
+//! actors doing the same bookkeeping. Everything runs on the caller's arbiter, but for
+//! the `-pool` workloads: ping-pong, fork-join throughput and big again, with both
+//! sides' actors spread the same way over a pool of arbiters, one per core.
 
 mod channels;
 pub mod desk;
@@ -23,7 +25,7 @@ use std::time::Duration;
 use futures_util::future::LocalBoxFuture;
 
 use super::{BenchError, Budget, Report, Runner};
-use network::{Behaviour, Net};
+use network::{Behaviour, Net, Spread};
 
 /// How big the workloads are, and how long each is measured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,7 +135,7 @@ pub fn select(filter: Option<&str>) -> Vec<Entry> {
         .collect()
 }
 
-const SUITE: [Entry; 14] = [
+const SUITE: [Entry; 17] = [
     Entry {
         name: "ping-pong",
         about: "Savina ping-pong: two actors pass a count back and forth (40,000 round \
@@ -175,6 +177,24 @@ const SUITE: [Entry; 14] = [
         about: "Savina chameneos: 100 creatures meet pairwise at a mall, 200,000 \
                 meetings; per message",
         run: chameneos,
+    },
+    Entry {
+        name: "ping-pong-pool",
+        about: "ping-pong with the two actors on a pool of arbiters, one per core: every \
+                message crosses threads (4,000 round trips); per message",
+        run: ping_pong_pool,
+    },
+    Entry {
+        name: "fork-join-throughput-pool",
+        about: "fork-join throughput with the 60 actors spread over a pool of arbiters, \
+                one per core; per message",
+        run: fork_join_throughput_pool,
+    },
+    Entry {
+        name: "big-pool",
+        about: "big with the 120 actors spread over a pool of arbiters, one per core \
+                (2,000 pings each); per message",
+        run: big_pool,
     },
     Entry {
         name: "broadcast-fan-out",
@@ -220,30 +240,43 @@ const SUITE: [Entry; 14] = [
     },
 ];
 
-/// Compares a network's exokern and raw-actix forms, per message.
+/// Compares a network's exokern and raw-actix forms, per message, with the actors of
+/// both placed as `spread` says.
 async fn network<B: Behaviour>(
     runner: &Runner,
     name: &str,
     net: Net<B>,
+    spread: Spread,
 ) -> Result<Report, BenchError> {
     runner
-        .compare(name, "message", net.on_exokern(), net.on_actix())
+        .compare(
+            name,
+            "message",
+            net.on_exokern(spread),
+            net.on_actix(spread),
+        )
         .await
+}
+
+/// A pool of one arbiter per core, and at least two: with one, nothing would cross
+/// threads.
+fn pool() -> Spread {
+    Spread::Pool(std::thread::available_parallelism().map_or(2, |n| n.get().max(2)))
 }
 
 fn ping_pong(runner: &Runner, scale: Scale) -> LocalBoxFuture<'_, Result<Report, BenchError>> {
     let net = savina::ping_pong(scale.pick(40_000, 10_000, 100));
-    Box::pin(network(runner, "ping-pong", net))
+    Box::pin(network(runner, "ping-pong", net, Spread::Here))
 }
 
 fn thread_ring(runner: &Runner, scale: Scale) -> LocalBoxFuture<'_, Result<Report, BenchError>> {
     let net = savina::thread_ring(scale.pick(100, 100, 10), scale.pick(100_000, 20_000, 200));
-    Box::pin(network(runner, "thread-ring", net))
+    Box::pin(network(runner, "thread-ring", net, Spread::Here))
 }
 
 fn counting(runner: &Runner, scale: Scale) -> LocalBoxFuture<'_, Result<Report, BenchError>> {
     let net = savina::counting(scale.pick(1_000_000, 100_000, 500));
-    Box::pin(network(runner, "counting", net))
+    Box::pin(network(runner, "counting", net, Spread::Here))
 }
 
 fn fork_join_throughput(
@@ -251,7 +284,7 @@ fn fork_join_throughput(
     scale: Scale,
 ) -> LocalBoxFuture<'_, Result<Report, BenchError>> {
     let net = savina::fork_join_throughput(scale.pick(60, 60, 6), scale.pick(10_000, 1_000, 50));
-    Box::pin(network(runner, "fork-join-throughput", net))
+    Box::pin(network(runner, "fork-join-throughput", net, Spread::Here))
 }
 
 fn fork_join_creation(
@@ -271,10 +304,28 @@ fn fork_join_creation(
 
 fn big(runner: &Runner, scale: Scale) -> LocalBoxFuture<'_, Result<Report, BenchError>> {
     let net = savina::big(scale.pick(120, 120, 10), scale.pick(20_000, 1_000, 20));
-    Box::pin(network(runner, "big", net))
+    Box::pin(network(runner, "big", net, Spread::Here))
 }
 
 fn chameneos(runner: &Runner, scale: Scale) -> LocalBoxFuture<'_, Result<Report, BenchError>> {
     let net = savina::chameneos(scale.pick(100, 100, 10), scale.pick(200_000, 20_000, 100));
-    Box::pin(network(runner, "chameneos", net))
+    Box::pin(network(runner, "chameneos", net, Spread::Here))
+}
+
+fn ping_pong_pool(runner: &Runner, scale: Scale) -> LocalBoxFuture<'_, Result<Report, BenchError>> {
+    let net = savina::ping_pong(scale.pick(4_000, 1_000, 100));
+    Box::pin(network(runner, "ping-pong-pool", net, pool()))
+}
+
+fn fork_join_throughput_pool(
+    runner: &Runner,
+    scale: Scale,
+) -> LocalBoxFuture<'_, Result<Report, BenchError>> {
+    let net = savina::fork_join_throughput(scale.pick(60, 60, 6), scale.pick(10_000, 1_000, 50));
+    Box::pin(network(runner, "fork-join-throughput-pool", net, pool()))
+}
+
+fn big_pool(runner: &Runner, scale: Scale) -> LocalBoxFuture<'_, Result<Report, BenchError>> {
+    let net = savina::big(scale.pick(120, 120, 10), scale.pick(2_000, 200, 20));
+    Box::pin(network(runner, "big-pool", net, pool()))
 }

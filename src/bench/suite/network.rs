@@ -10,8 +10,9 @@ use super::raw::{Carry, Halt};
 use super::tally::Tally;
 use crate::bench::{Failure, Workload};
 use crate::channel::{Inbound, Mailbox, MailboxHandle};
+use crate::placement::{ArbiterPool, Placement};
 use crate::system::{System, SystemActor, SystemContext, SystemRef};
-use crate::{ChannelId, Rights, SystemId};
+use crate::{ChannelId, IdError, Rights, SystemId};
 
 /// What one actor of a network does with a message: its state and logic. It answers
 /// the messages to send, as (index of the recipient, message), in `out`, and whether
@@ -47,15 +48,38 @@ impl<B: Behaviour> Clone for Net<B> {
     }
 }
 
+/// Where a network's actors run: all on the caller's arbiter, or spread over a pool of
+/// this many arbiters (threads), the same way on both sides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Spread {
+    Here,
+    Pool(usize),
+}
+
+impl Spread {
+    /// A pool for the actors, when they are spread.
+    fn pool(self) -> Result<Option<ArbiterPool>, Failure> {
+        match self {
+            Spread::Here => Ok(None),
+            Spread::Pool(arbiters) => Ok(Some(ArbiterPool::new(arbiters)?)),
+        }
+    }
+}
+
+/// The id of a network's `index`th actor, on both sides: a pool places by it.
+fn node_id(index: usize) -> Result<SystemId, IdError> {
+    SystemId::new(format!("node-{index}"))
+}
+
 impl<B: Behaviour> Net<B> {
     /// The network as exokern systems with inboxes on one mailbox channel.
-    pub(crate) fn on_exokern(&self) -> OnExokern<B> {
-        OnExokern(self.clone())
+    pub(crate) fn on_exokern(&self, spread: Spread) -> OnExokern<B> {
+        OnExokern(self.clone(), spread)
     }
 
     /// The network as raw actix actors.
-    pub(crate) fn on_actix(&self) -> OnActix<B> {
-        OnActix(self.clone())
+    pub(crate) fn on_actix(&self, spread: Spread) -> OnActix<B> {
+        OnActix(self.clone(), spread)
     }
 
     /// Sends the iteration's kicks with `send` and waits until its work is done.
@@ -119,7 +143,7 @@ impl<B: Behaviour> System for Node<B> {
 
 /// The network on exokern: one system per actor, each with an inbox on one mailbox
 /// channel, sending with `try_send` (the inboxes are sized so that it never fails).
-pub(crate) struct OnExokern<B: Behaviour>(Net<B>);
+pub(crate) struct OnExokern<B: Behaviour>(Net<B>, Spread);
 
 pub(crate) struct ExokernState<B: Behaviour> {
     mailbox: Mailbox<B::Msg>,
@@ -127,6 +151,7 @@ pub(crate) struct ExokernState<B: Behaviour> {
     peers: Arc<[SystemId]>,
     systems: Vec<SystemRef<Node<B>>>,
     tally: Arc<Tally>,
+    pool: Option<ArbiterPool>,
 }
 
 impl<B: Behaviour> Workload for OnExokern<B> {
@@ -144,9 +169,9 @@ impl<B: Behaviour> Workload for OnExokern<B> {
         let driver = mailbox
             .grant(SystemId::new("driver")?, Rights::WRITE)
             .await?;
-        let peers: Arc<[SystemId]> = (0..net.nodes)
-            .map(|i| SystemId::new(format!("node-{i}")))
-            .collect::<Result<_, _>>()?;
+        let peers: Arc<[SystemId]> = (0..net.nodes).map(node_id).collect::<Result<_, _>>()?;
+        let pool = self.1.pool()?;
+        let placement = pool.clone().map_or(Placement::Current, Placement::Pool);
         let tally = Tally::new();
         let mut systems = Vec::with_capacity(net.nodes);
         for (index, id) in peers.iter().enumerate() {
@@ -167,6 +192,7 @@ impl<B: Behaviour> Workload for OnExokern<B> {
                 tally: Arc::clone(&tally),
             })
             .inbox(mail)
+            .placement(placement.clone())
             .spawn()
             .await?;
             systems.push(system);
@@ -177,6 +203,7 @@ impl<B: Behaviour> Workload for OnExokern<B> {
             peers,
             systems,
             tally,
+            pool,
         })
     }
 
@@ -195,6 +222,9 @@ impl<B: Behaviour> Workload for OnExokern<B> {
             system.stop().await;
         }
         state.mailbox.stop().await;
+        if let Some(pool) = state.pool {
+            pool.shutdown();
+        }
     }
 }
 
@@ -236,12 +266,13 @@ impl<B: Behaviour> Handler<Carry<B::Msg>> for RawNode<B> {
 
 /// The network on raw actix: one actor per node, sending with `try_send` to mailboxes
 /// of the same capacity as exokern's inboxes.
-pub(crate) struct OnActix<B: Behaviour>(Net<B>);
+pub(crate) struct OnActix<B: Behaviour>(Net<B>, Spread);
 
 pub(crate) struct ActixState<B: Behaviour> {
     nodes: Vec<Addr<RawNode<B>>>,
     peers: Peers<B::Msg>,
     tally: Arc<Tally>,
+    pool: Option<ArbiterPool>,
 }
 
 impl<B: Behaviour> Workload for OnActix<B> {
@@ -254,18 +285,24 @@ impl<B: Behaviour> Workload for OnActix<B> {
     async fn setup(&mut self) -> Result<ActixState<B>, Failure> {
         let net = &self.0;
         let (peers, tally): (Peers<B::Msg>, _) = (Arc::default(), Tally::new());
-        let nodes: Vec<Addr<RawNode<B>>> = (0..net.nodes)
-            .map(|index| {
-                RawNode {
-                    behaviour: (net.make)(index),
-                    peers: Arc::clone(&peers),
-                    out: Vec::new(),
-                    tally: Arc::clone(&tally),
-                    capacity: net.capacity,
+        let pool = self.1.pool()?;
+        let mut nodes = Vec::with_capacity(net.nodes);
+        for index in 0..net.nodes {
+            let node = RawNode {
+                behaviour: (net.make)(index),
+                peers: Arc::clone(&peers),
+                out: Vec::new(),
+                tally: Arc::clone(&tally),
+                capacity: net.capacity,
+            };
+            nodes.push(match &pool {
+                Some(pool) => {
+                    let arbiter = pool.arbiter_for(&node_id(index)?);
+                    RawNode::start_in_arbiter(&arbiter, move |_| node)
                 }
-                .start()
-            })
-            .collect();
+                None => node.start(),
+            });
+        }
         let recipients = nodes.iter().map(|n| n.clone().recipient()).collect();
         peers
             .set(recipients)
@@ -274,6 +311,7 @@ impl<B: Behaviour> Workload for OnActix<B> {
             nodes,
             peers,
             tally,
+            pool,
         })
     }
 
@@ -291,6 +329,9 @@ impl<B: Behaviour> Workload for OnActix<B> {
         // The actors hold each other's addresses: stop them explicitly.
         for node in &state.nodes {
             let _ = node.send(Halt).await;
+        }
+        if let Some(pool) = state.pool {
+            pool.shutdown();
         }
     }
 }
