@@ -273,6 +273,12 @@ fn bench_json_prints_the_machine_then_one_parsable_line_per_benchmark() {
     );
     assert!(header["machine"]["cpu"].is_string(), "{header}");
     assert_eq!(header["scale"], "quick");
+    assert!(
+        header["placement"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("one arbiter; the -pool workloads on")),
+        "{header}"
+    );
     let report = &lines[1];
     assert_eq!(report["name"], "thread-ring");
     assert_eq!(report["unit"], "ns/message");

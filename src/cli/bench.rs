@@ -56,18 +56,19 @@ pub fn run(options: Options) -> ExitCode {
             "exokern": env!("CARGO_PKG_VERSION"),
             "scale": scale.to_string(),
             "machine": machine,
-            "placement": "one arbiter",
+            "placement": format!("one arbiter; the -pool workloads on {} arbiters", suite::pool_arbiters()),
             "unix_time": SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
         });
         println!("{header}");
     } else {
         println!(
-            "exokern {} bench, {scale} scale, on {} cores ({}, {} {}); everything on one arbiter",
+            "exokern {} bench, {scale} scale, on {} cores ({}, {} {}); on one arbiter, the -pool workloads on {}",
             env!("CARGO_PKG_VERSION"),
             machine.cores,
             machine.cpu,
             machine.os,
-            machine.arch
+            machine.arch,
+            suite::pool_arbiters()
         );
     }
     let progress = progress(entries.len() as u64);

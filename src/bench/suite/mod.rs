@@ -258,10 +258,14 @@ async fn network<B: Behaviour>(
         .await
 }
 
-/// A pool of one arbiter per core, and at least two: with one, nothing would cross
-/// threads.
+/// How many arbiters the `-pool` workloads spread their actors over: one per core, and
+/// at least two, for with one nothing would cross threads.
+pub fn pool_arbiters() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().max(2))
+}
+
 fn pool() -> Spread {
-    Spread::Pool(std::thread::available_parallelism().map_or(2, |n| n.get().max(2)))
+    Spread::Pool(pool_arbiters())
 }
 
 fn ping_pong(runner: &Runner, scale: Scale) -> LocalBoxFuture<'_, Result<Report, BenchError>> {
