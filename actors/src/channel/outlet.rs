@@ -6,11 +6,10 @@
 //! the item rides inside the `Delivery` itself and never touches the buffer. A system
 //! host is not sent a `Delivery`: the doorbell rings its [`Bell`], and the host drains
 //! every outlet whose doorbell is set. Pull consumers wait on a `Notify` instead of a
-//! doorbell. The outlet's bound is what keeps a
-//! slow consumer from costing the channel memory or time: a broadcast drops the oldest
-//! item (counted, and reported to the consumer as lag) or disconnects the consumer; work
-//! queues and inboxes never overflow because they only push what the consumer has room
-//! for.
+//! doorbell. The outlet's bound is what keeps a slow consumer from costing the channel
+//! memory or time: a broadcast drops the oldest item (counted, and reported to the
+//! consumer as lag) or disconnects the consumer; work queues and inboxes never overflow
+//! because they only push what the consumer has room for.
 //!
 //! The doorbell (`rung`) and "something waits" (`pending`) flags are atomics so that a
 //! consumer can finish a batch without taking the lock. The producer sets `pending`
@@ -22,7 +21,6 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::Waker;
 
 use actix::dev::SendError;
 use actix::Recipient;
@@ -116,20 +114,6 @@ impl DrainSignal {
     fn note_emptied(&self) {
         if self.draining.load(SeqCst) {
             self.emptied.notify_one();
-        }
-    }
-}
-
-/// A wake owed to a host whose bell was rung under the ring's lock, paid once the lock
-/// is let go: waking a task on another thread is a system call, and a host woken while
-/// the lock is still held finds it taken and goes to sleep on it.
-#[must_use = "the host waits for this wake"]
-struct Knock(Option<Waker>);
-
-impl Knock {
-    fn wake(self) {
-        if let Some(waker) = self.0 {
-            waker.wake();
         }
     }
 }
@@ -318,18 +302,14 @@ impl<T: Send + Sync + 'static> Outlet<T> {
                 }
                 Some(Overflow::Disconnect) => {
                     ring.closed = Some(CloseReason::Lagging);
-                    let knock = self.ring_bell(&mut ring);
-                    drop(ring);
-                    knock.wake();
+                    self.ring_bell(ring);
                     return Push::Disconnected;
                 }
                 None => return Push::Full,
             }
         }
         ring.items.push_back(item);
-        let knock = self.ring_bell(&mut ring);
-        drop(ring);
-        knock.wake();
+        self.ring_bell(ring);
         outcome
     }
 
@@ -339,9 +319,7 @@ impl<T: Send + Sync + 'static> Outlet<T> {
         if missed > 0 {
             let mut ring = self.lock();
             ring.missed += missed;
-            let knock = self.ring_bell(&mut ring);
-            drop(ring);
-            knock.wake();
+            self.ring_bell(ring);
         }
     }
 
@@ -350,9 +328,7 @@ impl<T: Send + Sync + 'static> Outlet<T> {
         let mut ring = self.lock();
         if ring.closed.is_none() {
             ring.closed = Some(reason);
-            let knock = self.ring_bell(&mut ring);
-            drop(ring);
-            knock.wake();
+            self.ring_bell(ring);
         }
     }
 
@@ -383,23 +359,32 @@ impl<T: Send + Sync + 'static> Outlet<T> {
         ring.wake = wake;
         self.rung.store(false, SeqCst);
         if ring.has_pending() {
-            let knock = self.ring_bell(&mut ring);
-            drop(ring);
-            knock.wake();
+            self.ring_bell(ring);
         }
     }
 
     /// Marks the ring as holding something and tells the consumer, unless it has been
-    /// told already. Called with the lock held; a host's bell is woken by the caller
-    /// once it has let go of the lock.
-    fn ring_bell(self: &Arc<Self>, ring: &mut Ring<T>) -> Knock {
+    /// told already, letting go of the lock first where it can: waking a task on another
+    /// thread is a system call, and a consumer woken while the lock is still held finds
+    /// it taken and goes to sleep on it. An actor's doorbell is sent under the lock,
+    /// which marks the outlet detached if the actor is gone.
+    fn ring_bell(self: &Arc<Self>, mut ring: MutexGuard<'_, Ring<T>>) {
         self.pending.store(true, SeqCst);
         if self.rung.swap(true, SeqCst) {
-            return Knock(None);
+            return;
         }
         match &ring.wake {
-            Wake::Task => self.notify.notify_one(),
-            Wake::Bell(bell) => return Knock(bell.ring_later()),
+            Wake::Task => {
+                drop(ring);
+                self.notify.notify_one();
+            }
+            Wake::Bell(bell) => {
+                let waker = bell.ring_later();
+                drop(ring);
+                if let Some(waker) = waker {
+                    waker.wake();
+                }
+            }
             Wake::Actor(recipient) => {
                 let delivery = self.delivery();
                 if !self.send(recipient, delivery) {
@@ -407,7 +392,6 @@ impl<T: Send + Sync + 'static> Outlet<T> {
                 }
             }
         }
-        Knock(None)
     }
 
     /// Sends a doorbell; `false` if the consumer is gone. Called with the lock held.
@@ -547,12 +531,10 @@ impl<T: Send + Sync + 'static> Outlet<T> {
     /// Consumer side, when a delivery ends before the outlet was seen empty: let the next
     /// push ring again, or ring now if the delivery stopped at its budget.
     pub(super) fn delivery_ended(self: &Arc<Self>, exhausted: bool) {
-        let mut ring = self.lock();
+        let ring = self.lock();
         self.rung.store(false, SeqCst);
         if exhausted && ring.has_pending() {
-            let knock = self.ring_bell(&mut ring);
-            drop(ring);
-            knock.wake();
+            self.ring_bell(ring);
         }
     }
 
