@@ -98,10 +98,13 @@ impl Anchor {
 
     /// Takes in a wall-clock reading made at counter value `ticks`.
     fn reading(self, ticks: u64, wall: u64) -> Anchor {
-        let measured = ticks
-            .checked_sub(self.base_ticks)
-            .zip(wall.checked_sub(self.base_wall));
-        let (Some((counted, elapsed)), false) = (measured, self == Anchor::UNSET) else {
+        if self == Anchor::UNSET {
+            return Anchor::learning(ticks, wall);
+        }
+        let (Some(counted), Some(elapsed)) = (
+            ticks.checked_sub(self.base_ticks),
+            wall.checked_sub(self.base_wall),
+        ) else {
             return Anchor::learning(ticks, wall);
         };
         if self.span > 0 {
