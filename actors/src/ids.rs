@@ -291,10 +291,12 @@ impl MessageId {
             left.set((next + 1, end));
             next
         });
-        let mut bytes = [0u8; 16];
-        bytes[..8].copy_from_slice(&process_prefix().to_be_bytes());
-        bytes[8..].copy_from_slice(&counter.to_be_bytes());
-        MessageId(uuid::Builder::from_custom_bytes(bytes).into_uuid())
+        // Built as one integer: assembled byte by byte, the id left memory in pieces and
+        // was read back whole, which stalls the load on every message.
+        let raw = (u128::from(process_prefix()) << 64) | u128::from(counter);
+        let versioned = (raw & !(0xF << 76)) | (0x8 << 76);
+        let rfc4122 = (versioned & !(0x3 << 62)) | (0x2 << 62);
+        MessageId(Uuid::from_u128(rfc4122))
     }
 
     /// The underlying UUID.
