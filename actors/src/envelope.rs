@@ -156,7 +156,9 @@ pub struct Envelope<T> {
 }
 
 /// What a sender rarely sets, kept out of line: a plain message's envelope stays at
-/// about a hundred and forty bytes, where these would add fifty to every one.
+/// about a hundred and forty bytes, where these would add fifty to every one, and a
+/// plain outgoing message is its payload and two words.
+#[derive(Debug, Clone, Default)]
 struct Extras {
     reply_to: Option<ChannelId>,
     metadata: Metadata,
@@ -180,27 +182,28 @@ impl<T> Envelope<T> {
     ) -> SharedEnvelope<T> {
         let Outgoing {
             correlation,
-            reply_to,
-            metadata,
+            extras,
             payload,
         } = outgoing;
-        let extras = (reply_to.is_some() || !metadata.is_empty())
-            .then(|| Box::new(Extras { reply_to, metadata }));
+        let extras =
+            extras.filter(|extras| extras.reply_to.is_some() || !extras.metadata.is_empty());
         let sent_at = crate::clock::now_nanos();
-        let mut slot = Arc::<Envelope<T>>::new_uninit();
-        Arc::get_mut(&mut slot)
-            .expect("a new Arc has no other owner")
-            .write(Envelope {
-                id: MessageId::unique(),
-                seq,
-                sent_at,
-                channel: channel.clone(),
-                sender: sender.clone(),
-                recipient,
-                correlation,
-                extras,
-                payload,
-            });
+        let slot = Arc::<Envelope<T>>::new_uninit();
+        // SAFETY: the allocation was made just above and no one else has it, so writing
+        // through its pointer races with nothing; `Arc::get_mut` would prove the same
+        // with a locked compare-and-swap on every message.
+        let place = Arc::as_ptr(&slot).cast_mut();
+        unsafe { &mut *place }.write(Envelope {
+            id: MessageId::unique(),
+            seq,
+            sent_at,
+            channel: channel.clone(),
+            sender: sender.clone(),
+            recipient,
+            correlation,
+            extras,
+            payload,
+        });
         // SAFETY: every field was written just above.
         unsafe { slot.assume_init() }
     }
@@ -326,8 +329,7 @@ impl<T: Serialize> Serialize for Envelope<T> {
 #[must_use = "an Outgoing message does nothing until it is sent through a handle"]
 pub struct Outgoing<T> {
     correlation: Option<MessageId>,
-    reply_to: Option<ChannelId>,
-    metadata: Metadata,
+    extras: Option<Box<Extras>>,
     payload: T,
 }
 
@@ -336,8 +338,7 @@ impl<T> Outgoing<T> {
     pub fn new(payload: T) -> Outgoing<T> {
         Outgoing {
             correlation: None,
-            reply_to: None,
-            metadata: Metadata::new(),
+            extras: None,
             payload,
         }
     }
@@ -350,7 +351,7 @@ impl<T> Outgoing<T> {
 
     /// Asks receivers to send replies to this channel.
     pub fn reply_to(mut self, channel: ChannelId) -> Outgoing<T> {
-        self.reply_to = Some(channel);
+        self.extras().reply_to = Some(channel);
         self
     }
 
@@ -360,14 +361,18 @@ impl<T> Outgoing<T> {
         key: impl Into<String>,
         value: impl Into<String>,
     ) -> Result<Outgoing<T>, MetadataError> {
-        self.metadata.insert(key, value)?;
+        self.extras().metadata.insert(key, value)?;
         Ok(self)
     }
 
     /// Replaces all metadata.
     pub fn with_metadata(mut self, metadata: Metadata) -> Outgoing<T> {
-        self.metadata = metadata;
+        self.extras().metadata = metadata;
         self
+    }
+
+    fn extras(&mut self) -> &mut Extras {
+        self.extras.get_or_insert_with(Box::default)
     }
 
     /// The payload.
