@@ -8,15 +8,22 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use std::sync::{Mutex, OnceLock, PoisonError};
 use std::task::Waker;
 
-use atomic_waker::AtomicWaker;
-
 /// One host's bell, shared by the outlets it consumes.
+///
+/// A host's context is one task for the host's whole life, so its waker is kept where
+/// the host first answered and woken from there: an `AtomicWaker` would be emptied by
+/// every ring and refilled, with a clone, by every answer, four locked operations per
+/// message more. Should the host ever answer from another task, that waker goes into
+/// `moved`, and rings take the lock to read it from then on.
 #[derive(Default)]
 pub(crate) struct Bell {
     rung: AtomicBool,
-    waker: AtomicWaker,
+    waker: OnceLock<Waker>,
+    has_moved: AtomicBool,
+    moved: Mutex<Option<Waker>>,
 }
 
 impl Bell {
@@ -32,16 +39,31 @@ impl Bell {
     /// letting go.
     pub(crate) fn ring_later(&self) -> Option<Waker> {
         if self.rung.swap(true, SeqCst) {
-            None
-        } else {
-            self.waker.take()
+            return None;
         }
+        if self.has_moved.load(SeqCst) {
+            return self
+                .moved
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone();
+        }
+        // A ring that finds no waker yet is seen by the host's first answer, which
+        // stores the waker before it clears `rung`.
+        self.waker.get().cloned()
     }
 
-    /// Host side: registers the task to wake, then answers whether the bell rang since
-    /// the last call. Registering first means a ring is never lost between the two.
+    /// The host's side: remembers where to wake it, and answers whether it was rung
+    /// since it last answered (clearing the bell).
     pub(crate) fn answer(&self, waker: &Waker) -> bool {
-        self.waker.register(waker);
+        let kept = self.waker.get_or_init(|| waker.clone());
+        if !kept.will_wake(waker) {
+            let mut moved = self.moved.lock().unwrap_or_else(PoisonError::into_inner);
+            if !moved.as_ref().is_some_and(|m| m.will_wake(waker)) {
+                *moved = Some(waker.clone());
+            }
+            self.has_moved.store(true, SeqCst);
+        }
         self.rung.swap(false, SeqCst)
     }
 }
@@ -92,5 +114,19 @@ mod tests {
         bell.ring();
         let waker = Waker::from(Arc::new(Counted::default()));
         assert!(bell.answer(&waker));
+    }
+
+    #[test]
+    fn a_host_answering_from_another_task_is_woken_there() {
+        let (first, second) = (Arc::new(Counted::default()), Arc::new(Counted::default()));
+        let bell = Bell::default();
+        assert!(!bell.answer(&Waker::from(Arc::clone(&first))));
+        assert!(!bell.answer(&Waker::from(Arc::clone(&second))));
+        bell.ring();
+        assert_eq!(first.0.load(SeqCst), 0);
+        assert_eq!(second.0.load(SeqCst), 1);
+        assert!(bell.answer(&Waker::from(Arc::clone(&second))));
+        bell.ring();
+        assert_eq!(second.0.load(SeqCst), 2);
     }
 }
