@@ -4,6 +4,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use actix::prelude::*;
+use rustc_hash::FxHashMap;
 
 use crate::channel::access::Grant;
 use crate::channel::actor::{ChannelActor, Core, Kind};
@@ -21,9 +22,15 @@ use crate::rights::Rights;
 use super::handle::{StartAt, SubscribeOptions, SubscriptionId};
 /// The subscribers, laid out so that a publish streams through nothing but outlet
 /// pointers; who owns each subscription is kept apart, for the rare operations that ask.
+/// Those are indexed, so that undocking each of n agents costs O(1), not a scan of all
+/// n subscriptions (O(n²) for the whole constellation).
 pub(super) struct Subscribers<T: Send + Sync + 'static> {
     outlets: Vec<Arc<Outlet<T>>>,
     owners: Vec<(SubscriptionId, SystemId)>,
+    /// Where each subscription is in `outlets` and `owners`.
+    position: FxHashMap<SubscriptionId, usize>,
+    /// Each holder's subscriptions.
+    held: FxHashMap<SystemId, Vec<SubscriptionId>>,
 }
 
 impl<T: Send + Sync + 'static> Default for Subscribers<T> {
@@ -31,18 +38,32 @@ impl<T: Send + Sync + 'static> Default for Subscribers<T> {
         Subscribers {
             outlets: Vec::new(),
             owners: Vec::new(),
+            position: FxHashMap::default(),
+            held: FxHashMap::default(),
         }
     }
 }
 
 impl<T: Send + Sync + 'static> Subscribers<T> {
     fn add(&mut self, id: SubscriptionId, holder: SystemId, outlet: Arc<Outlet<T>>) {
+        self.position.insert(id, self.outlets.len());
+        self.held.entry(holder.clone()).or_default().push(id);
         self.outlets.push(outlet);
         self.owners.push((id, holder));
     }
 
     fn remove_at(&mut self, index: usize) -> Arc<Outlet<T>> {
-        self.owners.swap_remove(index);
+        let (id, holder) = self.owners.swap_remove(index);
+        self.position.remove(&id);
+        if let Some((moved, _)) = self.owners.get(index) {
+            self.position.insert(*moved, index);
+        }
+        if let Some(ids) = self.held.get_mut(&holder) {
+            ids.retain(|held| *held != id);
+            if ids.is_empty() {
+                self.held.remove(&holder);
+            }
+        }
         self.outlets.swap_remove(index)
     }
 
@@ -61,22 +82,18 @@ impl<T: Send + Sync + 'static> Subscribers<T> {
         }
     }
 
-    /// Removes and returns the subscriptions whose owner matches.
-    fn remove_where(
-        &mut self,
-        mut owned: impl FnMut(SubscriptionId, &SystemId) -> bool,
-    ) -> Vec<Arc<Outlet<T>>> {
-        let mut removed = Vec::new();
-        let mut index = 0;
-        while index < self.owners.len() {
-            let (id, holder) = &self.owners[index];
-            if owned(*id, holder) {
-                removed.push(self.remove_at(index));
-            } else {
-                index += 1;
-            }
-        }
-        removed
+    /// Removes and returns every subscription `holder` owns.
+    fn remove_holder(&mut self, holder: &SystemId) -> Vec<Arc<Outlet<T>>> {
+        let ids = self.held.get(holder).cloned().unwrap_or_default();
+        ids.into_iter()
+            .filter_map(|id| self.remove(id, holder))
+            .collect()
+    }
+
+    /// Removes and returns subscription `id`, if `holder` owns it.
+    fn remove(&mut self, id: SubscriptionId, holder: &SystemId) -> Option<Arc<Outlet<T>>> {
+        let index = *self.position.get(&id)?;
+        (self.owners[index].1 == *holder).then(|| self.remove_at(index))
     }
 
     fn outlets(&self) -> &[Arc<Outlet<T>>] {
@@ -85,6 +102,8 @@ impl<T: Send + Sync + 'static> Subscribers<T> {
 
     fn drain(&mut self) -> impl Iterator<Item = Arc<Outlet<T>>> + '_ {
         self.owners.clear();
+        self.position.clear();
+        self.held.clear();
         self.outlets.drain(..)
     }
 }
@@ -147,7 +166,7 @@ impl<T: Send + Sync + 'static> Kind for BroadcastState<T> {
     fn granted(&mut self, _: &Core, _: &Arc<Grant>) {}
 
     fn revoked(&mut self, core: &mut Core, holder: &SystemId) {
-        for outlet in self.subscribers.remove_where(|_, owner| owner == holder) {
+        for outlet in self.subscribers.remove_holder(holder) {
             core.counters.dropped += outlet.detach() as u64;
             outlet.close(CloseReason::Revoked);
         }
@@ -317,14 +336,91 @@ impl<T: Send + Sync + 'static> Handler<Unsubscribe> for ChannelActor<BroadcastSt
     fn handle(&mut self, msg: Unsubscribe, ctx: &mut Context<Self>) -> Self::Result {
         self.core.check(&msg.grant, Rights::NONE)?;
         let holder = msg.grant.holder();
-        let removed = self
-            .kind
-            .subscribers
-            .remove_where(|id, owner| id == msg.id && owner == holder);
-        for outlet in &removed {
+        let removed = self.kind.subscribers.remove(msg.id, holder);
+        if let Some(outlet) = &removed {
             outlet.close(CloseReason::Unsubscribed);
         }
         self.check_drained(ctx);
-        Ok(!removed.is_empty())
+        Ok(removed.is_some())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::ChannelId;
+
+    fn outlet() -> Arc<Outlet<u32>> {
+        Outlet::pull(ChannelId::new("c").unwrap(), 1, None, None, Arc::default())
+    }
+
+    fn holder(name: &str) -> SystemId {
+        SystemId::new(name).unwrap()
+    }
+
+    /// Adds `count` subscriptions for each of `holders`, ids in order; answers the
+    /// outlets by id.
+    fn fill(subs: &mut Subscribers<u32>, holders: &[&str], count: u64) -> Vec<Arc<Outlet<u32>>> {
+        let mut outlets = Vec::new();
+        for round in 0..count {
+            for (index, name) in holders.iter().enumerate() {
+                let out = outlet();
+                let id = SubscriptionId(round * holders.len() as u64 + index as u64);
+                subs.add(id, holder(name), Arc::clone(&out));
+                outlets.push(out);
+            }
+        }
+        outlets
+    }
+
+    #[test]
+    fn removing_a_holder_takes_all_and_only_its_subscriptions() {
+        let mut subs = Subscribers::default();
+        let outlets = fill(&mut subs, &["a", "b", "c"], 3);
+        let removed = subs.remove_holder(&holder("b"));
+        assert_eq!(removed.len(), 3);
+        for (index, out) in outlets.iter().enumerate() {
+            let gone = removed.iter().any(|r| Arc::ptr_eq(r, out));
+            assert_eq!(gone, index % 3 == 1, "subscription {index}");
+        }
+        assert_eq!(subs.outlets().len(), 6);
+        assert!(subs.remove_holder(&holder("b")).is_empty());
+        assert_eq!(subs.remove_holder(&holder("a")).len(), 3);
+        assert_eq!(subs.remove_holder(&holder("c")).len(), 3);
+        assert!(subs.outlets().is_empty());
+    }
+
+    #[test]
+    fn a_subscription_is_removed_only_by_its_holder_wherever_swaps_moved_it() {
+        let mut subs = Subscribers::default();
+        let outlets = fill(&mut subs, &["a", "b"], 4);
+        // Removing from the front moves the last subscription into each freed place.
+        for id in [0, 2, 4] {
+            let removed = subs.remove(SubscriptionId(id), &holder("a")).unwrap();
+            assert!(Arc::ptr_eq(&removed, &outlets[id as usize]));
+        }
+        assert!(subs.remove(SubscriptionId(7), &holder("a")).is_none());
+        assert!(subs.remove(SubscriptionId(0), &holder("a")).is_none());
+        let last = subs.remove(SubscriptionId(7), &holder("b")).unwrap();
+        assert!(Arc::ptr_eq(&last, &outlets[7]));
+        assert_eq!(subs.remove_holder(&holder("a")).len(), 1);
+        assert_eq!(subs.remove_holder(&holder("b")).len(), 3);
+        assert!(subs.outlets().is_empty());
+    }
+
+    #[test]
+    fn retain_keeps_the_index_right() {
+        let mut subs = Subscribers::default();
+        let outlets = fill(&mut subs, &["a", "b"], 3);
+        let dropped: Vec<_> = [0, 3, 4].iter().map(|&i| Arc::clone(&outlets[i])).collect();
+        subs.retain(|out| !dropped.iter().any(|d| Arc::ptr_eq(d, out)));
+        assert_eq!(subs.outlets().len(), 3);
+        assert!(subs.remove(SubscriptionId(0), &holder("a")).is_none());
+        assert!(subs.remove(SubscriptionId(5), &holder("b")).is_some());
+        let left: Vec<_> = subs.remove_holder(&holder("a"));
+        assert_eq!(left.len(), 1);
+        assert!(Arc::ptr_eq(&left[0], &outlets[2]));
+        assert_eq!(subs.remove_holder(&holder("b")).len(), 1);
+        assert!(subs.outlets().is_empty());
     }
 }
