@@ -374,3 +374,103 @@ async fn many_senders_into_one_small_inbox_lose_nothing_and_keep_their_order() {
     let total = (SENDERS * EACH) as u64;
     assert_eq!((stats.delivered, stats.dropped), (total, 0), "{stats:?}");
 }
+
+/// Collects what its deliveries hand it, as (sender, payload), and says when it has
+/// `expected` messages.
+struct Collector {
+    got: Vec<(String, String)>,
+    expected: usize,
+    done: Option<tokio::sync::oneshot::Sender<Vec<(String, String)>>>,
+}
+
+impl Actor for Collector {
+    type Context = Context<Self>;
+}
+
+impl Handler<Delivery<String>> for Collector {
+    type Result = ();
+    fn handle(&mut self, delivery: Delivery<String>, _: &mut Context<Self>) {
+        for msg in delivery {
+            self.got
+                .push((msg.sender().to_string(), msg.payload().clone()));
+        }
+        if self.got.len() >= self.expected {
+            if let Some(done) = self.done.take() {
+                let _ = done.send(std::mem::take(&mut self.got));
+            }
+        }
+    }
+}
+
+#[actix_rt::test]
+async fn an_actor_on_another_arbiter_gets_every_message_of_many_senders_in_order() {
+    const SENDERS: usize = 4;
+    const EACH: usize = 500;
+    let names: Vec<String> = (0..SENDERS).map(|i| format!("sender-{i}")).collect();
+    let mut all: Vec<&str> = names.iter().map(String::as_str).collect();
+    all.push("sink");
+    let (mail, h) = mailbox(8, &all).await;
+    let arbiter = actix::Arbiter::new();
+    let (done, collected) = tokio::sync::oneshot::channel();
+    let collector = Collector::start_in_arbiter(&arbiter.handle(), move |_| Collector {
+        got: Vec::new(),
+        expected: SENDERS * EACH,
+        done: Some(done),
+    });
+    h[SENDERS].subscribe_actor(collector.recipient()).unwrap();
+    let senders: Vec<_> = h[..SENDERS]
+        .iter()
+        .cloned()
+        .map(|handle| {
+            actix::spawn(async move {
+                for n in 0..EACH {
+                    handle.send(&sid("sink"), n.to_string()).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for sender in senders {
+        sender.await.unwrap();
+    }
+    let got = tokio::time::timeout(10 * SECOND, collected)
+        .await
+        .expect("every message arrives")
+        .unwrap();
+    assert_eq!(got.len(), SENDERS * EACH);
+    let mut next = [0usize; SENDERS];
+    for (sender, payload) in got {
+        let sender: usize = sender["sender-".len()..].parse().unwrap();
+        assert_eq!(payload, next[sender].to_string(), "from {sender}");
+        next[sender] += 1;
+    }
+    let stats = mail.stats().await.unwrap();
+    assert_eq!(stats.dropped, 0, "{stats:?}");
+    arbiter.stop();
+}
+
+#[actix_rt::test]
+async fn sending_to_an_inbox_whose_actor_is_gone_fails_and_is_counted() {
+    let (mail, h) = mailbox(4, &["alice", "sink"]).await;
+    let arbiter = actix::Arbiter::new();
+    let (done, _collected) = tokio::sync::oneshot::channel();
+    let collector = Collector::start_in_arbiter(&arbiter.handle(), move |_| Collector {
+        got: Vec::new(),
+        expected: 1,
+        done: Some(done),
+    });
+    h[1].subscribe_actor(collector.clone().recipient()).unwrap();
+    arbiter.stop();
+    while collector.connected() {
+        actix_rt::task::yield_now().await;
+    }
+    assert!(matches!(
+        h[0].try_send(&sid("sink"), "lost".to_string()),
+        Err(ChannelError::UnknownRecipient { recipient, .. }) if recipient == sid("sink")
+    ));
+    assert!(matches!(
+        h[0].try_send(&sid("sink"), "lost too".to_string()),
+        Err(ChannelError::UnknownRecipient { .. })
+    ));
+    let stats = mail.stats().await.unwrap();
+    assert_eq!((stats.delivered, stats.dropped), (0, 2), "{stats:?}");
+}

@@ -258,9 +258,9 @@ impl<T: Send + Sync + 'static> Outlet<T> {
             let mut ring = self.lock();
             ring.items.push_back(item);
             self.pending.store(true, SeqCst);
-            let delivery = self.delivery();
-            if !self.send(recipient, delivery) {
-                ring.detached = true;
+            drop(ring);
+            if !self.send(recipient, self.delivery()) {
+                self.lock().detached = true;
             }
             return Push::Queued;
         }
@@ -283,11 +283,13 @@ impl<T: Send + Sync + 'static> Outlet<T> {
                 if !self.rung.swap(true, SeqCst) {
                     // The consumer is idle and has seen everything: hand the item over
                     // inside the doorbell.
+                    let recipient = recipient.clone();
+                    drop(ring);
                     let delivery = Delivery::new(Arc::clone(self), self.capacity, Some(item));
-                    if self.send(recipient, delivery) {
+                    if self.send(&recipient, delivery) {
                         return Push::Queued;
                     }
-                    ring.detached = true;
+                    self.lock().detached = true;
                     return Push::Gone;
                 }
             }
@@ -364,11 +366,11 @@ impl<T: Send + Sync + 'static> Outlet<T> {
     }
 
     /// Marks the ring as holding something and tells the consumer, unless it has been
-    /// told already, letting go of the lock first where it can: waking a task on another
-    /// thread is a system call, and a consumer woken while the lock is still held finds
-    /// it taken and goes to sleep on it. An actor's doorbell is sent under the lock,
-    /// which marks the outlet detached if the actor is gone.
-    fn ring_bell(self: &Arc<Self>, mut ring: MutexGuard<'_, Ring<T>>) {
+    /// told already, letting go of the lock first: waking a task on another thread is a
+    /// system call, and a consumer woken while the lock is still held finds it taken and
+    /// goes to sleep on it. If an actor refuses its doorbell, it is gone, and the lock is
+    /// taken again to mark the outlet detached.
+    fn ring_bell(self: &Arc<Self>, ring: MutexGuard<'_, Ring<T>>) {
         self.pending.store(true, SeqCst);
         if self.rung.swap(true, SeqCst) {
             return;
@@ -386,15 +388,16 @@ impl<T: Send + Sync + 'static> Outlet<T> {
                 }
             }
             Wake::Actor(recipient) => {
-                let delivery = self.delivery();
-                if !self.send(recipient, delivery) {
-                    ring.detached = true;
+                let recipient = recipient.clone();
+                drop(ring);
+                if !self.send(&recipient, self.delivery()) {
+                    self.lock().detached = true;
                 }
             }
         }
     }
 
-    /// Sends a doorbell; `false` if the consumer is gone. Called with the lock held.
+    /// Sends a doorbell; `false` if the consumer is gone. Called without the lock.
     fn send(&self, recipient: &Recipient<Delivery<T>>, delivery: Delivery<T>) -> bool {
         match recipient.try_send(delivery) {
             Ok(()) => true,
@@ -408,8 +411,8 @@ impl<T: Send + Sync + 'static> Outlet<T> {
                 });
                 true
             }
-            // We hold the lock: the refused doorbell must not run its drop logic, which
-            // takes the lock again.
+            // The consumer is gone: the refused doorbell must not restore its item or
+            // ring again, as its drop would; the caller marks the outlet detached.
             Err(SendError::Closed(delivery)) => {
                 delivery.disarm();
                 false
