@@ -15,7 +15,6 @@
 
 mod access;
 pub(crate) mod actor;
-mod bell;
 mod broadcast;
 mod delivery;
 mod error;
@@ -43,7 +42,6 @@ pub use work_queue::{
     WorkQueueBuilder, WorkQueueHandle, WorkerId, WorkerOptions, MAX_LEASE,
 };
 
-pub(crate) use bell::Bell;
 pub(crate) use outlet::{Outlet, Wake};
 pub(crate) use work_queue::Settle;
 

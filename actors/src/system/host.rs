@@ -5,14 +5,14 @@ use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{self, Poll};
+use std::task::{self, Poll, Waker};
 use std::time::Duration;
 
 use actix::prelude::*;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use crate::channel::{Bell, ClaimToken, Delivery, Settle};
+use crate::channel::{ClaimToken, Delivery, Settle};
 use crate::ids::SystemId;
 use crate::kernel::Docking;
 use crate::system::builder::SpawnError;
@@ -28,9 +28,9 @@ pub(crate) type Factory<S> = Box<dyn FnMut() -> S + Send>;
 /// the channels it consumes, its tick schedule and its restart budget.
 ///
 /// Its control messages (ticks, pause, drain, stop) come through its actix mailbox;
-/// what its channels hold does not. The channels' outlets ring one bell, and a future in
-/// the host's context hands the system what the rung outlets hold, a buffer's worth at a
-/// time, so a message costs no actix envelope of its own.
+/// what its channels hold does not. The channels' outlets wake the host's task directly,
+/// and a future in the host's context hands the system what the rung outlets hold, a
+/// buffer's worth at a time, so a message costs no actix envelope of its own.
 pub struct SystemActor<S: System> {
     id: SystemId,
     // Boxed so that the host is `Unpin` (as actix requires) whatever `S` is.
@@ -46,8 +46,8 @@ pub struct SystemActor<S: System> {
     delivering: Option<usize>,
     /// The kernel's client and ports, for a docked system.
     docking: Option<Arc<Docking>>,
-    /// Rung by the outlets of every link; the host's [`Pump`] answers it.
-    bell: Arc<Bell>,
+    /// The waker of the host's task, as last handed to its links' outlets by [`Pump`].
+    waker: Option<Waker>,
     /// While paused, what arrives waits in the links' outlets, within their bounds.
     paused: bool,
 }
@@ -103,7 +103,7 @@ impl<S: System> SystemActor<S> {
             ready: Some(ready),
             delivering: None,
             docking,
-            bell: Arc::default(),
+            waker: None,
             paused: false,
         }
     }
@@ -197,10 +197,9 @@ impl<S: System> SystemActor<S> {
                 }
             }
             let spec = link.spec.clone_spec();
-            let bell = Arc::clone(&self.bell);
             let reattach = async move {
                 release.await;
-                spec.attach(bell).await
+                spec.attach().await
             };
             ctx.wait(reattach.into_actor(self).map(move |result, act, _| match result {
                 Ok(attached) => act.links[index].attached = Some(attached),
@@ -240,6 +239,28 @@ impl<S: System> SystemActor<S> {
         }
     }
 
+    /// Gives every attached outlet that lacks it the task's waker: those attached since
+    /// the last poll, or all of them if the task changed.
+    fn hand_over_waker(&mut self, waker: &Waker) {
+        let changed = !self
+            .waker
+            .as_ref()
+            .is_some_and(|kept| kept.will_wake(waker));
+        if changed {
+            self.waker = Some(waker.clone());
+        }
+        for attached in self
+            .links
+            .iter_mut()
+            .filter_map(|link| link.attached.as_mut())
+        {
+            if changed || !attached.has_waker {
+                attached.outlet.wake_host_with(waker);
+                attached.has_waker = true;
+            }
+        }
+    }
+
     /// Hands the system what waits in every link whose outlet has rung, one delivery
     /// (at most a buffer's worth) per link; an outlet with more rings again.
     fn drain_rung(&mut self, ctx: &mut Context<Self>) {
@@ -249,8 +270,8 @@ impl<S: System> SystemActor<S> {
             }
             if ctx.waiting() {
                 // A restart is re-registering the system's workers, and nothing is
-                // handled before it is done: look again once it is.
-                self.bell.ring();
+                // handled before it is done. The doorbells stay set, and the context
+                // polls the pump again once it is.
                 return;
             }
             let Some(attached) = &self.links[index].attached else {
@@ -331,8 +352,9 @@ impl<S: System> SystemActor<S> {
     }
 }
 
-/// The future inside a host's context that answers its bell: woken by any of the
-/// host's outlets, it hands the system what they hold. It runs for the host's life.
+/// The future inside a host's context that its outlets wake: it hands each outlet the
+/// task's waker (once, and again should the task change), then the system what the rung
+/// outlets hold. It runs for the host's life.
 struct Pump;
 
 impl<S: System> ActorFuture<SystemActor<S>> for Pump {
@@ -344,9 +366,8 @@ impl<S: System> ActorFuture<SystemActor<S>> for Pump {
         ctx: &mut Context<SystemActor<S>>,
         task: &mut task::Context<'_>,
     ) -> Poll<()> {
-        if act.bell.answer(task.waker()) {
-            act.drain_rung(ctx);
-        }
+        act.hand_over_waker(task.waker());
+        act.drain_rung(ctx);
         Poll::Pending
     }
 }
@@ -358,7 +379,6 @@ impl<S: System> Actor for SystemActor<S> {
         if !self.instantiate(ctx) {
             return;
         }
-        let bell = Arc::clone(&self.bell);
         let specs: Vec<LinkSpec<S::Message>> = self
             .links
             .iter()
@@ -367,7 +387,7 @@ impl<S: System> Actor for SystemActor<S> {
         let attach_all = async move {
             let mut attached = Vec::with_capacity(specs.len());
             for spec in specs {
-                attached.push(spec.attach(Arc::clone(&bell)).await);
+                attached.push(spec.attach().await);
             }
             attached
         };

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use crate::channel::{
-    Bell, BroadcastHandle, ChannelError, ClaimToken, MailboxHandle, Outlet, Settle,
-    SubscribeOptions, SubscriptionId, Wake, WorkQueueHandle, WorkerId, WorkerOptions,
+    BroadcastHandle, ChannelError, ClaimToken, MailboxHandle, Outlet, Settle, SubscribeOptions,
+    SubscriptionId, Wake, WorkQueueHandle, WorkerId, WorkerOptions,
 };
 use crate::ids::{ChannelId, SystemId};
 
@@ -41,23 +41,18 @@ impl<T: Send + Sync + 'static> LinkSpec<T> {
         }
     }
 
-    /// Starts push delivery to the host that rings `bell`.
-    pub(crate) async fn attach(self, bell: Arc<Bell>) -> Result<Attached<T>, ChannelError> {
-        let wake = Wake::Bell(bell);
+    /// Starts push delivery to a system host, which hands the outlet its waker when it
+    /// next polls.
+    pub(crate) async fn attach(self) -> Result<Attached<T>, ChannelError> {
+        let wake = Wake::Host(None);
         match self {
             LinkSpec::Subscribe(handle, options) => {
                 let (id, outlet) = handle.attach(wake, options).await?;
-                Ok(Attached {
-                    outlet,
-                    id: AttachedId::Subscription(id),
-                })
+                Ok(Attached::new(outlet, AttachedId::Subscription(id)))
             }
             LinkSpec::Work(handle, options) => {
                 let (id, outlet) = handle.attach(wake, options).await?;
-                Ok(Attached {
-                    outlet,
-                    id: AttachedId::Worker(id),
-                })
+                Ok(Attached::new(outlet, AttachedId::Worker(id)))
             }
             LinkSpec::Inbox(handle) => {
                 handle.set_inbox_wake(wake)?;
@@ -67,10 +62,7 @@ impl<T: Send + Sync + 'static> LinkSpec<T> {
                         recipient: handle.holder().clone(),
                     }
                 })?;
-                Ok(Attached {
-                    outlet,
-                    id: AttachedId::Inbox,
-                })
+                Ok(Attached::new(outlet, AttachedId::Inbox))
             }
         }
     }
@@ -137,6 +129,18 @@ pub(crate) enum AttachedId {
 pub(crate) struct Attached<T: Send + Sync + 'static> {
     pub(crate) outlet: Arc<Outlet<T>>,
     pub(crate) id: AttachedId,
+    /// The outlet has been handed the host's current waker.
+    pub(crate) has_waker: bool,
+}
+
+impl<T: Send + Sync + 'static> Attached<T> {
+    fn new(outlet: Arc<Outlet<T>>, id: AttachedId) -> Attached<T> {
+        Attached {
+            outlet,
+            id,
+            has_waker: false,
+        }
+    }
 }
 
 /// One consumed channel and, once attached, the outlet it pushes through.
