@@ -474,3 +474,65 @@ async fn sending_to_an_inbox_whose_actor_is_gone_fails_and_is_counted() {
     let stats = mail.stats().await.unwrap();
     assert_eq!((stats.delivered, stats.dropped), (0, 2), "{stats:?}");
 }
+
+#[actix_rt::test]
+async fn a_recipient_revoked_and_granted_again_gets_what_is_sent_after_the_new_grant() {
+    let (mail, h) = mailbox(4, &["alice", "bob"]).await;
+    let alice = h[0].clone();
+    // Sent to twice in a row, bob's inbox is the one alice's handle keeps.
+    for n in 0..2 {
+        alice.try_send(&sid("bob"), format!("old {n}")).unwrap();
+    }
+    assert!(mail.revoke(&sid("bob")).await);
+    assert!(matches!(
+        alice.try_send(&sid("bob"), "into the void".to_string()),
+        Err(ChannelError::UnknownRecipient { recipient, .. }) if recipient == sid("bob")
+    ));
+    let bob = mail
+        .grant(sid("bob"), Rights::READ | Rights::WRITE)
+        .await
+        .unwrap();
+    for n in 0..2 {
+        alice.try_send(&sid("bob"), format!("new {n}")).unwrap();
+    }
+    assert_eq!(waiting_in(&bob), ["new 0", "new 1"]);
+    let stats = mail.stats().await.unwrap();
+    assert_eq!((stats.delivered, stats.dropped), (4, 2), "{stats:?}");
+}
+
+#[actix_rt::test]
+async fn one_handle_shared_by_many_threads_loses_and_repeats_nothing() {
+    const THREADS: usize = 4;
+    const EACH: usize = 2_000;
+    let (mail, h) = mailbox(16, &["writer", "sink"]).await;
+    let (writer, sink) = (std::sync::Arc::new(h[0].clone()), h[1].clone());
+    let threads: Vec<_> = (0..THREADS)
+        .map(|thread| {
+            let writer = std::sync::Arc::clone(&writer);
+            std::thread::spawn(move || {
+                for n in 0..EACH {
+                    let msg = format!("{thread}:{n}");
+                    while let Err(ChannelError::Full { .. }) =
+                        writer.try_send(&sid("sink"), msg.clone())
+                    {
+                        std::thread::yield_now();
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut next = [0usize; THREADS];
+    for _ in 0..THREADS * EACH {
+        let msg = sink.recv().await.unwrap();
+        let (thread, n) = msg.payload().split_once(':').unwrap();
+        let thread: usize = thread.parse().unwrap();
+        assert_eq!(n, next[thread].to_string(), "from thread {thread}");
+        next[thread] += 1;
+    }
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    assert!(sink.try_recv().unwrap().is_none());
+    let stats = mail.stats().await.unwrap();
+    assert_eq!(stats.dropped, 0, "{stats:?}");
+}

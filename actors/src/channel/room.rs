@@ -121,6 +121,11 @@ impl Room {
     }
 
     /// The credits free now (zero once closed).
+    /// `true` once the inbox is gone: its recipient was revoked or the channel stopped.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.free.load(SeqCst) & CLOSED != 0
+    }
+
     pub(crate) fn available(&self) -> usize {
         let free = self.free.load(SeqCst);
         if free & CLOSED != 0 {

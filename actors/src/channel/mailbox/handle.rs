@@ -1,11 +1,13 @@
 //! [`MailboxHandle`]: a holder's way to send, request, reply and read its inbox.
 
 use std::fmt;
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, TryLockError};
 use std::time::Duration;
 
 use actix::prelude::*;
+use rustc_hash::FxBuildHasher;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
@@ -25,15 +27,23 @@ pub struct MailboxHandle<T: Send + Sync + 'static> {
     pub(super) port: Port<MailboxState<T>>,
     pub(super) shared: Arc<MailboxShared<T>>,
     pub(super) inbox: Option<Arc<Outlet<T>>>,
+    /// The hash of whom this handle last sent to, and the inbox it keeps for a
+    /// recipient sent to twice in a row. Agents mostly send to the same few peers, and
+    /// among thousands of inboxes the channel's table costs two cache misses per lookup;
+    /// a handle sending all over pays a hash and a store per send, and no lock or
+    /// reference count. Each clone keeps its own, so tasks with their own clones never
+    /// share them.
+    last_to: AtomicU64,
+    kept: Mutex<Option<(SystemId, Arc<Outlet<T>>)>>,
 }
 
 impl<T: Send + Sync + 'static> Clone for MailboxHandle<T> {
     fn clone(&self) -> Self {
-        MailboxHandle {
-            port: self.port.clone(),
-            shared: Arc::clone(&self.shared),
-            inbox: self.inbox.clone(),
-        }
+        MailboxHandle::new(
+            self.port.clone(),
+            Arc::clone(&self.shared),
+            self.inbox.clone(),
+        )
     }
 }
 
@@ -52,6 +62,20 @@ enum Attempt<T: Send + Sync + 'static> {
 impl<T: Send + Sync + 'static> MailboxHandle<T> {
     handle_accessors!();
 
+    pub(super) fn new(
+        port: Port<MailboxState<T>>,
+        shared: Arc<MailboxShared<T>>,
+        inbox: Option<Arc<Outlet<T>>>,
+    ) -> MailboxHandle<T> {
+        MailboxHandle {
+            port,
+            shared,
+            inbox,
+            last_to: AtomicU64::new(0),
+            kept: Mutex::new(None),
+        }
+    }
+
     fn unknown(&self, recipient: &SystemId) -> ChannelError {
         ChannelError::UnknownRecipient {
             channel: self.channel().clone(),
@@ -66,9 +90,10 @@ impl<T: Send + Sync + 'static> MailboxHandle<T> {
         }
     }
 
-    /// Checks that this holder may send now, then hands `to`'s inbox to `send` while
-    /// the inbox table is read-locked: the common case, where there is room, pays for
-    /// no reference count on the inbox.
+    /// Checks that this holder may send now, then hands `to`'s inbox to `send`: the one
+    /// this handle keeps if it is `to`'s and still open (an inbox stays in the channel's
+    /// table until its room is closed), or else the table's, kept if `to` was also the
+    /// last recipient.
     fn with_inbox<R>(
         &self,
         to: &SystemId,
@@ -76,6 +101,40 @@ impl<T: Send + Sync + 'static> MailboxHandle<T> {
     ) -> Result<R, ChannelError> {
         self.port.check(Rights::WRITE)?;
         self.shared.accepting()?;
+        let hash = FxBuildHasher.hash_one(to);
+        if self.last_to.load(Ordering::Relaxed) != hash {
+            self.last_to.store(hash, Ordering::Relaxed);
+            return self.with_listed_inbox(to, send);
+        }
+        let mut kept = match self.kept.try_lock() {
+            Ok(kept) => kept,
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            // This very handle is sending on another thread: go to the table.
+            Err(TryLockError::WouldBlock) => return self.with_listed_inbox(to, send),
+        };
+        if let Some((_, inbox)) = kept.as_ref().filter(|(id, _)| id == to) {
+            if let Some(room) = inbox.credits().filter(|room| !room.is_closed()) {
+                return send(inbox, room);
+            }
+        }
+        let inbox = Arc::clone(
+            self.shared
+                .inboxes()
+                .get(to)
+                .ok_or_else(|| self.unknown(to))?,
+        );
+        let sent = send(&inbox, inbox.credits().ok_or_else(|| self.unknown(to))?);
+        *kept = Some((to.clone(), inbox));
+        sent
+    }
+
+    /// [`with_inbox`](Self::with_inbox) through the channel's table alone, while it is
+    /// read-locked, paying for no reference count on the inbox.
+    fn with_listed_inbox<R>(
+        &self,
+        to: &SystemId,
+        send: impl FnOnce(&Arc<Outlet<T>>, &Room) -> Result<R, ChannelError>,
+    ) -> Result<R, ChannelError> {
         let inboxes = self.shared.inboxes();
         let inbox = inboxes.get(to).ok_or_else(|| self.unknown(to))?;
         let room = inbox.credits().ok_or_else(|| self.unknown(to))?;

@@ -244,11 +244,7 @@ impl<T: Send + Sync + 'static> Mailbox<T> {
         rights: Rights,
     ) -> Result<MailboxHandle<T>, ChannelError> {
         let (port, inbox) = grant(&self.addr, self.id(), holder, rights).await?;
-        Ok(MailboxHandle {
-            port,
-            shared: Arc::clone(&self.shared),
-            inbox,
-        })
+        Ok(MailboxHandle::new(port, Arc::clone(&self.shared), inbox))
     }
 }
 
