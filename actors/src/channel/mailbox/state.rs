@@ -45,7 +45,7 @@ impl<T: Send + Sync + 'static> Kind for MailboxState<T> {
             return None;
         }
         let inbox = inboxes.entry(holder.clone()).or_insert_with(|| {
-            let room = Box::new(Room::new(core.capacity));
+            let room = Room::new(core.capacity);
             Outlet::pull(
                 core.id.clone(),
                 core.capacity,
