@@ -27,6 +27,66 @@ async fn mailbox(capacity: usize, names: &[&str]) -> (Mailbox<String>, Vec<Mailb
     (mail, handles)
 }
 
+/// A mailbox with inboxes of `capacity` for `senders` holders named `sender-0`, ...,
+/// and one named `sink`, whose handle comes last.
+async fn senders_and_sink(
+    senders: usize,
+    capacity: usize,
+) -> (Mailbox<String>, Vec<MailboxHandle<String>>) {
+    let names: Vec<String> = (0..senders).map(|i| format!("sender-{i}")).collect();
+    let mut all: Vec<&str> = names.iter().map(String::as_str).collect();
+    all.push("sink");
+    mailbox(capacity, &all).await
+}
+
+/// Starts a task per handle that sends `each` messages to `sink`, numbered from 0: half
+/// the sends wait for room, half retry when refused.
+fn spawn_senders(
+    handles: &[MailboxHandle<String>],
+    each: usize,
+) -> Vec<actix_rt::task::JoinHandle<()>> {
+    handles
+        .iter()
+        .cloned()
+        .map(|handle| {
+            actix::spawn(async move {
+                for n in 0..each {
+                    if n % 2 == 0 {
+                        handle.send(&sid("sink"), n.to_string()).await.unwrap();
+                    } else {
+                        while let Err(ChannelError::Full { .. }) =
+                            handle.try_send(&sid("sink"), n.to_string())
+                        {
+                            tokio::task::yield_now().await;
+                        }
+                    }
+                }
+            })
+        })
+        .collect()
+}
+
+/// Checks that each of several senders' messages, numbered 0, 1, ... in their payloads,
+/// arrive once each and in order.
+struct InOrder(Vec<usize>);
+
+impl InOrder {
+    fn new(senders: usize) -> InOrder {
+        InOrder(vec![0; senders])
+    }
+
+    /// `payload` arrived from the sender whose index `from` ends with.
+    fn saw(&mut self, from: &str, payload: &str) {
+        let sender: usize = from.rsplit('-').next().unwrap().parse().unwrap();
+        assert_eq!(payload, self.0[sender].to_string(), "from {from}");
+        self.0[sender] += 1;
+    }
+
+    fn all_seen(&self, each: usize) -> bool {
+        self.0.iter().all(|&n| n == each)
+    }
+}
+
 /// Takes what waits in `holder`'s inbox (up to ten messages), as payloads.
 fn waiting_in(holder: &MailboxHandle<String>) -> Vec<String> {
     let taken = holder.read(10).unwrap();
@@ -333,42 +393,18 @@ async fn a_request_waiting_for_room_times_out_at_its_deadline_and_sends_nothing(
 async fn many_senders_into_one_small_inbox_lose_nothing_and_keep_their_order() {
     const SENDERS: usize = 8;
     const EACH: usize = 500;
-    let names: Vec<String> = (0..SENDERS).map(|i| format!("sender-{i}")).collect();
-    let mut all: Vec<&str> = names.iter().map(String::as_str).collect();
-    all.push("sink");
-    let (mail, h) = mailbox(4, &all).await;
+    let (mail, h) = senders_and_sink(SENDERS, 4).await;
     let sink = h[SENDERS].clone();
-    let senders: Vec<_> = h[..SENDERS]
-        .iter()
-        .cloned()
-        .map(|handle| {
-            actix::spawn(async move {
-                for n in 0..EACH {
-                    // Half the sends wait for room, half retry when refused.
-                    if n % 2 == 0 {
-                        handle.send(&sid("sink"), n.to_string()).await.unwrap();
-                    } else {
-                        while let Err(ChannelError::Full { .. }) =
-                            handle.try_send(&sid("sink"), n.to_string())
-                        {
-                            tokio::task::yield_now().await;
-                        }
-                    }
-                }
-            })
-        })
-        .collect();
-    let mut next = [0usize; SENDERS];
+    let senders = spawn_senders(&h[..SENDERS], EACH);
+    let mut order = InOrder::new(SENDERS);
     for _ in 0..SENDERS * EACH {
         let msg = sink.recv().await.unwrap();
-        let sender: usize = msg.sender().as_str()["sender-".len()..].parse().unwrap();
-        assert_eq!(msg.payload(), &next[sender].to_string(), "from {sender}");
-        next[sender] += 1;
+        order.saw(msg.sender().as_str(), msg.payload());
     }
     for sender in senders {
         sender.await.unwrap();
     }
-    assert!(next.iter().all(|&n| n == EACH));
+    assert!(order.all_seen(EACH));
     assert!(sink.try_recv().unwrap().is_none());
     let stats = mail.stats().await.unwrap();
     let total = (SENDERS * EACH) as u64;
@@ -406,10 +442,7 @@ impl Handler<Delivery<String>> for Collector {
 async fn an_actor_on_another_arbiter_gets_every_message_of_many_senders_in_order() {
     const SENDERS: usize = 4;
     const EACH: usize = 500;
-    let names: Vec<String> = (0..SENDERS).map(|i| format!("sender-{i}")).collect();
-    let mut all: Vec<&str> = names.iter().map(String::as_str).collect();
-    all.push("sink");
-    let (mail, h) = mailbox(8, &all).await;
+    let (mail, h) = senders_and_sink(SENDERS, 8).await;
     let arbiter = actix::Arbiter::new();
     let (done, collected) = tokio::sync::oneshot::channel();
     let collector = Collector::start_in_arbiter(&arbiter.handle(), move |_| Collector {
@@ -418,17 +451,7 @@ async fn an_actor_on_another_arbiter_gets_every_message_of_many_senders_in_order
         done: Some(done),
     });
     h[SENDERS].subscribe_actor(collector.recipient()).unwrap();
-    let senders: Vec<_> = h[..SENDERS]
-        .iter()
-        .cloned()
-        .map(|handle| {
-            actix::spawn(async move {
-                for n in 0..EACH {
-                    handle.send(&sid("sink"), n.to_string()).await.unwrap();
-                }
-            })
-        })
-        .collect();
+    let senders = spawn_senders(&h[..SENDERS], EACH);
     for sender in senders {
         sender.await.unwrap();
     }
@@ -437,12 +460,11 @@ async fn an_actor_on_another_arbiter_gets_every_message_of_many_senders_in_order
         .expect("every message arrives")
         .unwrap();
     assert_eq!(got.len(), SENDERS * EACH);
-    let mut next = [0usize; SENDERS];
-    for (sender, payload) in got {
-        let sender: usize = sender["sender-".len()..].parse().unwrap();
-        assert_eq!(payload, next[sender].to_string(), "from {sender}");
-        next[sender] += 1;
+    let mut order = InOrder::new(SENDERS);
+    for (sender, payload) in &got {
+        order.saw(sender, payload);
     }
+    assert!(order.all_seen(EACH));
     let stats = mail.stats().await.unwrap();
     assert_eq!(stats.dropped, 0, "{stats:?}");
     arbiter.stop();
@@ -521,14 +543,13 @@ async fn one_handle_shared_by_many_threads_loses_and_repeats_nothing() {
             })
         })
         .collect();
-    let mut next = [0usize; THREADS];
+    let mut order = InOrder::new(THREADS);
     for _ in 0..THREADS * EACH {
         let msg = sink.recv().await.unwrap();
         let (thread, n) = msg.payload().split_once(':').unwrap();
-        let thread: usize = thread.parse().unwrap();
-        assert_eq!(n, next[thread].to_string(), "from thread {thread}");
-        next[thread] += 1;
+        order.saw(&format!("thread-{thread}"), n);
     }
+    assert!(order.all_seen(EACH));
     for thread in threads {
         thread.join().unwrap();
     }
