@@ -5,11 +5,12 @@
 //! batch, not one message per item. When a push consumer is idle and its outlet empty,
 //! the item rides inside the `Delivery` itself and never touches the buffer. A system
 //! host is not sent a `Delivery`: the doorbell wakes the host's task, whose waker the
-//! outlet keeps, and the host drains every outlet whose doorbell is set. Pull consumers wait on a `Notify` instead of a
-//! doorbell. The outlet's bound is what keeps a slow consumer from costing the channel
-//! memory or time: a broadcast drops the oldest item (counted, and reported to the
-//! consumer as lag) or disconnects the consumer; work queues and inboxes never overflow
-//! because they only push what the consumer has room for.
+//! outlet keeps, and the host drains every outlet whose doorbell is set. Pull consumers
+//! wait on a `Notify` instead of a doorbell. The outlet's bound is what keeps a slow
+//! consumer from costing the channel memory or time: a broadcast drops the oldest item
+//! (counted, and reported to the consumer as lag) or disconnects the consumer; work
+//! queues and inboxes never overflow because they only push what the consumer has room
+//! for.
 //!
 //! The doorbell (`rung`) and "something waits" (`pending`) flags are atomics so that a
 //! consumer can finish a batch without taking the lock. The producer sets `pending`
@@ -264,16 +265,13 @@ impl<T: Send + Sync + 'static> Outlet<T> {
             ring.items.push_back(item);
             self.pending.store(true, SeqCst);
             drop(ring);
-            if !self.send(recipient, self.delivery()) {
-                self.lock().detached = true;
-            }
+            self.send(recipient, self.delivery());
             return Push::Queued;
         }
         let delivery = Delivery::new(Arc::clone(self), self.capacity, Some(item));
         if self.send(recipient, delivery) {
             Push::Queued
         } else {
-            self.lock().detached = true;
             Push::Gone
         }
     }
@@ -294,7 +292,6 @@ impl<T: Send + Sync + 'static> Outlet<T> {
                     if self.send(&recipient, delivery) {
                         return Push::Queued;
                     }
-                    self.lock().detached = true;
                     return Push::Gone;
                 }
             }
@@ -401,9 +398,7 @@ impl<T: Send + Sync + 'static> Outlet<T> {
             Wake::Actor(recipient) => {
                 let recipient = recipient.clone();
                 drop(ring);
-                if !self.send(&recipient, self.delivery()) {
-                    self.lock().detached = true;
-                }
+                self.send(&recipient, self.delivery());
             }
         }
     }
@@ -417,7 +412,8 @@ impl<T: Send + Sync + 'static> Outlet<T> {
         }
     }
 
-    /// Sends a doorbell; `false` if the consumer is gone. Called without the lock.
+    /// Sends a doorbell; `false` if the consumer is gone, and then the outlet is marked
+    /// detached. Called without the lock.
     fn send(&self, recipient: &Recipient<Delivery<T>>, delivery: Delivery<T>) -> bool {
         match recipient.try_send(delivery) {
             Ok(()) => true,
@@ -432,9 +428,10 @@ impl<T: Send + Sync + 'static> Outlet<T> {
                 true
             }
             // The consumer is gone: the refused doorbell must not restore its item or
-            // ring again, as its drop would; the caller marks the outlet detached.
+            // ring again, as its drop would.
             Err(SendError::Closed(delivery)) => {
                 delivery.disarm();
+                self.lock().detached = true;
                 false
             }
         }
