@@ -117,14 +117,14 @@ impl<T: Send + Sync + 'static> MailboxHandle<T> {
                 return send(inbox, room);
             }
         }
-        let inbox = Arc::clone(
-            self.shared
-                .inboxes()
-                .get(to)
-                .ok_or_else(|| self.unknown(to))?,
-        );
-        let sent = send(&inbox, inbox.credits().ok_or_else(|| self.unknown(to))?);
-        *kept = Some((to.clone(), inbox));
+        let mut found = None;
+        let sent = self.with_listed_inbox(to, |inbox, room| {
+            found = Some(Arc::clone(inbox));
+            send(inbox, room)
+        });
+        if let Some(inbox) = found {
+            *kept = Some((to.clone(), inbox));
+        }
         sent
     }
 
