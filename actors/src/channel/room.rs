@@ -120,12 +120,12 @@ impl Room {
         self.freed.notify_waiters();
     }
 
-    /// The credits free now (zero once closed).
     /// `true` once the inbox is gone: its recipient was revoked or the channel stopped.
     pub(crate) fn is_closed(&self) -> bool {
         self.free.load(SeqCst) & CLOSED != 0
     }
 
+    /// The credits free now (zero once closed).
     pub(crate) fn available(&self) -> usize {
         let free = self.free.load(SeqCst);
         if free & CLOSED != 0 {

@@ -84,7 +84,7 @@ impl<T: Send + Sync + 'static> Subscribers<T> {
 
     /// Removes and returns every subscription `holder` owns.
     fn remove_holder(&mut self, holder: &SystemId) -> Vec<Arc<Outlet<T>>> {
-        let ids = self.held.get(holder).cloned().unwrap_or_default();
+        let ids = self.held.remove(holder).unwrap_or_default();
         ids.into_iter()
             .filter_map(|id| self.remove(id, holder))
             .collect()
