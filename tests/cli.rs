@@ -288,6 +288,67 @@ fn bench_json_prints_the_machine_then_one_parsable_line_per_benchmark() {
 }
 
 #[test]
+fn bench_iterations_measures_exactly_that_many_per_side() {
+    let (code, out, err) = run(&[
+        "bench",
+        "--quick",
+        "--filter",
+        "thread-ring",
+        "--json",
+        "--iterations",
+        "4",
+    ]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    assert_eq!(lines[0]["iterations"], 4, "{out}");
+    assert_eq!(lines[1]["iterations"], 4, "{out}");
+    assert_eq!(lines[1]["baseline_iterations"], 4, "{out}");
+
+    let (code, out, _) = run(&[
+        "bench",
+        "--quick",
+        "--filter",
+        "counting",
+        "--iterations",
+        "1",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.lines()
+            .next()
+            .is_some_and(|header| header.contains("quick scale, 1 iteration per side")),
+        "{out}"
+    );
+
+    let (code, _, err) = run(&["bench", "--iterations", "0"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--iterations"), "{err}");
+}
+
+#[test]
+fn bench_exact_selects_the_benchmark_of_that_name_alone() {
+    let (code, out, _) = run(&["bench", "--list", "--filter", "ping-pong"]);
+    assert_eq!((code, out.lines().count()), (0, 2), "{out}");
+    let (code, out, _) = run(&["bench", "--list", "--filter", "ping-pong", "--exact"]);
+    assert_eq!(code, 0);
+    let names: Vec<&str> = out
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(names, ["ping-pong"], "{out}");
+
+    let (code, _, err) = run(&["bench", "--list", "--filter", "ping", "--exact"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no benchmark is named `ping`"), "{err}");
+    let (code, _, err) = run(&["bench", "--exact"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--filter"), "{err}");
+}
+
+#[test]
 fn bench_prints_a_table_and_refuses_a_filter_that_matches_nothing() {
     let (code, out, err) = run(&["bench", "--quick", "--filter", "counting"]);
     assert_eq!(code, 0, "{out}\n{err}");

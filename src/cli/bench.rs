@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use exokern::bench::{suite, table, Machine, Runner, Scale};
+use exokern::bench::{suite, table, Budget, Machine, Runner, Scale};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
@@ -18,22 +18,35 @@ pub struct Options {
     /// Only the benchmarks whose name contains NAME.
     #[arg(long, value_name = "NAME")]
     pub filter: Option<String>,
+    /// Only the benchmark named exactly as `--filter` says (`ping-pong` without
+    /// `ping-pong-pool`).
+    #[arg(long, requires = "filter")]
+    pub exact: bool,
     /// One JSON object per line: a header with the machine, then one per benchmark.
     #[arg(long)]
     pub json: bool,
     /// List the benchmarks and what they measure, running nothing.
     #[arg(long)]
     pub list: bool,
+    /// Exactly N measured iterations per side, after one of warm-up, however long they
+    /// take: a fixed amount of work, for a profiler (`perf`, `valgrind --tool=callgrind`)
+    /// or for counting instructions, which a noisy machine does not change.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub iterations: Option<u64>,
 }
 
 /// Runs the selected benchmarks, each in an actix system of its own, and prints their
 /// reports. Exit code 2 if the filter matches nothing, 1 if a benchmark failed.
 pub fn run(options: Options) -> ExitCode {
-    let entries = suite::select(options.filter.as_deref());
+    let mut entries = suite::select(options.filter.as_deref());
+    if options.exact {
+        entries.retain(|e| options.filter.as_deref() == Some(e.name()));
+    }
     if entries.is_empty() {
         let names: Vec<&str> = suite::suite().iter().map(|e| e.name()).collect();
         eprintln!(
-            "error: no benchmark matches `{}`; the suite has: {}",
+            "error: no benchmark {} `{}`; the suite has: {}",
+            if options.exact { "is named" } else { "matches" },
             options.filter.unwrap_or_default(),
             names.join(", ")
         );
@@ -50,19 +63,28 @@ pub fn run(options: Options) -> ExitCode {
     } else {
         Scale::Full
     };
+    let budget = match options.iterations {
+        Some(n) => Budget::iterations(1, n),
+        None => scale.budget(),
+    };
     let machine = Machine::this();
     if options.json {
         let header = json!({
             "exokern": env!("CARGO_PKG_VERSION"),
             "scale": scale.to_string(),
+            "iterations": options.iterations,
             "machine": machine,
             "placement": format!("one arbiter; the -pool workloads on {} arbiters", suite::pool_arbiters()),
             "unix_time": SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
         });
         println!("{header}");
     } else {
+        let iterations = options
+            .iterations
+            .map(|n| format!(", {n} iteration{} per side", if n == 1 { "" } else { "s" }))
+            .unwrap_or_default();
         println!(
-            "exokern {} bench, {scale} scale, on {} cores ({}, {} {}); on one arbiter, the -pool workloads on {}",
+            "exokern {} bench, {scale} scale{iterations}, on {} cores ({}, {} {}); on one arbiter, the -pool workloads on {}",
             env!("CARGO_PKG_VERSION"),
             machine.cores,
             machine.cpu,
@@ -72,7 +94,7 @@ pub fn run(options: Options) -> ExitCode {
         );
     }
     let progress = progress(entries.len() as u64);
-    let runner = Runner::new(scale.budget());
+    let runner = Runner::new(budget);
     let (mut reports, mut failed) = (Vec::new(), 0);
     for entry in &entries {
         progress.set_message(entry.name());
