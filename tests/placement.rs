@@ -154,6 +154,18 @@ fn bad_channel_settings_are_refused_before_anything_starts() {
             Mailbox::<u8>::builder(cid("m")).inbox_capacity(0).start(),
             Err(StartError::InvalidSpec { .. })
         ));
+        let too_big = usize::try_from(u64::from(u32::MAX) + 1).unwrap_or(usize::MAX);
+        let refused = Mailbox::<u8>::builder(cid("m"))
+            .inbox_capacity(too_big)
+            .start()
+            .err()
+            .map(|error| error.to_string());
+        assert!(
+            refused
+                .as_deref()
+                .is_some_and(|error| error.contains("inbox_capacity must be from 1 to")),
+            "{refused:?}"
+        );
     });
 }
 

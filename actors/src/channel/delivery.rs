@@ -48,13 +48,13 @@ pub struct Delivery<T: Send + Sync + 'static> {
 impl<T: Send + Sync + 'static> Delivery<T> {
     pub(super) fn new(
         outlet: Arc<Outlet<T>>,
-        budget: usize,
+        budget: u32,
         inline: Option<Inbound<T>>,
     ) -> Delivery<T> {
         Delivery {
             outlet,
             inline,
-            budget: u32::try_from(budget.max(1)).unwrap_or(u32::MAX),
+            budget: budget.max(1),
             lagged: 0,
             closed: None,
             finished: false,

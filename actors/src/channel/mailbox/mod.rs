@@ -197,10 +197,11 @@ impl<T: Send + Sync + 'static> MailboxBuilder<T> {
 
     /// Starts the channel's actor.
     pub fn start(self) -> Result<Mailbox<T>, StartError> {
-        if self.inbox_capacity == 0 || self.inbox_capacity > Room::MAX {
+        let most = Outlet::<T>::MAX_CAPACITY.min(Room::MAX);
+        if self.inbox_capacity == 0 || self.inbox_capacity > most {
             return Err(StartError::invalid(
                 &self.id,
-                "inbox_capacity must be at least 1",
+                format!("inbox_capacity must be from 1 to {most} messages"),
             ));
         }
         let shared = Arc::new(MailboxShared::new(self.id.clone(), self.inbox_capacity));
