@@ -14,7 +14,7 @@ use crate::ids::{ChannelId, SystemId};
 use crate::kernel::Docking;
 use crate::placement::{Placement, PlacementError};
 use crate::system::host::{DrainSystem, Factory, SetPaused, StopSystem, SystemActor};
-use crate::system::link::{Link, LinkSpec};
+use crate::system::link::LinkSpec;
 use crate::system::status::Status;
 use crate::system::{RestartPolicy, System, SystemStats, Tick};
 
@@ -204,7 +204,6 @@ impl<S: System> SystemBuilder<S> {
         } = self;
         let actor = {
             let (id, status) = (id.clone(), Arc::clone(&status));
-            let links = links.into_iter().map(Link::new).collect();
             move |_: &mut actix::Context<SystemActor<S>>| {
                 SystemActor::new(
                     id, factory, links, policy, tick_every, status, ready, docking,

@@ -10,7 +10,7 @@ use crate::envelope::Outgoing;
 use crate::ids::{ChannelId, Seq, SystemId};
 use crate::kernel::{Docking, Granted, KernelClient, Ports};
 use crate::system::host::SystemActor;
-use crate::system::link::{Link, LinkSpec};
+use crate::system::link::LinkSpec;
 use crate::system::System;
 
 /// What becomes of the work item a hook is handling.
@@ -25,7 +25,7 @@ pub(crate) enum Verdict {
 /// of the work item being handled, and the underlying actix context.
 pub struct SystemContext<'a, S: System> {
     id: &'a SystemId,
-    links: &'a [Link<S::Message>],
+    links: &'a [LinkSpec<S::Message>],
     docking: Option<&'a Docking>,
     actx: &'a mut Context<SystemActor<S>>,
     work: Option<(ClaimToken, &'a mut Verdict)>,
@@ -35,7 +35,7 @@ pub struct SystemContext<'a, S: System> {
 impl<'a, S: System> SystemContext<'a, S> {
     pub(crate) fn new(
         id: &'a SystemId,
-        links: &'a [Link<S::Message>],
+        links: &'a [LinkSpec<S::Message>],
         docking: Option<&'a Docking>,
         actx: &'a mut Context<SystemActor<S>>,
         work: Option<(ClaimToken, &'a mut Verdict)>,
@@ -95,7 +95,7 @@ impl<'a, S: System> SystemContext<'a, S> {
     /// has no inbox there. The handle's WRITE right (which came with the inbox) sends
     /// to the other inboxes of the channel, with `try_send` straight from a hook.
     pub fn inbox(&self, channel: &ChannelId) -> Option<&MailboxHandle<S::Message>> {
-        self.links.iter().find_map(|link| match &link.spec {
+        self.links.iter().find_map(|link| match link {
             LinkSpec::Inbox(handle) if handle.channel() == channel => Some(handle),
             _ => None,
         })

@@ -17,7 +17,7 @@ use crate::ids::SystemId;
 use crate::kernel::Docking;
 use crate::system::builder::SpawnError;
 use crate::system::context::{SystemContext, Verdict};
-use crate::system::link::{unseen_claims, AttachedId, Link, LinkSpec};
+use crate::system::link::{unseen_claims, Attached, AttachedId, LinkSpec};
 use crate::system::restart::{RestartPolicy, RestartWindow};
 use crate::system::status::{Status, SystemState};
 use crate::system::{System, Tick};
@@ -36,7 +36,11 @@ pub struct SystemActor<S: System> {
     // Boxed so that the host is `Unpin` (as actix requires) whatever `S` is.
     system: Option<Box<S>>,
     factory: Factory<S>,
-    links: Vec<Link<S::Message>>,
+    /// The channels the system consumes, as given to the builder.
+    links: Vec<LinkSpec<S::Message>>,
+    /// Each link's outlet once attached, by the link's index. Apart from the specs, which
+    /// a poll never reads: a host with a few links finds these in one cache line.
+    attached: Vec<Option<Attached<S::Message>>>,
     policy: RestartPolicy,
     window: RestartWindow,
     tick_every: Option<Duration>,
@@ -48,6 +52,8 @@ pub struct SystemActor<S: System> {
     docking: Option<Arc<Docking>>,
     /// The waker of the host's task, as last handed to its links' outlets by [`Pump`].
     waker: Option<Waker>,
+    /// A link was attached since the waker was last handed over.
+    unwaked: bool,
     /// While paused, what arrives waits in the links' outlets, within their bounds.
     paused: bool,
 }
@@ -84,7 +90,7 @@ impl<S: System> SystemActor<S> {
     pub(crate) fn new(
         id: SystemId,
         factory: Factory<S>,
-        links: Vec<Link<S::Message>>,
+        links: Vec<LinkSpec<S::Message>>,
         policy: RestartPolicy,
         tick_every: Option<Duration>,
         status: Arc<Status>,
@@ -95,6 +101,7 @@ impl<S: System> SystemActor<S> {
             id,
             system: None,
             factory,
+            attached: links.iter().map(|_| None).collect(),
             links,
             policy,
             window: RestartWindow::default(),
@@ -104,6 +111,7 @@ impl<S: System> SystemActor<S> {
             delivering: None,
             docking,
             waker: None,
+            unwaked: false,
             paused: false,
         }
     }
@@ -185,24 +193,24 @@ impl<S: System> SystemActor<S> {
     /// Nothing else is handled until it is done.
     fn reattach_workers(&mut self, ctx: &mut Context<Self>) {
         for index in 0..self.links.len() {
-            let link = &mut self.links[index];
-            let Some(release) = link.spec.release_claims() else {
+            let link = &self.links[index];
+            let Some(release) = link.release_claims() else {
                 continue;
             };
-            if let Some(old) = link.attached.take() {
+            if let Some(old) = self.attached[index].take() {
                 // The link being delivered is retired by its delivery handler, together
                 // with the batch it was handling.
                 if self.delivering != Some(index) {
-                    link.spec.detach(old);
+                    link.detach(old);
                 }
             }
-            let spec = link.spec.clone_spec();
+            let spec = link.clone_spec();
             let reattach = async move {
                 release.await;
                 spec.attach().await
             };
             ctx.wait(reattach.into_actor(self).map(move |result, act, _| match result {
-                Ok(attached) => act.links[index].attached = Some(attached),
+                Ok(attached) => act.attach_at(index, attached),
                 Err(error) => {
                     tracing::error!(system = %act.id, %error, "re-registering as a worker after a restart failed")
                 }
@@ -239,26 +247,30 @@ impl<S: System> SystemActor<S> {
         }
     }
 
-    /// Gives every attached outlet that lacks it the task's waker: those attached since
-    /// the last poll, or all of them if the task changed.
+    /// Stores link `index`'s outlet once attached; the next poll hands it the waker.
+    fn attach_at(&mut self, index: usize, attached: Attached<S::Message>) {
+        self.attached[index] = Some(attached);
+        self.unwaked = true;
+    }
+
+    /// Gives the attached outlets the task's waker if a link was attached since the
+    /// last poll or the task changed. Otherwise a poll reads no link at all: among
+    /// thousands of hosts each line it reads is a cache miss.
     fn hand_over_waker(&mut self, waker: &Waker) {
         let changed = !self
             .waker
             .as_ref()
             .is_some_and(|kept| kept.will_wake(waker));
+        if !changed && !self.unwaked {
+            return;
+        }
         if changed {
             self.waker = Some(waker.clone());
         }
-        for attached in self
-            .links
-            .iter_mut()
-            .filter_map(|link| link.attached.as_mut())
-        {
-            if changed || !attached.has_waker {
-                attached.outlet.wake_host_with(waker);
-                attached.has_waker = true;
-            }
+        for attached in self.attached.iter().flatten() {
+            attached.outlet.wake_host_with(waker);
         }
+        self.unwaked = false;
     }
 
     /// Hands the system what waits in every link whose outlet has rung, one delivery
@@ -274,7 +286,7 @@ impl<S: System> SystemActor<S> {
                 // polls the pump again once it is.
                 return;
             }
-            let Some(attached) = &self.links[index].attached else {
+            let Some(attached) = &self.attached[index] else {
                 continue;
             };
             if attached.outlet.is_rung() {
@@ -292,7 +304,7 @@ impl<S: System> SystemActor<S> {
         index: usize,
         mut delivery: Delivery<S::Message>,
     ) {
-        let worker = match self.links[index].attached.as_ref().map(|a| a.id) {
+        let worker = match self.attached[index].as_ref().map(|a| a.id) {
             Some(AttachedId::Worker(id)) => Some(id),
             _ => None,
         };
@@ -330,7 +342,7 @@ impl<S: System> SystemActor<S> {
             }
         }
         self.delivering = None;
-        if let LinkSpec::Work(handle, _) = &self.links[index].spec {
+        if let LinkSpec::Work(handle, _) = &self.links[index] {
             if !settled.is_empty() || retire {
                 handle.settle_now(settled, worker.filter(|_| retire));
             }
@@ -343,7 +355,7 @@ impl<S: System> SystemActor<S> {
             });
         }
         if let Some(reason) = delivery.closed() {
-            self.links[index].attached = None;
+            self.attached[index] = None;
             let channel = delivery.channel().clone();
             let _ = self.run_hook(ctx, None, |system, sctx| {
                 system.on_closed(sctx, &channel, reason)
@@ -379,11 +391,8 @@ impl<S: System> Actor for SystemActor<S> {
         if !self.instantiate(ctx) {
             return;
         }
-        let specs: Vec<LinkSpec<S::Message>> = self
-            .links
-            .iter()
-            .map(|link| link.spec.clone_spec())
-            .collect();
+        let specs: Vec<LinkSpec<S::Message>> =
+            self.links.iter().map(LinkSpec::clone_spec).collect();
         let attach_all = async move {
             let mut attached = Vec::with_capacity(specs.len());
             for spec in specs {
@@ -395,7 +404,7 @@ impl<S: System> Actor for SystemActor<S> {
         ctx.wait(attach_all.into_actor(self).map(|results, act, ctx| {
             for (index, result) in results.into_iter().enumerate() {
                 match result {
-                    Ok(attached) => act.links[index].attached = Some(attached),
+                    Ok(attached) => act.attach_at(index, attached),
                     Err(error) => {
                         if let Some(ready) = act.ready.take() {
                             let _ = ready.send(Err(SpawnError::Link(error)));
@@ -432,11 +441,11 @@ impl<S: System> Actor for SystemActor<S> {
         if self.status.state() != SystemState::Failed {
             self.status.set_state(SystemState::Stopped);
         }
-        for link in &mut self.links {
-            if let Some(attached) = link.attached.take() {
-                link.spec.detach(attached);
+        for (link, attached) in self.links.iter().zip(&mut self.attached) {
+            if let Some(attached) = attached.take() {
+                link.detach(attached);
             }
-            if let Some(release) = link.spec.release_claims() {
+            if let Some(release) = link.release_claims() {
                 actix::spawn(release);
             }
         }

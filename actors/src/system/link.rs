@@ -126,34 +126,14 @@ pub(crate) enum AttachedId {
     Inbox,
 }
 
+/// A link's outlet, once attached, and how the channel knows the registration.
 pub(crate) struct Attached<T: Send + Sync + 'static> {
     pub(crate) outlet: Arc<Outlet<T>>,
     pub(crate) id: AttachedId,
-    /// The outlet has been handed the host's current waker.
-    pub(crate) has_waker: bool,
 }
 
 impl<T: Send + Sync + 'static> Attached<T> {
     fn new(outlet: Arc<Outlet<T>>, id: AttachedId) -> Attached<T> {
-        Attached {
-            outlet,
-            id,
-            has_waker: false,
-        }
-    }
-}
-
-/// One consumed channel and, once attached, the outlet it pushes through.
-pub(crate) struct Link<T: Send + Sync + 'static> {
-    pub(crate) spec: LinkSpec<T>,
-    pub(crate) attached: Option<Attached<T>>,
-}
-
-impl<T: Send + Sync + 'static> Link<T> {
-    pub(crate) fn new(spec: LinkSpec<T>) -> Link<T> {
-        Link {
-            spec,
-            attached: None,
-        }
+        Attached { outlet, id }
     }
 }
