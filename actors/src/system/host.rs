@@ -342,8 +342,10 @@ impl<S: System> SystemActor<S> {
             }
         }
         self.delivering = None;
-        if let LinkSpec::Work(handle, _) = &self.links[index] {
-            if !settled.is_empty() || retire {
+        // Only work items are settled: the link's spec, a line no other message reads,
+        // is looked at only then.
+        if !settled.is_empty() || retire {
+            if let LinkSpec::Work(handle, _) = &self.links[index] {
                 handle.settle_now(settled, worker.filter(|_| retire));
             }
         }
