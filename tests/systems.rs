@@ -486,9 +486,11 @@ impl System for Sleeper {
         if let Some(gate) = self.gate.take() {
             use actix::AsyncContext;
             // Handle nothing more until the test opens the gate.
-            ctx.actix().wait(actix::fut::wrap_future(async move {
-                let _ = gate.await;
-            }));
+            ctx.actix()
+                .expect("a system actor has an actix context")
+                .wait(actix::fut::wrap_future(async move {
+                    let _ = gate.await;
+                }));
         }
     }
 

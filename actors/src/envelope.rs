@@ -180,6 +180,20 @@ impl<T> Envelope<T> {
         recipient: Option<SystemId>,
         outgoing: Outgoing<T>,
     ) -> SharedEnvelope<T> {
+        let sent_at = crate::clock::now_nanos();
+        Envelope::stamp_at(channel, seq, sender, recipient, outgoing, sent_at)
+    }
+
+    /// Stamps an outgoing message with a given time (nanoseconds since the Unix epoch):
+    /// a simulation's virtual clock.
+    pub(crate) fn stamp_at(
+        channel: &ChannelId,
+        seq: Seq,
+        sender: &SystemId,
+        recipient: Option<SystemId>,
+        outgoing: Outgoing<T>,
+        sent_at: u64,
+    ) -> SharedEnvelope<T> {
         let Outgoing {
             correlation,
             extras,
@@ -187,7 +201,6 @@ impl<T> Envelope<T> {
         } = outgoing;
         let extras =
             extras.filter(|extras| extras.reply_to.is_some() || !extras.metadata.is_empty());
-        let sent_at = crate::clock::now_nanos();
         let slot = Arc::<Envelope<T>>::new_uninit();
         // SAFETY: the allocation was made just above and no one else has it, so writing
         // through its pointer races with nothing; `Arc::get_mut` would prove the same

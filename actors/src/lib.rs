@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs, missing_debug_implementations)]
 
+mod activity;
 pub mod capability;
 pub mod channel;
 mod clock;
@@ -13,6 +14,7 @@ pub mod policy;
 pub mod prelude;
 pub mod protocol;
 pub mod rights;
+pub mod simulation;
 pub mod system;
 pub mod systems;
 

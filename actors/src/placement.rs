@@ -139,6 +139,12 @@ impl ArbiterPool {
         self.inner.arbiters[index].handle()
     }
 
+    /// Arbiter `index` of the pool (counted modulo its size), for work spread evenly by
+    /// position rather than by owner.
+    pub fn arbiter(&self, index: usize) -> ArbiterHandle {
+        self.inner.arbiters[index % self.len()].handle()
+    }
+
     /// Forgets `owner`'s assignment (after it is gone for good), so the map stays as
     /// large as the set of live owners.
     pub fn release(&self, owner: &SystemId) {

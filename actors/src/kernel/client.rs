@@ -8,6 +8,8 @@ use std::time::Duration;
 use actix::Addr;
 use tokio::time::Instant;
 
+use crate::activity::Activity;
+
 use super::actor::{require_privileged, require_running, KernelActor, ListPublic, Managers};
 use super::audit::wall_clock;
 use super::desk::{DeriveCapability, DeriveRequest, RequestCapability, RevokeCapability, Serving};
@@ -43,6 +45,8 @@ pub(super) struct Line {
     pub(super) member: Arc<Member>,
     pub(super) kernel: Addr<KernelActor>,
     pub(super) managers: Managers,
+    /// A simulation agent's requests count toward its round's activity, as its rank's.
+    activity: Option<(Arc<Activity>, u32)>,
 }
 
 impl fmt::Debug for KernelClient {
@@ -103,6 +107,27 @@ impl KernelClient {
                 member,
                 kernel,
                 managers,
+                activity: None,
+            }),
+            timeout,
+        }
+    }
+
+    /// The client of a simulation agent: its requests keep the round from ending until
+    /// they are answered.
+    pub(crate) fn for_agent(
+        member: Arc<Member>,
+        kernel: Addr<KernelActor>,
+        managers: Managers,
+        timeout: Duration,
+        activity: (Arc<Activity>, u32),
+    ) -> KernelClient {
+        KernelClient {
+            line: Arc::new(Line {
+                member,
+                kernel,
+                managers,
+                activity: Some(activity),
             }),
             timeout,
         }
@@ -134,11 +159,20 @@ impl KernelClient {
     where
         F: Future<Output = Result<Result<R, GovernanceError>, E>>,
     {
+        let _busy = self
+            .line
+            .activity
+            .as_ref()
+            .map(|(activity, rank)| activity.enter_for(*rank));
         let answered = async {
             let _room = self.line.member.in_flight.acquire().await;
             send().await
         };
-        match tokio::time::timeout(self.timeout, answered).await {
+        let outcome = tokio::time::timeout(self.timeout, answered).await;
+        if let Some((activity, _)) = &self.line.activity {
+            activity.decided();
+        }
+        match outcome {
             Ok(Ok(result)) => result,
             Ok(Err(_)) => Err(KernelStopped.into()),
             Err(_) => Err(GovernanceError::Timeout(self.timeout)),

@@ -24,7 +24,9 @@ use crate::ids::SystemId;
 use crate::policy::Risk;
 use crate::protocol::{ApprovalEvent, ApprovalId, Heartbeat, LifecycleCommand, ModuleLoad};
 use crate::rights::Rights;
-use crate::system::{System, SystemRef};
+use crate::system::{System, SystemControl, SystemRef};
+
+use super::agents::{AgentLine, DockAgents, UndockAgents};
 
 /// The embedding program's handle to a running kernel: dock and undock systems, register
 /// channels and executors, issue lifecycle commands and approval decisions, watch the
@@ -91,6 +93,22 @@ impl KernelHandle {
             .await
             .map_err(|_| KernelStopped)??;
         Ok(RemoteSystem::new(docked.docking, system))
+    }
+
+    /// Docks a simulation's agents, all or none.
+    pub(crate) async fn dock_agents(
+        &self,
+        agents: Vec<(SystemId, SystemControl)>,
+    ) -> Result<AgentLine, DockError> {
+        self.kernel
+            .send(DockAgents { agents })
+            .await
+            .map_err(|_| KernelStopped)?
+    }
+
+    /// Undocks a simulation's agents; answers how many were docked.
+    pub(crate) async fn undock_agents(&self, ids: Vec<SystemId>) -> usize {
+        self.kernel.send(UndockAgents(ids)).await.unwrap_or(0)
     }
 
     /// Undocks a system: revokes its capabilities (with every derived one), removes its

@@ -86,6 +86,43 @@ impl Handler<Forget> for LifecycleActor {
     }
 }
 
+/// Start controlling a simulation's agents.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub(crate) struct TrackAll(pub(crate) Vec<(Arc<Member>, SystemControl)>);
+
+impl Handler<TrackAll> for LifecycleActor {
+    type Result = ();
+
+    fn handle(&mut self, TrackAll(agents): TrackAll, _: &mut Context<Self>) {
+        self.systems.reserve(agents.len());
+        for (member, control) in agents {
+            let controlled = Controlled {
+                member,
+                control,
+                owned: Vec::new(),
+            };
+            self.systems
+                .insert(controlled.member.id.clone(), controlled);
+        }
+    }
+}
+
+/// Stop controlling a simulation's undocked agents.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub(crate) struct ForgetAll(pub(crate) Vec<SystemId>);
+
+impl Handler<ForgetAll> for LifecycleActor {
+    type Result = ();
+
+    fn handle(&mut self, ForgetAll(ids): ForgetAll, _: &mut Context<Self>) {
+        for id in &ids {
+            self.systems.remove(id);
+        }
+    }
+}
+
 /// A lifecycle command, from a privileged system or (`caller: None`) the embedding
 /// program. Answers the system's state once the command has taken effect.
 #[derive(Debug, Message)]

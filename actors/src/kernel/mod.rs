@@ -10,6 +10,7 @@
 //! the system, never from a request.
 
 mod actor;
+mod agents;
 mod audit;
 mod builder;
 mod channels;
@@ -31,6 +32,7 @@ mod wire;
 use std::time::Duration;
 
 pub use actor::KernelActor;
+pub(crate) use agents::AgentLine;
 pub use audit::{AuditRecord, AuditSink};
 pub use builder::{Kernel, KernelBuilder};
 pub use channels::{KernelChannel, Visibility};

@@ -290,7 +290,7 @@ impl<S: System> SystemRef<S> {
 
     /// The type-erased controls the kernel keeps for a docked system.
     pub(crate) fn control(&self) -> SystemControl {
-        SystemControl {
+        SystemControl::Actor {
             pause: self.addr.clone().recipient(),
             drain: self.addr.clone().recipient(),
             stop: self.addr.clone().recipient(),
@@ -299,38 +299,105 @@ impl<S: System> SystemRef<S> {
     }
 }
 
-/// What the kernel can do to a system whatever its type: pause, resume, drain, stop.
+/// What the kernel can do to a system whatever its type or host: pause, resume, drain,
+/// stop.
 #[derive(Clone)]
-pub(crate) struct SystemControl {
-    pause: actix::Recipient<SetPaused>,
-    drain: actix::Recipient<DrainSystem>,
-    stop: actix::Recipient<StopSystem>,
-    status: Arc<Status>,
+pub(crate) enum SystemControl {
+    /// A system with an actor of its own.
+    Actor {
+        pause: actix::Recipient<SetPaused>,
+        drain: actix::Recipient<DrainSystem>,
+        stop: actix::Recipient<StopSystem>,
+        status: Arc<Status>,
+    },
+    /// An agent of a simulation, hosted with others by a cohort; one recipient is shared
+    /// by all the cohort's agents.
+    Agent {
+        cohort: Arc<actix::Recipient<AgentCommand>>,
+        rank: u32,
+    },
+}
+
+/// A lifecycle command to one agent of a simulation's cohort, answered once it took
+/// effect.
+#[derive(Debug, Clone, Copy, actix::Message)]
+#[rtype(result = "()")]
+pub(crate) struct AgentCommand {
+    pub(crate) rank: u32,
+    pub(crate) command: AgentControl,
+}
+
+/// What an [`AgentCommand`] does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AgentControl {
+    /// Hold its messages and ticks until resumed.
+    Pause,
+    /// Deliver again, the held messages first.
+    Resume,
+    /// Stop for good (a drain: an agent holds nothing between rounds).
+    Stop,
 }
 
 impl fmt::Debug for SystemControl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SystemControl")
-            .field("state", &self.status.state())
-            .finish()
+        match self {
+            SystemControl::Actor { status, .. } => f
+                .debug_struct("SystemControl")
+                .field("state", &status.state())
+                .finish(),
+            SystemControl::Agent { rank, .. } => f
+                .debug_struct("SystemControl")
+                .field("agent", rank)
+                .finish(),
+        }
     }
 }
 
 impl SystemControl {
+    async fn command(cohort: &actix::Recipient<AgentCommand>, rank: u32, command: AgentControl) {
+        let _ = cohort.send(AgentCommand { rank, command }).await;
+    }
+
     /// Pauses or resumes; resolves once the host has taken the change.
     pub(crate) async fn set_paused(&self, paused: bool) {
-        let _ = self.pause.send(SetPaused(paused)).await;
+        match self {
+            SystemControl::Actor { pause, .. } => {
+                let _ = pause.send(SetPaused(paused)).await;
+            }
+            SystemControl::Agent { cohort, rank } => {
+                let command = if paused {
+                    AgentControl::Pause
+                } else {
+                    AgentControl::Resume
+                };
+                SystemControl::command(cohort, *rank, command).await;
+            }
+        }
     }
 
     /// Drains and resolves once the system has stopped.
     pub(crate) async fn drain(&self) {
-        let _ = self.drain.send(DrainSystem).await;
-        self.status.stopped().await;
+        match self {
+            SystemControl::Actor { drain, status, .. } => {
+                let _ = drain.send(DrainSystem).await;
+                status.stopped().await;
+            }
+            SystemControl::Agent { cohort, rank } => {
+                SystemControl::command(cohort, *rank, AgentControl::Stop).await;
+            }
+        }
     }
 
     /// Stops and resolves once the system has stopped.
     pub(crate) async fn stop(&self) {
-        let _ = self.stop.send(StopSystem).await;
-        self.status.stopped().await;
+        match self {
+            SystemControl::Actor { stop, status, .. } => {
+                let _ = stop.send(StopSystem).await;
+                status.stopped().await;
+            }
+            SystemControl::Agent { cohort, rank } => {
+                SystemControl::command(cohort, *rank, AgentControl::Stop).await;
+            }
+        }
     }
 }

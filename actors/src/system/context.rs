@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::time::SystemTime;
 
 use actix::{Addr, AsyncContext, Context};
 
@@ -9,8 +10,10 @@ use crate::channel::{ChannelError, ClaimToken, Inbound, MailboxHandle};
 use crate::envelope::Outgoing;
 use crate::ids::{ChannelId, Seq, SystemId};
 use crate::kernel::{Docking, Granted, KernelClient, Ports};
+use crate::simulation::Round;
 use crate::system::host::SystemActor;
 use crate::system::link::LinkSpec;
+use crate::system::rng::AgentRng;
 use crate::system::System;
 
 /// What becomes of the work item a hook is handling.
@@ -22,32 +25,49 @@ pub(crate) enum Verdict {
 }
 
 /// Passed to every [`System`] hook: the system's identity, replies to requests, the fate
-/// of the work item being handled, and the underlying actix context.
+/// of the work item being handled, its generator and clock, and what its host offers:
+/// the actix context of a [`SystemActor`], or the [`Round`] of a simulation agent.
 pub struct SystemContext<'a, S: System> {
     id: &'a SystemId,
     links: &'a [LinkSpec<S::Message>],
-    docking: Option<&'a Docking>,
-    actx: &'a mut Context<SystemActor<S>>,
+    host: Host<'a, S>,
     work: Option<(ClaimToken, &'a mut Verdict)>,
     stop: &'a mut bool,
+}
+
+/// Who runs the hook.
+pub(crate) enum Host<'a, S: System> {
+    /// A system actor, with its docking (if docked) and its generator, made on first use.
+    Actor {
+        actx: &'a mut Context<SystemActor<S>>,
+        docking: Option<&'a Docking>,
+        rng: &'a mut Option<AgentRng>,
+    },
+    /// An agent of a simulation, in its round.
+    Agent(Round<'a, S::Message>),
 }
 
 impl<'a, S: System> SystemContext<'a, S> {
     pub(crate) fn new(
         id: &'a SystemId,
         links: &'a [LinkSpec<S::Message>],
-        docking: Option<&'a Docking>,
-        actx: &'a mut Context<SystemActor<S>>,
+        host: Host<'a, S>,
         work: Option<(ClaimToken, &'a mut Verdict)>,
         stop: &'a mut bool,
     ) -> Self {
         SystemContext {
             id,
             links,
-            docking,
-            actx,
+            host,
             work,
             stop,
+        }
+    }
+
+    fn docking(&self) -> Option<&Docking> {
+        match &self.host {
+            Host::Actor { docking, .. } => *docking,
+            Host::Agent(round) => Some(round.docking()),
         }
     }
 
@@ -59,20 +79,20 @@ impl<'a, S: System> SystemContext<'a, S> {
     /// The kernel client of a docked system: request capabilities, authorize and execute
     /// actions, and (if privileged) govern. `None` for a system spawned outside a kernel.
     pub fn kernel(&self) -> Option<&KernelClient> {
-        self.docking.map(Docking::client)
+        self.docking().map(Docking::client)
     }
 
     /// The channel handles a docked system was granted beyond those it consumes (e.g.
     /// channels it publishes to). `None` for a system spawned outside a kernel.
     pub fn ports(&self) -> Option<&Ports> {
-        self.docking.map(Docking::ports)
+        self.docking().map(Docking::ports)
     }
 
     /// The capabilities a docked system was given as it docked (see
     /// [`Dock::executes`](crate::kernel::Dock::executes)); they are held by this system.
     /// Empty for a system spawned outside a kernel.
     pub fn capabilities(&self) -> &[Granted] {
-        self.docking.map_or(&[], Docking::capabilities)
+        self.docking().map_or(&[], Docking::capabilities)
     }
 
     /// Replies to a request that arrived in this system's inbox. The reply is stamped with
@@ -132,19 +152,62 @@ impl<'a, S: System> SystemContext<'a, S> {
     /// Runs `work` on the system's arbiter, alongside its hooks, for as long as the system
     /// lives (it is dropped if the system stops; it survives restarts). For asynchronous
     /// work that needs no access to the system's state, such as sending on a channel.
+    ///
+    /// In a simulation the round does not end before `work` has finished.
     pub fn spawn(&mut self, work: impl Future<Output = ()> + 'static) {
-        self.actx.spawn(actix::fut::wrap_future(work));
+        match &mut self.host {
+            Host::Actor { actx, .. } => {
+                actx.spawn(actix::fut::wrap_future(work));
+            }
+            Host::Agent(round) => round.spawn(work),
+        }
     }
 
-    /// The host actor's address.
-    pub fn address(&self) -> Addr<SystemActor<S>> {
-        self.actx.address()
+    /// This system's random number generator: seeded from the simulation's seed and the
+    /// system's id in a simulation, from the id alone (seed 0) elsewhere.
+    pub fn rng(&mut self) -> &mut AgentRng {
+        let id = self.id;
+        match &mut self.host {
+            Host::Actor { rng, .. } => rng.get_or_insert_with(|| AgentRng::for_system(0, id)),
+            Host::Agent(round) => round.rng(),
+        }
+    }
+
+    /// The time now: the wall clock, or in a simulation its virtual clock (the round's
+    /// number times the duration of a round, after the simulation's epoch).
+    pub fn now(&self) -> SystemTime {
+        match &self.host {
+            Host::Actor { .. } => SystemTime::now(),
+            Host::Agent(round) => round.now(),
+        }
+    }
+
+    /// The round this hook runs in, when the system is an agent of a simulation: its
+    /// number, the other agents, and sends to them. `None` for a system actor.
+    pub fn simulation(&mut self) -> Option<&mut Round<'a, S::Message>> {
+        match &mut self.host {
+            Host::Actor { .. } => None,
+            Host::Agent(round) => Some(round),
+        }
+    }
+
+    /// The host actor's address; `None` for a simulation agent, which has no actor of
+    /// its own.
+    pub fn address(&self) -> Option<Addr<SystemActor<S>>> {
+        match &self.host {
+            Host::Actor { actx, .. } => Some(actx.address()),
+            Host::Agent(_) => None,
+        }
     }
 
     /// The host's actix context: spawn futures, run timers, and anything else actix
-    /// offers an actor.
-    pub fn actix(&mut self) -> &mut Context<SystemActor<S>> {
-        self.actx
+    /// offers an actor. `None` for a simulation agent, which shares its host with
+    /// thousands of others.
+    pub fn actix(&mut self) -> Option<&mut Context<SystemActor<S>>> {
+        match &mut self.host {
+            Host::Actor { actx, .. } => Some(actx),
+            Host::Agent(_) => None,
+        }
     }
 }
 

@@ -16,9 +16,10 @@ use crate::channel::{ClaimToken, Delivery, Settle};
 use crate::ids::SystemId;
 use crate::kernel::Docking;
 use crate::system::builder::SpawnError;
-use crate::system::context::{SystemContext, Verdict};
+use crate::system::context::{Host, SystemContext, Verdict};
 use crate::system::link::{unseen_claims, Attached, AttachedId, LinkSpec};
 use crate::system::restart::{RestartPolicy, RestartWindow};
+use crate::system::rng::AgentRng;
 use crate::system::status::{Status, SystemState};
 use crate::system::{System, Tick};
 
@@ -56,6 +57,8 @@ pub struct SystemActor<S: System> {
     unwaked: bool,
     /// While paused, what arrives waits in the links' outlets, within their bounds.
     paused: bool,
+    /// The generator `ctx.rng()` hands out, made on first use.
+    rng: Option<AgentRng>,
 }
 
 impl<S: System> fmt::Debug for SystemActor<S> {
@@ -77,7 +80,7 @@ enum HookFailed {
     Panicked(String),
 }
 
-fn panic_message(payload: &(dyn Any + Send)) -> String {
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
     payload
         .downcast_ref::<&str>()
         .map(|s| (*s).to_owned())
@@ -113,6 +116,7 @@ impl<S: System> SystemActor<S> {
             waker: None,
             unwaked: false,
             paused: false,
+            rng: None,
         }
     }
 
@@ -127,8 +131,12 @@ impl<S: System> SystemActor<S> {
         let system = self.system.as_mut().ok_or(HookFailed::NoSystem)?;
         let mut stop = false;
         let result = {
-            let docking = self.docking.as_deref();
-            let mut sctx = SystemContext::new(&self.id, &self.links, docking, ctx, work, &mut stop);
+            let host = Host::Actor {
+                actx: ctx,
+                docking: self.docking.as_deref(),
+                rng: &mut self.rng,
+            };
+            let mut sctx = SystemContext::new(&self.id, &self.links, host, work, &mut stop);
             catch_unwind(AssertUnwindSafe(|| hook(system, &mut sctx)))
         };
         if stop {

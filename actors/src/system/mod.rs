@@ -43,13 +43,17 @@ mod context;
 mod host;
 mod link;
 mod restart;
+mod rng;
 mod status;
 
-pub(crate) use builder::SystemControl;
+pub(crate) use builder::{AgentCommand, AgentControl, SystemControl};
 pub use builder::{SpawnError, SystemBuilder, SystemRef, SystemStopped};
+pub(crate) use context::Host;
 pub use context::SystemContext;
+pub(crate) use host::panic_message;
 pub use host::SystemActor;
 pub use restart::RestartPolicy;
+pub use rng::AgentRng;
 pub use status::{SystemState, SystemStats};
 
 use crate::channel::{CloseReason, Inbound};

@@ -1,0 +1,205 @@
+//! [`Round`]: what an agent's hook sees of its simulation — the round's number, the other
+//! agents, and sends to them — and [`Mailer`], the same sends from a spawned future.
+
+use std::cell::OnceCell;
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use super::error::SendError;
+use super::world::{Counters, Posted, World};
+use crate::envelope::{Envelope, Outgoing};
+use crate::ids::{Seq, SystemId};
+use crate::kernel::{Docking, LifecycleState, Ports};
+use crate::rights::Rights;
+use crate::system::AgentRng;
+
+/// An agent's round, from [`SystemContext::simulation`]: the round's number, who the
+/// other agents are, and sends to them.
+///
+/// A send is stamped with the agent's id, the simulation's channel, the sender's own
+/// send count as its seq and the virtual clock as its time; it is refused unless the agent
+/// is running (a paused, revoked or stopped agent sends nothing) and holds WRITE on the
+/// simulation. In lockstep mode it is delivered in the next round.
+///
+/// [`SystemContext::simulation`]: crate::system::SystemContext::simulation
+pub struct Round<'a, M> {
+    pub(crate) number: u64,
+    pub(crate) rank: u32,
+    pub(crate) world: &'a Arc<World<M>>,
+    pub(crate) rng: &'a mut AgentRng,
+    pub(crate) docking: &'a OnceCell<Box<Docking>>,
+    pub(crate) outbox: &'a mut Outbox<M>,
+}
+
+impl<M> fmt::Debug for Round<'_, M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Round")
+            .field("number", &self.number)
+            .field("agent", &self.world.ids[self.rank as usize])
+            .finish()
+    }
+}
+
+impl<'a, M: Send + Sync + 'static> Round<'a, M> {
+    /// The round's number: 1 for the first.
+    pub fn number(&self) -> u64 {
+        self.number
+    }
+
+    /// How many agents the simulation has.
+    pub fn agents(&self) -> usize {
+        self.world.agents()
+    }
+
+    /// This agent's index: its place among the agents' ids, in order.
+    pub fn index(&self) -> usize {
+        self.rank as usize
+    }
+
+    /// The id of agent `index`.
+    pub fn id_of(&self, index: usize) -> Option<&SystemId> {
+        self.world.ids.get(index)
+    }
+
+    /// The index of the agent with id `id`.
+    pub fn index_of(&self, id: &SystemId) -> Option<usize> {
+        self.world.ids.binary_search(id).ok()
+    }
+
+    /// Sends `msg` to agent `index`.
+    pub fn send(&mut self, index: usize, msg: impl Into<Outgoing<M>>) -> Result<(), SendError> {
+        let posted = stamp(self.world, self.rank, self.number, index, msg.into())?;
+        self.outbox.by_cohort[self.world.cohort_of(posted.to)].push(posted);
+        self.outbox.sent += 1;
+        Ok(())
+    }
+
+    /// Sends `msg` to the agent with id `id`.
+    pub fn send_to(&mut self, id: &SystemId, msg: impl Into<Outgoing<M>>) -> Result<(), SendError> {
+        let index = self
+            .index_of(id)
+            .ok_or_else(|| SendError::UnknownId(id.clone()))?;
+        self.send(index, msg)
+    }
+
+    /// A mailer for this agent's sends from a future it spawns.
+    pub fn mailer(&self) -> Mailer<M> {
+        Mailer {
+            world: Arc::clone(self.world),
+            rank: self.rank,
+        }
+    }
+
+    pub(crate) fn rng(&mut self) -> &mut AgentRng {
+        self.rng
+    }
+
+    pub(crate) fn now(&self) -> SystemTime {
+        self.world.now(self.number)
+    }
+
+    pub(crate) fn spawn(&mut self, work: impl Future<Output = ()> + 'static) {
+        let busy = self.world.activity.enter_for(self.rank);
+        actix::spawn(async move {
+            work.await;
+            drop(busy);
+        });
+    }
+
+    /// The agent's docking, made the first time it is asked for: most agents of a large
+    /// simulation never make a governance request, and a client costs a few words.
+    pub(crate) fn docking(&self) -> &'a Docking {
+        let (world, rank) = (self.world, self.rank);
+        self.docking.get_or_init(|| {
+            let line = world.line();
+            let client = line.client(&line.members[rank as usize], &world.activity, rank);
+            Box::new(Docking::new(client, Ports::default(), Vec::new()))
+        })
+    }
+}
+
+/// A cohort pass's sends, by destination cohort; handed to the mail when the pass ends.
+pub(crate) struct Outbox<M> {
+    pub(crate) by_cohort: Vec<Vec<Posted<M>>>,
+    pub(crate) sent: u64,
+}
+
+/// Sends of one agent from a future it spawned in a round: cheap to clone, `Send`.
+/// Stamped and checked as [`Round::send`]; in lockstep mode delivered in the next round
+/// (the round does not end before the future does).
+pub struct Mailer<M> {
+    world: Arc<World<M>>,
+    rank: u32,
+}
+
+impl<M> Clone for Mailer<M> {
+    fn clone(&self) -> Self {
+        Mailer {
+            world: Arc::clone(&self.world),
+            rank: self.rank,
+        }
+    }
+}
+
+impl<M> fmt::Debug for Mailer<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Mailer")
+            .field("agent", &self.world.ids[self.rank as usize])
+            .finish()
+    }
+}
+
+impl<M: Send + Sync + 'static> Mailer<M> {
+    /// Sends `msg` to agent `index`.
+    pub fn send(&self, index: usize, msg: impl Into<Outgoing<M>>) -> Result<(), SendError> {
+        let world = &self.world;
+        let posted = stamp(world, self.rank, world.round(), index, msg.into())?;
+        let destination = world.cohort_of(posted.to);
+        world.post(world.cohort_of(self.rank), destination, &mut vec![posted]);
+        Counters::add(&world.counters.sent, 1);
+        Ok(())
+    }
+}
+
+/// Checks and stamps one send of agent `rank` in round `round`.
+fn stamp<M>(
+    world: &World<M>,
+    rank: u32,
+    round: u64,
+    index: usize,
+    outgoing: Outgoing<M>,
+) -> Result<Posted<M>, SendError> {
+    let sender = &world.ids[rank as usize];
+    let state = world.line().members[rank as usize].state();
+    if state != LifecycleState::Running {
+        return Err(SendError::NotRunning {
+            system: sender.clone(),
+            state,
+        });
+    }
+    if !world.rights.contains(Rights::WRITE) {
+        return Err(SendError::NotPermitted {
+            system: sender.clone(),
+            channel: world.channel.clone(),
+        });
+    }
+    let recipient = world.ids.get(index).ok_or(SendError::UnknownAgent {
+        index,
+        agents: world.agents(),
+    })?;
+    let envelope = Envelope::stamp_at(
+        &world.channel,
+        Seq::new(world.next_seq(rank)),
+        sender,
+        Some(recipient.clone()),
+        outgoing,
+        world.clock_nanos(round),
+    );
+    Ok(Posted {
+        from: rank,
+        to: index as u32,
+        envelope,
+    })
+}
