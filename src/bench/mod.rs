@@ -57,6 +57,7 @@
 //! # }).unwrap();
 //! ```
 
+pub mod boltzmann;
 mod budget;
 mod error;
 mod machine;

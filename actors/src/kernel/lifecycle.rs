@@ -230,6 +230,7 @@ impl LifecycleActor {
                 });
                 Box::pin(async move {
                     revoked.await.map_err(|_| KernelStopped)?;
+                    control.revoked().await;
                     Ok(LifecycleState::Revoked)
                 })
             }

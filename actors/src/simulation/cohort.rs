@@ -24,11 +24,18 @@ use crate::system::{
 /// Makes agent `index`'s system; shared by the cohorts, run on each one's arbiter.
 pub(crate) type AgentFactory<S> = Arc<dyn Fn(usize) -> S + Send + Sync>;
 
-/// Where an agent is.
+/// Where an agent is, as its cohort acts on it: the kernel's lifecycle commands reach
+/// the cohort before they are answered, and a copy here spares every send a look at the
+/// kernel's member record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Presence {
+pub(crate) enum Presence {
+    /// Delivered to, ticked, may send.
     Running,
+    /// Holds its messages; not ticked.
     Paused,
+    /// Delivered to and ticked, but its sends are refused until resumed.
+    Revoked,
+    /// Gone for good.
     Stopped,
 }
 
@@ -122,6 +129,7 @@ impl<S: System> Cohort<S> {
             let turn = Round {
                 number: round,
                 rank,
+                presence: slot.presence,
                 world: &self.world,
                 rng: &mut slot.rng,
                 docking: &slot.docking,
@@ -192,9 +200,9 @@ impl<S: System> Cohort<S> {
         for posted in batch {
             let local = (posted.to - self.first) as usize;
             match self.slots[local].presence {
-                Presence::Running => {
+                Presence::Running | Presence::Revoked => {
                     delivered += 1;
-                    let msg = Inbound::message(posted.envelope);
+                    let msg = Inbound::message(self.world.envelope(posted));
                     self.call(local, |system, ctx| system.on_message(ctx, msg));
                 }
                 Presence::Paused => self.held.entry(local as u32).or_default().push(posted),
@@ -274,7 +282,10 @@ impl<S: System> Handler<RunRound> for Cohort<S> {
         self.deliver(batch);
         let tick = Tick::new(round);
         for local in 0..self.slots.len() {
-            if self.slots[local].presence == Presence::Running {
+            if matches!(
+                self.slots[local].presence,
+                Presence::Running | Presence::Revoked
+            ) {
                 self.call(local, |system, ctx| system.on_tick(ctx, tick));
             }
         }
@@ -308,11 +319,14 @@ impl<S: System> Handler<AgentCommand> for Cohort<S> {
             (AgentControl::Pause, Presence::Running) => {
                 self.slots[index].presence = Presence::Paused;
             }
-            (AgentControl::Resume, Presence::Paused) => {
+            (AgentControl::Resume, Presence::Paused | Presence::Revoked) => {
                 self.slots[index].presence = Presence::Running;
                 if let Some(held) = self.held.remove(&local) {
                     self.released.extend(held);
                 }
+            }
+            (AgentControl::Revoke, Presence::Running | Presence::Paused) => {
+                self.slots[index].presence = Presence::Revoked;
             }
             (AgentControl::Stop, _) => self.retire(index),
             _ => {}

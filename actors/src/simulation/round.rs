@@ -7,10 +7,11 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use super::cohort::Presence;
 use super::error::SendError;
 use super::world::{Counters, Posted, World};
-use crate::envelope::{Envelope, Outgoing};
-use crate::ids::{Seq, SystemId};
+use crate::envelope::Outgoing;
+use crate::ids::SystemId;
 use crate::kernel::{Docking, LifecycleState, Ports};
 use crate::rights::Rights;
 use crate::system::AgentRng;
@@ -27,6 +28,7 @@ use crate::system::AgentRng;
 pub struct Round<'a, M> {
     pub(crate) number: u64,
     pub(crate) rank: u32,
+    pub(crate) presence: Presence,
     pub(crate) world: &'a Arc<World<M>>,
     pub(crate) rng: &'a mut AgentRng,
     pub(crate) docking: &'a OnceCell<Box<Docking>>,
@@ -70,10 +72,22 @@ impl<'a, M: Send + Sync + 'static> Round<'a, M> {
 
     /// Sends `msg` to agent `index`.
     pub fn send(&mut self, index: usize, msg: impl Into<Outgoing<M>>) -> Result<(), SendError> {
+        if self.presence != Presence::Running {
+            return Err(self.not_running());
+        }
         let posted = stamp(self.world, self.rank, self.number, index, msg.into())?;
         self.outbox.by_cohort[self.world.cohort_of(posted.to)].push(posted);
         self.outbox.sent += 1;
         Ok(())
+    }
+
+    #[cold]
+    fn not_running(&self) -> SendError {
+        let member = &self.world.line().members[self.rank as usize];
+        SendError::NotRunning {
+            system: member.id.clone(),
+            state: member.state(),
+        }
     }
 
     /// Sends `msg` to the agent with id `id`.
@@ -92,7 +106,10 @@ impl<'a, M: Send + Sync + 'static> Round<'a, M> {
         }
     }
 
-    pub(crate) fn rng(&mut self) -> &mut AgentRng {
+    /// This agent's generator (the one [`SystemContext::rng`] hands out).
+    ///
+    /// [`SystemContext::rng`]: crate::system::SystemContext::rng
+    pub fn rng(&mut self) -> &mut AgentRng {
         self.rng
     }
 
@@ -155,6 +172,14 @@ impl<M: Send + Sync + 'static> Mailer<M> {
     /// Sends `msg` to agent `index`.
     pub fn send(&self, index: usize, msg: impl Into<Outgoing<M>>) -> Result<(), SendError> {
         let world = &self.world;
+        let member = &world.line().members[self.rank as usize];
+        let state = member.state();
+        if state != LifecycleState::Running {
+            return Err(SendError::NotRunning {
+                system: member.id.clone(),
+                state,
+            });
+        }
         let posted = stamp(world, self.rank, world.round(), index, msg.into())?;
         let destination = world.cohort_of(posted.to);
         world.post(world.cohort_of(self.rank), destination, &mut vec![posted]);
@@ -163,7 +188,8 @@ impl<M: Send + Sync + 'static> Mailer<M> {
     }
 }
 
-/// Checks and stamps one send of agent `rank` in round `round`.
+/// Checks the rights of agent `rank`, its state checked, and stamps its send in round
+/// `round`.
 fn stamp<M>(
     world: &World<M>,
     rank: u32,
@@ -172,34 +198,23 @@ fn stamp<M>(
     outgoing: Outgoing<M>,
 ) -> Result<Posted<M>, SendError> {
     let sender = &world.ids[rank as usize];
-    let state = world.line().members[rank as usize].state();
-    if state != LifecycleState::Running {
-        return Err(SendError::NotRunning {
-            system: sender.clone(),
-            state,
-        });
-    }
     if !world.rights.contains(Rights::WRITE) {
         return Err(SendError::NotPermitted {
             system: sender.clone(),
             channel: world.channel.clone(),
         });
     }
-    let recipient = world.ids.get(index).ok_or(SendError::UnknownAgent {
-        index,
-        agents: world.agents(),
-    })?;
-    let envelope = Envelope::stamp_at(
-        &world.channel,
-        Seq::new(world.next_seq(rank)),
-        sender,
-        Some(recipient.clone()),
-        outgoing,
-        world.clock_nanos(round),
-    );
+    if index >= world.agents() {
+        return Err(SendError::UnknownAgent {
+            index,
+            agents: world.agents(),
+        });
+    }
     Ok(Posted {
         from: rank,
         to: index as u32,
-        envelope,
+        seq: world.next_seq(rank),
+        sent_at: world.clock_nanos(round),
+        outgoing,
     })
 }

@@ -8,8 +8,8 @@ use std::time::{Duration, SystemTime};
 use actix::Recipient;
 
 use crate::activity::Activity;
-use crate::envelope::Envelope;
-use crate::ids::{ChannelId, SystemId};
+use crate::envelope::{Envelope, Outgoing};
+use crate::ids::{ChannelId, Seq, SystemId};
 use crate::kernel::AgentLine;
 use crate::rights::Rights;
 
@@ -29,17 +29,36 @@ pub enum Delivery {
     Immediate,
 }
 
-/// One message on its way from one agent to another.
+/// One message on its way from one agent to another, stamped at the send (sender, seq,
+/// time) and put in its envelope by the recipient's cohort: the envelope is then made
+/// and freed on one thread, where a cross-thread free cost more than the rest of a
+/// delivery.
 pub(crate) struct Posted<M> {
     pub(crate) from: u32,
     pub(crate) to: u32,
-    pub(crate) envelope: Arc<Envelope<M>>,
+    pub(crate) seq: u64,
+    pub(crate) sent_at: u64,
+    pub(crate) outgoing: Outgoing<M>,
 }
 
 impl<M> Posted<M> {
     /// The canonical order of a batch: by sender, then by the sender's send order.
     pub(crate) fn order(&self) -> (u32, u64) {
-        (self.from, self.envelope.seq().get())
+        (self.from, self.seq)
+    }
+}
+
+impl<M> World<M> {
+    /// `posted` in its envelope, as its recipient receives it.
+    pub(crate) fn envelope(&self, posted: Posted<M>) -> Arc<Envelope<M>> {
+        Envelope::stamp_at(
+            &self.channel,
+            Seq::new(posted.seq),
+            &self.ids[posted.from as usize],
+            Some(self.ids[posted.to as usize].clone()),
+            posted.outgoing,
+            posted.sent_at,
+        )
     }
 }
 

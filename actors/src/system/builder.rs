@@ -332,8 +332,10 @@ pub(crate) struct AgentCommand {
 pub(crate) enum AgentControl {
     /// Hold its messages and ticks until resumed.
     Pause,
-    /// Deliver again, the held messages first.
+    /// Deliver again, the held messages first; sends are allowed again.
     Resume,
+    /// Its capabilities were revoked: refuse its sends until resumed.
+    Revoke,
     /// Stop for good (a drain: an agent holds nothing between rounds).
     Stop,
 }
@@ -372,6 +374,14 @@ impl SystemControl {
                 };
                 SystemControl::command(cohort, *rank, command).await;
             }
+        }
+    }
+
+    /// Tells the host its capabilities were revoked. A system actor needs no telling (its
+    /// handles are revoked with the grants); an agent's sends are refused from now on.
+    pub(crate) async fn revoked(&self) {
+        if let SystemControl::Agent { cohort, rank } = self {
+            SystemControl::command(cohort, *rank, AgentControl::Revoke).await;
         }
     }
 
