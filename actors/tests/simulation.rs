@@ -51,7 +51,7 @@ impl System for Trader {
             let value = round.rng().next_u64() % 1_000;
             round.send(to, value).unwrap();
         }
-        if me % 5 == 0 {
+        if me.is_multiple_of(5) {
             let mailer = round.mailer();
             let to = round.rng().below(agents) as usize;
             ctx.spawn(async move {
@@ -514,10 +514,13 @@ async fn a_round_that_cannot_end_fails_naming_the_busy_agents() {
     );
 }
 
+/// What each of a probe's sends answered.
+type Answers = Arc<Mutex<Vec<Result<(), SendError>>>>;
+
 /// Sends as told, and keeps what each send answered.
 struct Probe {
     to: usize,
-    answers: Arc<Mutex<Vec<Result<(), SendError>>>>,
+    answers: Answers,
 }
 
 impl System for Probe {
