@@ -535,13 +535,7 @@ impl System for Probe {
     }
 }
 
-fn probe(
-    kernel: &KernelHandle,
-    to: usize,
-) -> (
-    SimulationBuilder<Probe>,
-    Arc<Mutex<Vec<Result<(), SendError>>>>,
-) {
+fn probe(kernel: &KernelHandle, to: usize) -> (SimulationBuilder<Probe>, Answers) {
     let answers = Arc::new(Mutex::new(Vec::new()));
     let shared = Arc::clone(&answers);
     let builder = Simulation::builder(kernel, move |_| Probe {
