@@ -370,5 +370,5 @@ fn bench_prints_a_table_and_refuses_a_filter_that_matches_nothing() {
 
     let (code, out, _) = run(&["bench", "--list"]);
     assert_eq!(code, 0);
-    assert_eq!(out.lines().count(), 17, "{out}");
+    assert_eq!(out.lines().count(), 18, "{out}");
 }

@@ -6,7 +6,7 @@ use exokern::bench::{suite, Runner, Scale};
 #[test]
 fn every_workload_and_its_baseline_do_the_same_counted_work() {
     let runner = Runner::new(Scale::Smoke.budget());
-    assert_eq!(suite::suite().len(), 17);
+    assert_eq!(suite::suite().len(), 18);
     for entry in suite::suite() {
         let report = actix_rt::System::new()
             .block_on(entry.run(&runner, Scale::Smoke))
@@ -39,5 +39,5 @@ fn the_filter_selects_by_name() {
         ["ping-pong-pool", "fork-join-throughput-pool", "big-pool"]
     );
     assert!(names(Some("nothing-like-this")).is_empty());
-    assert_eq!(names(None).len(), 17);
+    assert_eq!(names(None).len(), 18);
 }

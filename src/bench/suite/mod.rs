@@ -17,6 +17,7 @@ mod raw;
 mod savina;
 mod simulation;
 mod tally;
+mod wealth;
 
 use std::fmt;
 use std::str::FromStr;
@@ -135,7 +136,7 @@ pub fn select(filter: Option<&str>) -> Vec<Entry> {
         .collect()
 }
 
-const SUITE: [Entry; 17] = [
+const SUITE: [Entry; 18] = [
     Entry {
         name: "ping-pong",
         about: "Savina ping-pong: two actors pass a count back and forth (40,000 round \
@@ -234,9 +235,17 @@ const SUITE: [Entry; 17] = [
     },
     Entry {
         name: "simulation-tick",
-        about: "a tick of 10,000 docked agents: the clock broadcasts, every agent sends \
-                its neighbour a share through a mailbox; per agent",
+        about: "a round of a 10,000-agent lockstep simulation on one arbiter: every \
+                agent ticks and sends its neighbour a share, folded in the next round; \
+                per agent",
         run: simulation::tick,
+    },
+    Entry {
+        name: "boltzmann",
+        about: "a step of Mesa's Boltzmann wealth model, 10,000 agents on one arbiter: \
+                every agent with wealth gives a unit to one drawn at random; per \
+                agent-step",
+        run: wealth::boltzmann,
     },
 ];
 

@@ -1,5 +1,6 @@
 //! A simulation tick: every agent hears the clock, updates its state and sends its
 //! neighbour a share; an agent's step is done when its neighbour's share arrives.
+//! Beside it, Mesa's Boltzmann wealth model (see [`crate::bench::boltzmann`]).
 
 use std::sync::{Arc, OnceLock};
 
@@ -10,11 +11,11 @@ use super::raw::{Broadcaster, Carry, Cast, Halt};
 use super::tally::Tally;
 use super::Scale;
 use crate::bench::{BenchError, Failure, Report, Runner, Workload};
-use crate::channel::{Broadcast, BroadcastHandle, Inbound, Mailbox, SubscribeOptions};
-use crate::kernel::{Dock, Kernel, KernelHandle, Visibility};
+use crate::channel::Inbound;
+use crate::kernel::{Kernel, KernelHandle};
 use crate::policy::RuleSet;
-use crate::system::{System, SystemContext};
-use crate::{ChannelId, Rights, SystemId};
+use crate::simulation::Simulation;
+use crate::system::{System, SystemContext, Tick};
 
 pub(super) fn tick(
     runner: &Runner,
@@ -51,16 +52,27 @@ impl Agent {
         }
     }
 
-    /// Handles `msg`: on a tick, answers the share to send the neighbour; on a share,
-    /// folds it in and the step is done.
+    /// A tick: updates the state and answers the share to send the neighbour.
+    fn tick(&mut self, n: u64) -> Sim {
+        self.state = (self.state ^ n).rotate_left(13).wrapping_mul(31);
+        Sim::Share(self.state >> 1)
+    }
+
+    /// A neighbour's share arrives: folds it in.
+    fn fold(&mut self, msg: Sim) {
+        if let Sim::Share(share) = msg {
+            self.state = self.state.wrapping_add(share);
+        }
+    }
+
+    /// Handles `msg` on raw actix, where the tick and the share arrive in one round:
+    /// on a tick, answers the share to send; on a share, folds it in and the step is
+    /// done.
     fn step(&mut self, msg: Sim, tally: &Tally) -> Option<Sim> {
         match msg {
-            Sim::Tick(n) => {
-                self.state = (self.state ^ n).rotate_left(13).wrapping_mul(31);
-                Some(Sim::Share(self.state >> 1))
-            }
-            Sim::Share(share) => {
-                self.state = self.state.wrapping_add(share);
+            Sim::Tick(n) => Some(self.tick(n)),
+            Sim::Share(_) => {
+                self.fold(msg);
                 tally.add(1);
                 None
             }
@@ -68,39 +80,35 @@ impl Agent {
     }
 }
 
-/// On exokern: agents docked into a kernel, subscribed to a clock broadcast, each with
-/// an inbox on one mailbox channel.
+/// On exokern: the agents of a lockstep simulation, one arbiter; a share sent in one
+/// round is folded in the next, so every round is a tick and a share per agent.
 struct TickOnExokern {
     agents: usize,
 }
 
-struct Docked {
+struct Stepped {
     agent: Agent,
-    neighbour: SystemId,
-    mail: ChannelId,
-    tally: Arc<Tally>,
 }
 
-impl System for Docked {
+impl System for Stepped {
     type Message = Sim;
 
-    fn on_message(&mut self, ctx: &mut SystemContext<'_, Self>, msg: Inbound<Sim>) {
-        let Some(share) = self.agent.step(*msg.payload(), &self.tally) else {
-            return;
-        };
-        match ctx.inbox(&self.mail) {
-            Some(inbox) => {
-                if let Err(error) = inbox.try_send(&self.neighbour, share) {
-                    self.tally.fail(error);
-                }
-            }
-            None => self.tally.fail("an agent has no inbox"),
+    fn on_message(&mut self, _: &mut SystemContext<'_, Self>, msg: Inbound<Sim>) {
+        self.agent.fold(*msg.payload());
+    }
+
+    fn on_tick(&mut self, ctx: &mut SystemContext<'_, Self>, tick: Tick) {
+        let share = self.agent.tick(tick.n);
+        if let Some(round) = ctx.simulation() {
+            let neighbour = (round.index() + 1) % round.agents();
+            // A refusal shows in the round's report as a missing send.
+            let _ = round.send(neighbour, share);
         }
     }
 }
 
 impl Workload for TickOnExokern {
-    type State = (KernelHandle, BroadcastHandle<Sim>, Arc<Tally>);
+    type State = (KernelHandle, Simulation<Stepped>);
 
     fn work(&self) -> u64 {
         self.agents as u64
@@ -111,43 +119,31 @@ impl Workload for TickOnExokern {
             .policy(RuleSet::allow_all())
             .start()
             .await?;
-        let (clock_id, mail_id) = (ChannelId::new("clock")?, ChannelId::new("shares")?);
-        let clock = Broadcast::<Sim>::builder(clock_id.clone())
-            .max_subscribers(self.agents)
-            .start()?;
-        let driver = clock.grant(SystemId::new("driver")?, Rights::WRITE).await?;
-        kernel.add_channel(clock, Visibility::Private).await?;
-        let mail = Mailbox::<Sim>::builder(mail_id.clone())
-            .inbox_capacity(16)
-            .start()?;
-        kernel.add_channel(mail, Visibility::Private).await?;
-        let tally = Tally::new();
-        let ids: Vec<SystemId> = (0..self.agents)
-            .map(|i| SystemId::new(format!("agent-{i}")))
-            .collect::<Result<_, _>>()?;
-        for (index, id) in ids.iter().enumerate() {
-            let neighbour = ids[(index + 1) % ids.len()].clone();
-            let (mail, tally) = (mail_id.clone(), Arc::clone(&tally));
-            let dock = Dock::new(id.clone(), move || Docked {
-                agent: Agent::new(index),
-                neighbour: neighbour.clone(),
-                mail: mail.clone(),
-                tally: Arc::clone(&tally),
-            })
-            .subscribe(clock_id.clone(), SubscribeOptions::default())
-            .inbox(mail_id.clone());
-            kernel.dock(dock).await?;
+        let sim = Simulation::builder(&kernel, |index| Stepped {
+            agent: Agent::new(index),
+        })
+        .agents(self.agents)
+        .start()
+        .await?;
+        Ok((kernel, sim))
+    }
+
+    async fn iteration(&mut self, (_, sim): &mut Self::State) -> Result<u64, Failure> {
+        let report = sim.step().await?;
+        let agents = self.agents as u64;
+        let delivered = if report.round == 1 { 0 } else { agents };
+        if report.sent != agents || report.deliveries != delivered {
+            return Err(format!(
+                "round {}: {} shares sent and {} delivered, not {agents} and {delivered}",
+                report.round, report.sent, report.deliveries
+            )
+            .into());
         }
-        Ok((kernel, driver, tally))
+        Ok(agents)
     }
 
-    async fn iteration(&mut self, (_, clock, tally): &mut Self::State) -> Result<u64, Failure> {
-        let start = tally.expect(self.work())?;
-        clock.publish(Sim::Tick(start)).await?;
-        tally.wait(start).await
-    }
-
-    async fn teardown(&mut self, (kernel, _, _): Self::State) {
+    async fn teardown(&mut self, (kernel, sim): Self::State) {
+        sim.stop().await;
         kernel.shutdown().await;
     }
 }
