@@ -8,7 +8,8 @@
 //!
 //! prints one JSON line with `agents`, `steps`, `seconds`, `agent_steps_per_s`, `gini`
 //! and `digest` (a hash of every agent's final wealth in id order, the same for every
-//! run with one seed, whatever the number of arbiters). BENCHMARKS.md has the Mesa
+//! run with one seed, whatever the number of arbiters), and `bytes_per_agent` (what the
+//! process's resident memory grew by per agent as they were docked). BENCHMARKS.md has the Mesa
 //! script that prints the same line.
 
 use exokern::bench::boltzmann;
@@ -76,6 +77,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "agent_steps_per_s": rate,
                 "gini": run.gini,
                 "digest": run.digest,
+                "bytes_per_agent": run.resident_per_agent,
             })
         );
     } else {
@@ -84,6 +86,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             args.agents, args.steps, args.arbiters, args.seed
         );
         println!("gini {:.4}, digest {}", run.gini, run.digest);
+        if let Some(bytes) = run.resident_per_agent {
+            println!("{bytes} bytes of resident memory per idle agent");
+        }
     }
     Ok(())
 }

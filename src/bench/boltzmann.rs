@@ -106,6 +106,10 @@ pub struct Run {
     pub digest: String,
     /// The time the steps took (docking and the last gifts' delivery not included).
     pub elapsed: Duration,
+    /// How much the process's resident memory grew per agent while the agents were
+    /// docked and built, idle: what an agent costs in the host and the kernel. `None`
+    /// where the process cannot read it (outside Linux).
+    pub resident_per_agent: Option<u64>,
 }
 
 /// Runs the model: `agents` agents, `steps` steps, seed `seed`, on `arbiters` arbiters,
@@ -132,12 +136,16 @@ async fn simulate(
     seed: u64,
     arbiters: usize,
 ) -> Result<Run, SimulationError> {
+    let before = resident_bytes();
     let mut sim = Simulation::builder(kernel, move |_| Purse::new(steps))
         .agents(agents)
         .seed(seed)
         .arbiters(arbiters)
         .start()
         .await?;
+    let resident_per_agent = before
+        .zip(resident_bytes())
+        .map(|(before, after)| after.saturating_sub(before) / agents.max(1) as u64);
     let started = Instant::now();
     sim.run(steps).await?;
     let elapsed = started.elapsed();
@@ -150,7 +158,16 @@ async fn simulate(
         digest: digest(&wealth),
         wealth,
         elapsed,
+        resident_per_agent,
     })
+}
+
+/// The process's resident memory, from `/proc/self/status`.
+fn resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 /// The Gini coefficient of `wealth`, as Mesa's tutorial computes it.
