@@ -49,11 +49,10 @@
 //!     }
 //!
 //!     fn on_tick(&mut self, ctx: &mut SystemContext<'_, Self>, _: Tick) {
-//!         if self.0 > 0 {
-//!             let agents = ctx.simulation().map_or(0, |round| round.agents()) as u64;
-//!             let to = ctx.rng().below(agents) as usize;
+//!         let round = ctx.simulation().expect("an agent of a simulation");
+//!         let to = round.random_agent();
+//!         if self.0 > 0 && round.send(to, 1).is_ok() {
 //!             self.0 -= 1;
-//!             ctx.simulation().unwrap().send(to, 1).unwrap();
 //!         }
 //!     }
 //! }

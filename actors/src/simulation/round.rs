@@ -60,6 +60,13 @@ impl<'a, M: Send + Sync + 'static> Round<'a, M> {
         self.rank as usize
     }
 
+    /// The index of an agent drawn uniformly at random (this one included), from this
+    /// agent's generator.
+    pub fn random_agent(&mut self) -> usize {
+        let agents = self.world.agents() as u64;
+        self.rng.below(agents) as usize
+    }
+
     /// The id of agent `index`.
     pub fn id_of(&self, index: usize) -> Option<&SystemId> {
         self.world.ids.get(index)
