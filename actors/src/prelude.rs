@@ -12,4 +12,7 @@ pub use crate::envelope::{Envelope, Outgoing};
 pub use crate::ids::{ChannelId, MessageId, Seq, SystemId};
 pub use crate::placement::{ArbiterPool, Placement};
 pub use crate::rights::Rights;
-pub use crate::system::{RestartPolicy, System, SystemActor, SystemContext, SystemRef, Tick};
+pub use crate::simulation::{Simulation, SimulationError};
+pub use crate::system::{
+    AgentRng, RestartPolicy, System, SystemActor, SystemContext, SystemRef, Tick,
+};

@@ -10,7 +10,7 @@ use exokern_actors::kernel::{Kernel, KernelHandle, LifecycleState};
 use exokern_actors::policy::{Risk, RuleSet};
 use exokern_actors::protocol::{ActionRequest, ApprovalEvent, LifecycleCommand};
 use exokern_actors::simulation::{
-    Delivery, SendError, Simulation, SimulationBuilder, SimulationError,
+    Schedule, SendError, Simulation, SimulationBuilder, SimulationError,
 };
 use exokern_actors::system::{System, SystemContext, Tick};
 use exokern_actors::{Rights, SystemId};
@@ -724,7 +724,7 @@ async fn immediate_delivery_ends_the_round_when_nothing_more_is_sent() {
     })
     .agents(4)
     .arbiters(2)
-    .delivery(Delivery::Immediate)
+    .schedule(Schedule::Immediate)
     .start()
     .await
     .unwrap();
@@ -734,4 +734,44 @@ async fn immediate_delivery_ends_the_round_when_nothing_more_is_sent() {
     let quiet = sim.step().await.unwrap();
     assert_eq!((quiet.sent, quiet.deliveries), (0, 0));
     sim.stop().await;
+}
+
+#[actix_rt::test]
+async fn an_undocked_or_drained_agent_stops_and_its_mail_is_counted_as_dropped() {
+    let kernel = kernel().await;
+    let heard = Arc::new(Mutex::new(Vec::new()));
+    let shared = Arc::clone(&heard);
+    let mut sim = Simulation::builder(&kernel, move |i| Mailman {
+        heard: if i == 5 {
+            Arc::clone(&shared)
+        } else {
+            Arc::default()
+        },
+    })
+    .agents(8)
+    .arbiters(2)
+    .start()
+    .await
+    .unwrap();
+    sim.run(2).await.unwrap();
+    let (five, six) = (sim.ids()[5].clone(), sim.ids()[6].clone());
+    kernel.undock(&five).await.unwrap();
+    let state = kernel
+        .lifecycle(LifecycleCommand::Drain, &six, None)
+        .await
+        .unwrap();
+    assert_eq!(state, LifecycleState::Drained);
+    let report = sim.step().await.unwrap();
+    assert_eq!(
+        report.dropped, 7,
+        "round 2's messages to the undocked agent"
+    );
+    assert_eq!(report.sent, 6, "the drained agent sends no more");
+    let snapshot = kernel.snapshot().await.unwrap();
+    assert!(snapshot.systems.iter().all(|s| s.id != five));
+    let drained = snapshot.systems.iter().find(|s| s.id == six).unwrap();
+    assert_eq!(drained.state, LifecycleState::Drained);
+    assert_eq!(sim.inspect(|_, _| ()).await.unwrap().len(), 6);
+    sim.stop().await;
+    assert!(kernel.snapshot().await.unwrap().systems.is_empty());
 }

@@ -12,7 +12,7 @@ use actix::Actor;
 use super::cohort::{AgentFactory, Cohort, Halt, Populate, NO_HOOK};
 use super::driver::Simulation;
 use super::error::SimulationError;
-use super::world::{Delivery, Layout, World};
+use super::world::{Layout, Schedule, World};
 use crate::ids::{ChannelId, SystemId};
 use crate::kernel::KernelHandle;
 use crate::placement::ArbiterPool;
@@ -38,7 +38,7 @@ pub struct SimulationBuilder<S: System> {
     agents: usize,
     seed: u64,
     arbiters: Arbiters,
-    delivery: Delivery,
+    schedule: Schedule,
     round_length: Duration,
     epoch: SystemTime,
     bound: Duration,
@@ -53,7 +53,7 @@ impl<S: System> fmt::Debug for SimulationBuilder<S> {
         f.debug_struct("SimulationBuilder")
             .field("agents", &self.agents)
             .field("seed", &self.seed)
-            .field("delivery", &self.delivery)
+            .field("schedule", &self.schedule)
             .finish()
     }
 }
@@ -69,7 +69,7 @@ impl<S: System> SimulationBuilder<S> {
             agents: 0,
             seed: 0,
             arbiters: Arbiters::Own(1),
-            delivery: Delivery::Lockstep,
+            schedule: Schedule::Lockstep,
             round_length: Duration::from_secs(1),
             epoch: SystemTime::UNIX_EPOCH,
             bound: DEFAULT_QUIESCENCE_BOUND,
@@ -106,9 +106,9 @@ impl<S: System> SimulationBuilder<S> {
         self
     }
 
-    /// How sends reach recipients (default [`Delivery::Lockstep`]).
-    pub fn delivery(mut self, delivery: Delivery) -> Self {
-        self.delivery = delivery;
+    /// How sends reach recipients (default [`Schedule::Lockstep`]).
+    pub fn schedule(mut self, schedule: Schedule) -> Self {
+        self.schedule = schedule;
         self
     }
 
@@ -187,7 +187,7 @@ impl<S: System> SimulationBuilder<S> {
             channel,
             ids,
             rights: self.rights,
-            delivery: self.delivery,
+            schedule: self.schedule,
             seed: self.seed,
             epoch: self.epoch,
             round_length: self.round_length,
@@ -234,7 +234,7 @@ impl<S: System> SimulationBuilder<S> {
             }
         };
         world.set_line(line);
-        if world.delivery == Delivery::Immediate {
+        if world.schedule == Schedule::Immediate {
             world.set_wakers(cohorts.iter().map(|c| c.clone().recipient()).collect());
         }
         for cohort in &cohorts {

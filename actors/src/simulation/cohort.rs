@@ -179,15 +179,21 @@ impl<S: System> Cohort<S> {
     }
 
     /// Stops agent `local` for good: its `stopping` hook runs, its messages are dropped.
+    /// The kernel's record says it stopped, unless the kernel itself stopped it (a drain
+    /// or an undock), which then sets the state it leads to.
     fn retire(&mut self, local: usize) {
+        self.finish(local);
+        let rank = self.first as usize + local;
+        self.world.line().members[rank].set_state(LifecycleState::Stopped);
+    }
+
+    fn finish(&mut self, local: usize) {
         if self.slots[local].presence == Presence::Stopped {
             return;
         }
         self.slots[local].presence = Presence::Stopped;
         self.call(local, |system, ctx| system.stopping(ctx));
         self.slots[local].system = None;
-        let rank = self.first as usize + local;
-        self.world.line().members[rank].set_state(LifecycleState::Stopped);
         if let Some(held) = self.held.remove(&(local as u32)) {
             Counters::add(&self.world.counters.dropped, held.len() as u64);
         }
@@ -328,7 +334,7 @@ impl<S: System> Handler<AgentCommand> for Cohort<S> {
             (AgentControl::Revoke, Presence::Running | Presence::Paused) => {
                 self.slots[index].presence = Presence::Revoked;
             }
-            (AgentControl::Stop, _) => self.retire(index),
+            (AgentControl::Stop, _) => self.finish(index),
             _ => {}
         }
     }

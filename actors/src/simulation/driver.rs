@@ -223,35 +223,34 @@ impl<S: System> Simulation<S> {
     /// Stops every agent (their `stopping` hooks run), undocks them from the kernel and
     /// stops the simulation's own arbiters.
     pub async fn stop(mut self) {
-        self.halt();
-        self.kernel.undock_agents(self.world.ids.clone()).await;
-    }
-
-    fn halt(&mut self) {
-        if self.stopped {
-            return;
-        }
         self.stopped = true;
         for cohort in &self.cohorts {
-            // Sent, not awaited, and answered in order: the pool stops after them.
-            let halted = cohort.send(Halt);
-            drop(halted);
+            let _ = cohort.send(Halt).await;
         }
         if let Some(pool) = self.pool.take() {
             pool.shutdown();
         }
+        self.kernel.undock_agents(self.world.ids.clone()).await;
     }
 }
 
+/// A simulation dropped without [`Simulation::stop`] stops its cohorts and undocks its
+/// agents in the background; their `stopping` hooks may not run.
 impl<S: System> Drop for Simulation<S> {
     fn drop(&mut self) {
-        if !self.stopped {
-            self.halt();
-            let ids = self.world.ids.clone();
-            let kernel = self.kernel.clone();
-            actix::spawn(async move {
-                kernel.undock_agents(ids).await;
-            });
+        if self.stopped {
+            return;
         }
+        for cohort in &self.cohorts {
+            cohort.do_send(Halt);
+        }
+        if let Some(pool) = self.pool.take() {
+            pool.shutdown();
+        }
+        let ids = self.world.ids.clone();
+        let kernel = self.kernel.clone();
+        actix::spawn(async move {
+            kernel.undock_agents(ids).await;
+        });
     }
 }

@@ -14,7 +14,7 @@
 //! **Lockstep delivery** (the default): what is sent in round `r` is delivered in round
 //! `r + 1`, to each agent in order of sender id and then of the sender's send order, so
 //! a run's outcome depends only on its seed and its program — not on scheduling nor on
-//! the number of arbiters. [`Delivery::Immediate`] delivers within the round instead,
+//! the number of arbiters. [`Schedule::Immediate`] delivers within the round instead,
 //! in an order that depends on scheduling.
 //!
 //! **Time and randomness**: [`SystemContext::now`](crate::system::SystemContext::now) and
@@ -82,4 +82,4 @@ pub use driver::Simulation;
 pub use error::{SendError, SimulationError};
 pub use report::RoundReport;
 pub use round::{Mailer, Round};
-pub use world::Delivery;
+pub use world::Schedule;

@@ -15,7 +15,7 @@ use crate::rights::Rights;
 
 /// How messages sent in a round reach their recipients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Delivery {
+pub enum Schedule {
     /// Bulk-synchronous: what is sent in round `r` is delivered in round `r + 1`, to each
     /// agent in one batch ordered by sender id and then by the sender's send order. A
     /// run's outcome depends only on its seed and its program, not on scheduling or on
@@ -92,7 +92,7 @@ pub(crate) struct World<M> {
     /// Each agent's messages sent so far: the seq of its next envelope.
     sent: Vec<AtomicU64>,
     pub(crate) rights: Rights,
-    pub(crate) delivery: Delivery,
+    pub(crate) schedule: Schedule,
     pub(crate) seed: u64,
     epoch: SystemTime,
     round_length: Duration,
@@ -114,7 +114,7 @@ pub(crate) struct Layout {
     pub(crate) channel: ChannelId,
     pub(crate) ids: Vec<SystemId>,
     pub(crate) rights: Rights,
-    pub(crate) delivery: Delivery,
+    pub(crate) schedule: Schedule,
     pub(crate) seed: u64,
     pub(crate) epoch: SystemTime,
     pub(crate) round_length: Duration,
@@ -132,7 +132,7 @@ impl<M> World<M> {
             sent: layout.ids.iter().map(|_| AtomicU64::new(0)).collect(),
             ids: layout.ids,
             rights: layout.rights,
-            delivery: layout.delivery,
+            schedule: layout.schedule,
             seed: layout.seed,
             epoch: layout.epoch,
             round_length: layout.round_length,
@@ -211,9 +211,9 @@ impl<M> World<M> {
     /// The parity of the round mail sent now is for.
     pub(crate) fn posting_parity(&self) -> usize {
         let round = self.round();
-        match self.delivery {
-            Delivery::Lockstep => ((round + 1) % 2) as usize,
-            Delivery::Immediate => (round % 2) as usize,
+        match self.schedule {
+            Schedule::Lockstep => ((round + 1) % 2) as usize,
+            Schedule::Immediate => (round % 2) as usize,
         }
     }
 
@@ -231,7 +231,7 @@ impl<M> World<M> {
                 mail.append(batch);
             }
         }
-        if self.delivery == Delivery::Immediate {
+        if self.schedule == Schedule::Immediate {
             if let Some(wakers) = self.wakers.get() {
                 wakers[destination].do_send(Wake(self.activity.enter()));
             }
