@@ -358,12 +358,11 @@ impl System for Mailman {
     }
 }
 
-#[actix_rt::test]
-async fn a_paused_agent_gets_its_messages_in_order_after_it_resumes() {
-    let kernel = kernel().await;
+/// Eight mailmen on two arbiters, and what agent 5 hears.
+async fn mail_to_five(kernel: &KernelHandle) -> (Simulation<Mailman>, Arc<Mutex<Vec<u64>>>) {
     let heard = Arc::new(Mutex::new(Vec::new()));
     let shared = Arc::clone(&heard);
-    let mut sim = Simulation::builder(&kernel, move |i| Mailman {
+    let sim = Simulation::builder(kernel, move |i| Mailman {
         heard: if i == 5 {
             Arc::clone(&shared)
         } else {
@@ -375,6 +374,13 @@ async fn a_paused_agent_gets_its_messages_in_order_after_it_resumes() {
     .start()
     .await
     .unwrap();
+    (sim, heard)
+}
+
+#[actix_rt::test]
+async fn a_paused_agent_gets_its_messages_in_order_after_it_resumes() {
+    let kernel = kernel().await;
+    let (mut sim, heard) = mail_to_five(&kernel).await;
     sim.run(2).await.unwrap();
     let five = sim.ids()[5].clone();
     let state = kernel
@@ -739,20 +745,7 @@ async fn immediate_delivery_ends_the_round_when_nothing_more_is_sent() {
 #[actix_rt::test]
 async fn an_undocked_or_drained_agent_stops_and_its_mail_is_counted_as_dropped() {
     let kernel = kernel().await;
-    let heard = Arc::new(Mutex::new(Vec::new()));
-    let shared = Arc::clone(&heard);
-    let mut sim = Simulation::builder(&kernel, move |i| Mailman {
-        heard: if i == 5 {
-            Arc::clone(&shared)
-        } else {
-            Arc::default()
-        },
-    })
-    .agents(8)
-    .arbiters(2)
-    .start()
-    .await
-    .unwrap();
+    let (mut sim, _) = mail_to_five(&kernel).await;
     sim.run(2).await.unwrap();
     let (five, six) = (sim.ids()[5].clone(), sim.ids()[6].clone());
     kernel.undock(&five).await.unwrap();

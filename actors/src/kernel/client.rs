@@ -102,15 +102,7 @@ impl KernelClient {
         managers: Managers,
         timeout: Duration,
     ) -> KernelClient {
-        KernelClient {
-            line: Arc::new(Line {
-                member,
-                kernel,
-                managers,
-                activity: None,
-            }),
-            timeout,
-        }
+        KernelClient::on_line(member, kernel, managers, timeout, None)
     }
 
     /// The client of a simulation agent: its requests keep the round from ending until
@@ -122,12 +114,22 @@ impl KernelClient {
         timeout: Duration,
         activity: (Arc<Activity>, u32),
     ) -> KernelClient {
+        KernelClient::on_line(member, kernel, managers, timeout, Some(activity))
+    }
+
+    fn on_line(
+        member: Arc<Member>,
+        kernel: Addr<KernelActor>,
+        managers: Managers,
+        timeout: Duration,
+        activity: Option<(Arc<Activity>, u32)>,
+    ) -> KernelClient {
         KernelClient {
             line: Arc::new(Line {
                 member,
                 kernel,
                 managers,
-                activity: Some(activity),
+                activity,
             }),
             timeout,
         }

@@ -49,3 +49,43 @@ where
         Ok(())
     }
 }
+
+/// The raw agents of a round-based workload who know each other's addresses, and the
+/// clock that starts each round.
+pub(crate) struct Crowd<A: Actor<Context = Context<A>>, M: Send + Clone + 'static> {
+    clock: Addr<Broadcaster<Carry<M>>>,
+    actors: Vec<Addr<A>>,
+}
+
+/// The agents' addresses, shared by them, set once they all exist.
+pub(crate) type Peers<M> = std::sync::Arc<std::sync::OnceLock<Box<[Recipient<Carry<M>>]>>>;
+
+impl<A, M> Crowd<A, M>
+where
+    A: Actor<Context = Context<A>> + Handler<Carry<M>> + Handler<Halt>,
+    M: Send + Clone + 'static,
+{
+    /// Gives `actors` each other's addresses (through `peers`) and a clock.
+    pub(crate) fn gather(actors: Vec<Addr<A>>, peers: &Peers<M>) -> Result<Self, &'static str> {
+        let recipients: Vec<_> = actors.iter().map(|a| a.clone().recipient()).collect();
+        let clock = Broadcaster(recipients.clone()).start();
+        peers
+            .set(recipients.into())
+            .map_err(|_| "the agents were set twice")?;
+        Ok(Crowd { clock, actors })
+    }
+
+    /// Starts a round: `msg` to every agent.
+    pub(crate) async fn round(&self, msg: M) -> Result<(), crate::bench::Failure> {
+        self.clock.send(Cast(Carry(msg))).await??;
+        Ok(())
+    }
+
+    /// Stops every agent: they hold each other's addresses, so none stops by itself.
+    pub(crate) async fn halt(self) {
+        drop(self.clock);
+        for actor in self.actors {
+            let _ = actor.send(Halt).await;
+        }
+    }
+}

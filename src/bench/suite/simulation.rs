@@ -2,12 +2,12 @@
 //! neighbour a share; an agent's step is done when its neighbour's share arrives.
 //! Beside it, Mesa's Boltzmann wealth model (see [`crate::bench::boltzmann`]).
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use actix::prelude::*;
 use futures_util::future::LocalBoxFuture;
 
-use super::raw::{Broadcaster, Carry, Cast, Halt};
+use super::raw::{Carry, Crowd, Halt, Peers};
 use super::tally::Tally;
 use super::Scale;
 use crate::bench::{BenchError, Failure, Report, Runner, Workload};
@@ -148,8 +148,6 @@ impl Workload for TickOnExokern {
     }
 }
 
-type Agents = Arc<OnceLock<Box<[Recipient<Carry<Sim>>]>>>;
-
 /// On raw actix: agent actors, a clock actor that `try_send`s the tick to each, and
 /// shares sent to the neighbour's address.
 struct TickOnActix {
@@ -159,7 +157,7 @@ struct TickOnActix {
 struct RawAgent {
     agent: Agent,
     neighbour: usize,
-    agents: Agents,
+    agents: Peers<Sim>,
     tally: Arc<Tally>,
 }
 
@@ -193,18 +191,14 @@ impl Handler<Halt> for RawAgent {
 }
 
 impl Workload for TickOnActix {
-    type State = (
-        Addr<Broadcaster<Carry<Sim>>>,
-        Vec<Addr<RawAgent>>,
-        Arc<Tally>,
-    );
+    type State = (Crowd<RawAgent, Sim>, Arc<Tally>);
 
     fn work(&self) -> u64 {
         self.agents as u64
     }
 
     async fn setup(&mut self) -> Result<Self::State, Failure> {
-        let (agents, tally): (Agents, _) = (Arc::default(), Tally::new());
+        let (agents, tally): (Peers<Sim>, _) = (Arc::default(), Tally::new());
         let actors: Vec<Addr<RawAgent>> = (0..self.agents)
             .map(|index| {
                 RawAgent {
@@ -216,25 +210,16 @@ impl Workload for TickOnActix {
                 .start()
             })
             .collect();
-        let recipients: Vec<_> = actors.iter().map(|a| a.clone().recipient()).collect();
-        let clock = Broadcaster(recipients.clone()).start();
-        agents
-            .set(recipients.into())
-            .map_err(|_| "the agents were set twice")?;
-        Ok((clock, actors, tally))
+        Ok((Crowd::gather(actors, &agents)?, tally))
     }
 
-    async fn iteration(&mut self, (clock, _, tally): &mut Self::State) -> Result<u64, Failure> {
+    async fn iteration(&mut self, (crowd, tally): &mut Self::State) -> Result<u64, Failure> {
         let start = tally.expect(self.work())?;
-        clock.send(Cast(Carry(Sim::Tick(start)))).await??;
+        crowd.round(Sim::Tick(start)).await?;
         tally.wait(start).await
     }
 
-    async fn teardown(&mut self, (clock, actors, _): Self::State) {
-        drop(clock);
-        // The agents hold each other's addresses: stop them explicitly.
-        for actor in actors {
-            let _ = actor.send(Halt).await;
-        }
+    async fn teardown(&mut self, (crowd, _): Self::State) {
+        crowd.halt().await;
     }
 }

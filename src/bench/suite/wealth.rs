@@ -2,12 +2,12 @@
 //! iteration: on exokern a lockstep simulation on one arbiter, on raw actix an actor per
 //! agent with a counted barrier.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use actix::prelude::*;
 use futures_util::future::LocalBoxFuture;
 
-use super::raw::{Broadcaster, Carry, Cast, Halt};
+use super::raw::{Carry, Crowd, Halt, Peers};
 use super::tally::Tally;
 use super::Scale;
 use crate::bench::boltzmann::{Purse, Wealth};
@@ -82,8 +82,6 @@ enum Coin {
     Gift,
 }
 
-type Purses = Arc<OnceLock<Box<[Recipient<Carry<Coin>>]>>>;
-
 /// On raw actix: an actor per agent, a clock actor that sends each the step, and gifts
 /// sent to the drawn agent's address. An agent's step is done when it gave nothing, or
 /// when its gift arrived.
@@ -94,7 +92,7 @@ struct WealthOnActix {
 struct RawPurse {
     wealth: Wealth,
     rng: AgentRng,
-    purses: Purses,
+    purses: Peers<Coin>,
     tally: Arc<Tally>,
 }
 
@@ -133,18 +131,14 @@ impl Handler<Halt> for RawPurse {
 }
 
 impl Workload for WealthOnActix {
-    type State = (
-        Addr<Broadcaster<Carry<Coin>>>,
-        Vec<Addr<RawPurse>>,
-        Arc<Tally>,
-    );
+    type State = (Crowd<RawPurse, Coin>, Arc<Tally>);
 
     fn work(&self) -> u64 {
         self.agents as u64
     }
 
     async fn setup(&mut self) -> Result<Self::State, Failure> {
-        let (purses, tally): (Purses, _) = (Arc::default(), Tally::new());
+        let (purses, tally): (Peers<Coin>, _) = (Arc::default(), Tally::new());
         let width = self.agents.saturating_sub(1).to_string().len();
         let mut actors = Vec::with_capacity(self.agents);
         for index in 0..self.agents {
@@ -159,25 +153,16 @@ impl Workload for WealthOnActix {
                 .start(),
             );
         }
-        let recipients: Vec<_> = actors.iter().map(|a| a.clone().recipient()).collect();
-        let clock = Broadcaster(recipients.clone()).start();
-        purses
-            .set(recipients.into())
-            .map_err(|_| "the purses were set twice")?;
-        Ok((clock, actors, tally))
+        Ok((Crowd::gather(actors, &purses)?, tally))
     }
 
-    async fn iteration(&mut self, (clock, _, tally): &mut Self::State) -> Result<u64, Failure> {
+    async fn iteration(&mut self, (crowd, tally): &mut Self::State) -> Result<u64, Failure> {
         let start = tally.expect(self.work())?;
-        clock.send(Cast(Carry(Coin::Step))).await??;
+        crowd.round(Coin::Step).await?;
         tally.wait(start).await
     }
 
-    async fn teardown(&mut self, (clock, actors, _): Self::State) {
-        drop(clock);
-        // The purses hold each other's addresses: stop them explicitly.
-        for actor in actors {
-            let _ = actor.send(Halt).await;
-        }
+    async fn teardown(&mut self, (crowd, _): Self::State) {
+        crowd.halt().await;
     }
 }
