@@ -152,7 +152,9 @@ pub(crate) struct Outbox<M> {
 
 /// Sends of one agent from a future it spawned in a round: cheap to clone, `Send`.
 /// Stamped and checked as [`Round::send`]; in lockstep mode delivered in the next round
-/// (the round does not end before the future does).
+/// (the round does not end before the future does). A future's sends come after its
+/// agent's hook sends of that round; two futures of one agent that send in the same
+/// round are ordered by when they ran, which scheduling decides.
 pub struct Mailer<M> {
     world: Arc<World<M>>,
     rank: u32,
