@@ -5,6 +5,7 @@ mod activity;
 pub mod capability;
 pub mod channel;
 mod clock;
+mod serde_with;
 pub mod envelope;
 pub mod glob;
 pub mod ids;

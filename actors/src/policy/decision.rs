@@ -46,7 +46,7 @@ pub enum CapabilityVerdict {
     /// Yes, living at most `max_ttl` (the kernel's own cap applies as well).
     Allow {
         /// The longest lifetime this grant may have; `None` leaves the kernel's cap.
-        #[serde(with = "crate::policy::query::opt_secs")]
+        #[serde(with = "crate::serde_with::opt_secs")]
         max_ttl: Option<Duration>,
     },
     /// No.

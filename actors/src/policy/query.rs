@@ -71,12 +71,12 @@ pub struct CapabilityQuery {
     /// The requester, as its handle identifies it.
     pub system: SystemId,
     /// What it asks for.
-    #[serde(serialize_with = "crate::protocol::text::serialize")]
+    #[serde(serialize_with = "crate::serde_with::text::serialize")]
     pub scope: Scope,
     /// With which rights.
     pub rights: Rights,
     /// The lifetime it asked for, if any.
-    #[serde(with = "opt_secs")]
+    #[serde(with = "crate::serde_with::opt_secs")]
     pub ttl: Option<Duration>,
     /// Free-form context from the requester (a reason, a task id); rules ignore it, a
     /// custom policy may read it.
@@ -173,36 +173,6 @@ impl ModuleQuery {
             channels: Vec::new(),
             executors: Vec::new(),
             privileged: false,
-        }
-    }
-}
-
-/// An optional duration as fractional seconds.
-pub(crate) mod opt_secs {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub(crate) fn serialize<S: Serializer>(
-        value: &Option<Duration>,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        match value {
-            Some(duration) => serializer.serialize_some(&duration.as_secs_f64()),
-            None => serializer.serialize_none(),
-        }
-    }
-
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Option<Duration>, D::Error> {
-        match Option::<f64>::deserialize(deserializer)? {
-            None => Ok(None),
-            Some(secs) => Duration::try_from_secs_f64(secs).map(Some).map_err(|_| {
-                serde::de::Error::custom(format!(
-                    "{secs} is not a duration: give a non-negative number of seconds"
-                ))
-            }),
         }
     }
 }

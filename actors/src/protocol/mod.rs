@@ -79,57 +79,5 @@ pub fn decode(bytes: &[u8]) -> Result<Request, InvalidRequest> {
     Ok(request)
 }
 
-/// Serde helpers for values that travel in their display form.
-pub(crate) mod text {
-    use std::fmt::Display;
-    use std::str::FromStr;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub(crate) fn serialize<T: Display, S: Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(v)
-    }
-
-    pub(crate) fn deserialize<'de, T, D>(d: D) -> Result<T, D::Error>
-    where
-        T: FromStr,
-        T::Err: Display,
-        D: Deserializer<'de>,
-    {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-
-    /// The same, for an optional value.
-    pub(crate) mod opt {
-        use std::fmt::Display;
-        use std::str::FromStr;
-
-        use serde::{Deserialize, Deserializer, Serializer};
-
-        pub(crate) fn serialize<T: Display, S: Serializer>(
-            v: &Option<T>,
-            s: S,
-        ) -> Result<S::Ok, S::Error> {
-            match v {
-                Some(v) => s.collect_str(v),
-                None => s.serialize_none(),
-            }
-        }
-
-        pub(crate) fn deserialize<'de, T, D>(d: D) -> Result<Option<T>, D::Error>
-        where
-            T: FromStr,
-            T::Err: Display,
-            D: Deserializer<'de>,
-        {
-            match Option::<std::borrow::Cow<'de, str>>::deserialize(d)? {
-                Some(s) => s.parse().map(Some).map_err(serde::de::Error::custom),
-                None => Ok(None),
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests;

@@ -9,7 +9,7 @@ use super::event::ApprovalId;
 use super::InvalidRequest;
 use crate::capability::{CapabilityId, Caveats, Scope, MAX_CAVEAT_LEN};
 use crate::ids::{ChannelId, SystemId};
-use crate::policy::query::opt_secs;
+use crate::serde_with::opt_secs;
 use crate::rights::Rights;
 
 /// The longest action, executor or target name, in bytes.
@@ -137,7 +137,7 @@ impl CaveatSpec {
 #[serde(deny_unknown_fields)]
 pub struct CapabilityRequest {
     /// What it covers: one resource (`executor:http`) or a kind (`mcp:*`).
-    #[serde(with = "super::text")]
+    #[serde(with = "crate::serde_with::text")]
     pub resource: Scope,
     /// With which rights (`"EXECUTE"`, `"R|W"`, or the bit mask).
     pub rights: Rights,
@@ -223,7 +223,7 @@ pub struct CapabilityDerive {
     /// Its scope, within the parent's; default the parent's.
     #[serde(
         default,
-        with = "super::text::opt",
+        with = "crate::serde_with::text::opt",
         skip_serializing_if = "Option::is_none"
     )]
     pub resource: Option<Scope>,
