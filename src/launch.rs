@@ -80,7 +80,8 @@ pub async fn launch(config: &Config) -> Result<Launched, LaunchError> {
         .id(settings.id.clone())
         .name(settings.name.clone())
         .policy(settings.policy.clone())
-        .heartbeat_interval(settings.heartbeat);
+        .heartbeat_interval(settings.heartbeat)
+        .built_in_frameworks();
     if let Some(path) = &settings.audit_file {
         let sink = JsonLinesAudit::append(path).map_err(|e| LaunchError::AuditFile {
             path: path.display().to_string(),

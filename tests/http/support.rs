@@ -50,6 +50,7 @@ pub fn policy() -> RuleSet {
 impl Served {
     pub async fn start() -> Served {
         let kernel = Kernel::builder()
+            .built_in_frameworks()
             .policy(policy())
             .approval_timeout(Duration::from_secs(30))
             .start()

@@ -28,6 +28,7 @@ struct Channels {
 
 async fn modules_kernel(policy: serde_json::Value) -> (KernelHandle, Channels) {
     let kernel = Kernel::builder()
+        .built_in_frameworks()
         .policy(rules(policy))
         .start()
         .await
@@ -370,6 +371,7 @@ async fn the_approver_decides_escalations_by_executor_and_leaves_the_rest() {
     ]}));
     let kernel = start(
         Kernel::builder()
+            .built_in_frameworks()
             .policy(policy)
             .approval_timeout(std::time::Duration::from_secs(5)),
     )

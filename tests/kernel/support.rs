@@ -73,10 +73,10 @@ pub fn rules(value: serde_json::Value) -> RuleSet {
     serde_json::from_value(value).unwrap()
 }
 
-/// A kernel under `policy`, with the executors `http` (low risk) and `shell`
-/// (irreversible) registered.
+/// A kernel under `policy`, with the built-in frameworks and the executors `http` (low
+/// risk) and `shell` (irreversible) registered.
 pub async fn kernel(policy: RuleSet) -> KernelHandle {
-    start(Kernel::builder().policy(policy)).await
+    start(Kernel::builder().built_in_frameworks().policy(policy)).await
 }
 
 /// Starts `builder`'s kernel, with the executors `http` and `shell` registered.

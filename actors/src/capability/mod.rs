@@ -63,6 +63,7 @@ mod caveat;
 mod cspace;
 mod error;
 mod handle;
+mod index;
 mod resource;
 mod table;
 mod template;

@@ -9,9 +9,9 @@ use tokio::time::Instant;
 
 use super::access::Access;
 use super::caveat::{CaveatError, CaveatViolation, Caveats};
-use super::cspace::{CSpace, Index};
 use super::error::{Denial, DeriveError, GrantError, RevokeError};
 use super::handle::{Capability, CapabilityId, CapabilityInfo, Issuer, Minted};
+use super::index::Index;
 use super::resource::{ResourceRef, Scope};
 use super::template::Template;
 use crate::ids::SystemId;
@@ -79,7 +79,7 @@ impl Derivation {
 }
 
 /// Every capability of one kernel: an arena of slots with generations, the derivation
-/// tree threaded through it, and one [`CSpace`] index per system.
+/// tree threaded through it, and one [`CSpace`](super::CSpace) index per system.
 ///
 /// All operations take the current monotonic time `now` explicitly, so the table is a
 /// plain value that tests drive with any clock; the
@@ -213,9 +213,9 @@ impl CapabilityTable {
         self.spaces.len()
     }
 
-    /// The CSpace of `holder` (empty if it holds nothing).
-    pub fn cspace<'a>(&'a self, holder: &'a SystemId) -> CSpace<'a> {
-        CSpace::new(self, holder, self.spaces.get(holder))
+    /// The index of `holder`'s CSpace, if it holds anything.
+    pub(crate) fn index(&self, holder: &SystemId) -> Option<&Index> {
+        self.spaces.get(holder)
     }
 
     /// Mints a kernel-issued capability for `holder`.

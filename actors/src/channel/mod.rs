@@ -21,6 +21,7 @@ mod error;
 mod handle;
 mod inbound;
 mod mailbox;
+mod options;
 mod outlet;
 mod room;
 mod stats;

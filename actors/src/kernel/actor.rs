@@ -156,7 +156,7 @@ impl Handler<ListPublic> for KernelActor {
         MessageResult(
             self.channels
                 .iter()
-                .filter(|(_, entry)| entry.visibility == super::Visibility::Public)
+                .filter(|(_, entry)| entry.visibility == super::ports::Visibility::Public)
                 .map(|(id, _)| id.clone())
                 .collect(),
         )

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::actor::{KernelActor, KernelChannels, Managers};
 use super::audit::{Audit, AuditSink};
-use super::channels::{ChannelEntry, Visibility};
+use super::channels::ChannelEntry;
 use super::desk::Desk;
 use super::error::KernelError;
 use super::gate::ActionGateActor;
@@ -15,6 +15,7 @@ use super::handle::KernelHandle;
 use super::heartbeat::DEFAULT_HEARTBEAT_INTERVAL;
 use super::lifecycle::LifecycleActor;
 use super::modules::{Framework, ModuleLoaderActor};
+use super::ports::Visibility;
 use super::{Limits, APPROVALS, AUDIT, HEARTBEAT};
 use crate::capability::CapabilityActor;
 use crate::channel::Broadcast;
@@ -134,8 +135,8 @@ impl KernelBuilder {
         self
     }
 
-    /// Registers framework `name`, so modules can be loaded with it (replacing a
-    /// built-in of the same name).
+    /// Registers framework `name`, so modules can be loaded with it (replacing one
+    /// registered earlier under that name, a built-in included).
     pub fn framework(mut self, name: &str, framework: impl Framework) -> Self {
         self.frameworks.push((Arc::from(name), Arc::new(framework)));
         self
@@ -212,9 +213,7 @@ impl KernelBuilder {
         };
         let modules = {
             let (policy, audit) = (Arc::clone(&self.policy), audit.clone());
-            let frameworks = crate::systems::frameworks()
-                .into_iter()
-                .chain(self.frameworks);
+            let frameworks = self.frameworks;
             place.start(Some(&core), move |_| {
                 ModuleLoaderActor::new(policy, audit, frameworks)
             })?

@@ -6,23 +6,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
-
-use super::ports::{describe, Port};
+use super::ports::{describe, Port, Visibility};
 use crate::channel::{Broadcast, ChannelControl, ChannelError, Mailbox, WorkQueue};
 use crate::ids::{ChannelId, SystemId};
 use crate::rights::Rights;
-
-/// Who may see a channel from outside the process.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Visibility {
-    /// Only docked systems granted it.
-    #[default]
-    Private,
-    /// Also served over HTTP to authenticated remote systems.
-    Public,
-}
 
 /// What a type-erased grant returns.
 pub type GrantFuture = Pin<Box<dyn Future<Output = Result<Port, ChannelError>>>>;

@@ -9,12 +9,12 @@ use actix::prelude::*;
 
 use super::actor::{KernelActor, Managers, Registration};
 use super::audit::Entry;
-use super::channels::{ChannelEntry, ErasedChannel, KernelChannel, Visibility};
+use super::channels::{ChannelEntry, ErasedChannel, KernelChannel};
 use super::client::{Granted, KernelClient};
 use super::desk::{RequestCapability, Serving};
 use super::error::{DockError, KernelStopped};
 use super::lifecycle::{Controlled, Track};
-use super::ports::{describe, Port, Ports};
+use super::ports::{describe, Port, Ports, Visibility};
 use super::state::{LifecycleState, Member};
 use super::Docking;
 use crate::capability::{ResourceRef, RevokeAll, Scope};
@@ -25,7 +25,7 @@ use crate::ids::{ChannelId, SystemId};
 use crate::placement::Placement;
 use crate::protocol::{CapabilityRequest, GrantInfo};
 use crate::rights::Rights;
-use crate::system::{RestartPolicy, System, SystemActor, SystemRef};
+use crate::system::{Extension, RestartPolicy, System, SystemActor, SystemRef};
 
 /// Whether a port's channel must carry the system's own message type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -578,7 +578,7 @@ async fn build<S: System>(
     let spawned = match failure {
         Some(error) => Err(error),
         None => builder
-            .docking(Arc::clone(&docking))
+            .extension(Arc::clone(&docking) as Arc<Extension>)
             .spawn()
             .await
             .map_err(DockError::from),

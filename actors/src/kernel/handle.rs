@@ -8,7 +8,7 @@ use actix::Addr;
 
 use super::actor::{AddChannel, KernelActor, Managers};
 use super::audit::{Audit, AuditRecord};
-use super::channels::{ChannelEntry, KernelChannel, Visibility};
+use super::channels::{ChannelEntry, KernelChannel};
 use super::dock::{Dock, DockSystem};
 use super::error::{DockError, GovernanceError, KernelStopped, UndockError};
 use super::gate::{Decide, Executor, ListPending, RegisterExecutor};
@@ -16,6 +16,7 @@ use super::lifecycle::Command;
 use super::modules::{
     Framework, ListModules, Load, ModuleInfo, ModuleLoaded, RegisterFramework, Unload,
 };
+use super::ports::Visibility;
 use super::remote::{RemoteDock, RemoteSystem};
 use super::state::LifecycleState;
 use super::undock::{Shutdown, Snapshot, TakeSnapshot, Undock};

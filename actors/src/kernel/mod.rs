@@ -17,6 +17,7 @@ mod channels;
 mod client;
 mod desk;
 mod dock;
+mod docking;
 mod error;
 mod gate;
 mod handle;
@@ -35,9 +36,10 @@ pub use actor::KernelActor;
 pub(crate) use agents::AgentLine;
 pub use audit::{AuditRecord, AuditSink};
 pub use builder::{Kernel, KernelBuilder};
-pub use channels::{KernelChannel, Visibility};
+pub use channels::KernelChannel;
 pub use client::{Granted, KernelClient};
 pub use dock::Dock;
+pub(crate) use docking::Docking;
 pub use error::{DockError, GovernanceError, KernelError, KernelStopped, UndockError};
 pub use gate::{ActionGateActor, Approval, ApprovedAction, Executor, ExecutorFuture};
 pub use handle::KernelHandle;
@@ -46,7 +48,7 @@ pub use lifecycle::{LifecycleActor, DEFAULT_DRAIN_TIMEOUT};
 pub use modules::{
     Framework, FrameworkError, ModuleDock, ModuleInfo, ModuleLoaded, ModuleLoaderActor, ModuleSpec,
 };
-pub use ports::{Docking, PortError, Ports};
+pub use ports::{PortError, Ports, Visibility};
 pub use remote::{RemoteDock, RemoteSystem};
 pub use state::LifecycleState;
 pub use undock::{ChannelEntryInfo, Snapshot, SystemEntry};

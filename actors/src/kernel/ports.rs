@@ -1,18 +1,28 @@
-//! [`Ports`]: the channel handles a docked system was granted, and [`Docking`], what the
-//! kernel gives a system's host.
+//! [`Ports`]: the channel handles a docked system was granted, and who may see a
+//! channel from outside the process ([`Visibility`]).
 
 use std::any::Any;
 use std::fmt;
 
 use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
 
 use super::audit::AuditRecord;
-use super::channels::Visibility;
-use super::client::{Granted, KernelClient};
 use super::{APPROVALS, AUDIT, HEARTBEAT};
 use crate::channel::{BroadcastHandle, ChannelHandle, MailboxHandle, WorkQueueHandle};
 use crate::ids::ChannelId;
 use crate::protocol::{ApprovalEvent, Heartbeat};
+
+/// Who may see a channel from outside the process.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Visibility {
+    /// Only docked systems granted it.
+    #[default]
+    Private,
+    /// Also served over HTTP to authenticated remote systems.
+    Public,
+}
 
 /// Why a port cannot be had.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -163,37 +173,4 @@ impl Ports {
 
 pub(crate) fn describe(kind: &str, payload: &str) -> String {
     format!("{kind} of {payload}")
-}
-
-/// What a docked system's host holds from the kernel.
-#[derive(Debug)]
-pub struct Docking {
-    client: KernelClient,
-    ports: Ports,
-    capabilities: Vec<Granted>,
-}
-
-impl Docking {
-    pub(crate) fn new(client: KernelClient, ports: Ports, capabilities: Vec<Granted>) -> Docking {
-        Docking {
-            client,
-            ports,
-            capabilities,
-        }
-    }
-
-    /// The capabilities the system was given as it docked.
-    pub fn capabilities(&self) -> &[Granted] {
-        &self.capabilities
-    }
-
-    /// The system's kernel client.
-    pub fn client(&self) -> &KernelClient {
-        &self.client
-    }
-
-    /// The system's ports.
-    pub fn ports(&self) -> &Ports {
-        &self.ports
-    }
 }

@@ -12,7 +12,8 @@ use std::sync::Arc;
 
 use super::client::{Granted, KernelClient};
 use super::dock::Dock;
-use super::ports::{Docking, Ports};
+use super::docking::Docking;
+use super::ports::Ports;
 use super::state::LifecycleState;
 use crate::ids::{ChannelId, SystemId};
 use crate::rights::Rights;

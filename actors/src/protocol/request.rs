@@ -9,8 +9,8 @@ use super::event::ApprovalId;
 use super::InvalidRequest;
 use crate::capability::{CapabilityId, Caveats, Scope, MAX_CAVEAT_LEN};
 use crate::ids::{ChannelId, SystemId};
-use crate::serde_with::opt_secs;
 use crate::rights::Rights;
+use crate::serde_with::opt_secs;
 
 /// The longest action, executor or target name, in bytes.
 pub const MAX_NAME: usize = MAX_CAVEAT_LEN;

@@ -58,8 +58,20 @@ impl<S: System> fmt::Debug for SimulationBuilder<S> {
     }
 }
 
+impl<S: System> Simulation<S> {
+    /// A builder for a simulation on `kernel` whose agent `i` is `factory(i)`. The factory
+    /// runs on the agent's arbiter (so `S` need not be `Send`), once per agent and again
+    /// whenever the agent panics.
+    pub fn builder(
+        kernel: &KernelHandle,
+        factory: impl Fn(usize) -> S + Send + Sync + 'static,
+    ) -> SimulationBuilder<S> {
+        SimulationBuilder::new(kernel, factory)
+    }
+}
+
 impl<S: System> SimulationBuilder<S> {
-    pub(super) fn new(
+    fn new(
         kernel: &KernelHandle,
         factory: impl Fn(usize) -> S + Send + Sync + 'static,
     ) -> SimulationBuilder<S> {

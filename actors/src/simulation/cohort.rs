@@ -14,7 +14,7 @@ use actix::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::round::{Outbox, Round};
-use super::world::{Counters, Posted, Wake, World};
+use super::world::{Counters, Posted, Presence, Wake, World};
 use crate::channel::Inbound;
 use crate::kernel::{Docking, LifecycleState};
 use crate::system::{
@@ -23,21 +23,6 @@ use crate::system::{
 
 /// Makes agent `index`'s system; shared by the cohorts, run on each one's arbiter.
 pub(crate) type AgentFactory<S> = Arc<dyn Fn(usize) -> S + Send + Sync>;
-
-/// Where an agent is, as its cohort acts on it: the kernel's lifecycle commands reach
-/// the cohort before they are answered, and a copy here spares every send a look at the
-/// kernel's member record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Presence {
-    /// Delivered to, ticked, may send.
-    Running,
-    /// Holds its messages; not ticked.
-    Paused,
-    /// Delivered to and ticked, but its sends are refused until resumed.
-    Revoked,
-    /// Gone for good.
-    Stopped,
-}
 
 /// One agent as its cohort keeps it.
 struct Slot<S> {
@@ -57,7 +42,9 @@ pub(crate) struct Cohort<S: System> {
     slots: Vec<Slot<S>>,
     factory: AgentFactory<S>,
     world: Arc<World<S::Message>>,
-    outbox: Outbox<S::Message>,
+    /// The round as an agent's hook sees it: the agent's own parts move in for the
+    /// hook and back out after it.
+    turn: Round<S::Message>,
     /// Messages for paused agents, in arrival order, by local index.
     held: FxHashMap<u32, Vec<Posted<S::Message>>>,
     /// Messages of resumed agents, delivered first in the next round.
@@ -103,9 +90,17 @@ impl<S: System> Cohort<S> {
             first: ranks.start,
             slots,
             factory,
-            outbox: Outbox {
-                by_cohort: (0..world.cohorts()).map(|_| Vec::new()).collect(),
-                sent: 0,
+            turn: Round {
+                number: 0,
+                rank: 0,
+                presence: Presence::Running,
+                world: Arc::clone(&world),
+                rng: AgentRng::for_system(0, &world.ids[0]),
+                docking: OnceCell::new(),
+                outbox: Outbox {
+                    by_cohort: (0..world.cohorts()).map(|_| Vec::new()).collect(),
+                    sent: 0,
+                },
             },
             world,
             held: FxHashMap::default(),
@@ -125,20 +120,19 @@ impl<S: System> Cohort<S> {
         };
         let mut stop = false;
         self.in_hook.store(rank, Ordering::Relaxed);
+        let turn = &mut self.turn;
+        turn.number = round;
+        turn.rank = rank;
+        turn.presence = slot.presence;
+        std::mem::swap(&mut turn.rng, &mut slot.rng);
+        std::mem::swap(&mut turn.docking, &mut slot.docking);
         let outcome = {
-            let turn = Round {
-                number: round,
-                rank,
-                presence: slot.presence,
-                world: &self.world,
-                rng: &mut slot.rng,
-                docking: &slot.docking,
-                outbox: &mut self.outbox,
-            };
             let id = &self.world.ids[rank as usize];
-            let mut ctx = SystemContext::new(id, &[], Host::Agent(turn), None, &mut stop);
+            let mut ctx = SystemContext::new(id, &[], Host::Shared(turn), None, &mut stop);
             catch_unwind(AssertUnwindSafe(|| hook(system, &mut ctx)))
         };
+        std::mem::swap(&mut turn.rng, &mut slot.rng);
+        std::mem::swap(&mut turn.docking, &mut slot.docking);
         self.in_hook.store(NO_HOOK, Ordering::Relaxed);
         match outcome {
             Err(payload) => self.recover(local, &*payload),
@@ -240,12 +234,12 @@ impl<S: System> Cohort<S> {
 
     /// Hands this pass's sends to the mail.
     fn flush(&mut self) {
-        for (destination, batch) in self.outbox.by_cohort.iter_mut().enumerate() {
+        for (destination, batch) in self.turn.outbox.by_cohort.iter_mut().enumerate() {
             self.world.post(self.index, destination, batch);
         }
         Counters::add(
             &self.world.counters.sent,
-            std::mem::take(&mut self.outbox.sent),
+            std::mem::take(&mut self.turn.outbox.sent),
         );
     }
 }

@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use actix::Addr;
 
-use super::builder::SimulationBuilder;
 use super::cohort::{Cohort, Halt, Inspect, Look, RunRound, NO_HOOK};
 use super::error::SimulationError;
 use super::report::RoundReport;
@@ -56,16 +55,6 @@ impl<S: System> fmt::Debug for Simulation<S> {
 }
 
 impl<S: System> Simulation<S> {
-    /// A builder for a simulation on `kernel` whose agent `i` is `factory(i)`. The factory
-    /// runs on the agent's arbiter (so `S` need not be `Send`), once per agent and again
-    /// whenever the agent panics.
-    pub fn builder(
-        kernel: &KernelHandle,
-        factory: impl Fn(usize) -> S + Send + Sync + 'static,
-    ) -> SimulationBuilder<S> {
-        SimulationBuilder::new(kernel, factory)
-    }
-
     pub(super) fn new(
         world: Arc<World<S::Message>>,
         cohorts: Vec<Addr<Cohort<S>>>,

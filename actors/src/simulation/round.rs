@@ -1,20 +1,21 @@
 //! [`Round`]: what an agent's hook sees of its simulation — the round's number, the other
 //! agents, and sends to them — and [`Mailer`], the same sends from a spawned future.
 
+use std::any::Any;
 use std::cell::OnceCell;
 use std::fmt;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use super::cohort::Presence;
 use super::error::SendError;
-use super::world::{Counters, Posted, World};
+use super::world::{Counters, Posted, Presence, World};
 use crate::envelope::Outgoing;
 use crate::ids::SystemId;
 use crate::kernel::{Docking, LifecycleState, Ports};
 use crate::rights::Rights;
-use crate::system::AgentRng;
+use crate::system::{AgentRng, Extension, SharedHost, System, SystemContext};
 
 /// An agent's round, from [`SystemContext::simulation`]: the round's number, who the
 /// other agents are, and sends to them.
@@ -25,17 +26,18 @@ use crate::system::AgentRng;
 /// simulation. In lockstep mode it is delivered in the next round.
 ///
 /// [`SystemContext::simulation`]: crate::system::SystemContext::simulation
-pub struct Round<'a, M> {
+pub struct Round<M> {
     pub(crate) number: u64,
     pub(crate) rank: u32,
     pub(crate) presence: Presence,
-    pub(crate) world: &'a Arc<World<M>>,
-    pub(crate) rng: &'a mut AgentRng,
-    pub(crate) docking: &'a OnceCell<Box<Docking>>,
-    pub(crate) outbox: &'a mut Outbox<M>,
+    pub(crate) world: Arc<World<M>>,
+    /// The agent's own generator and docking, moved in for its hook.
+    pub(crate) rng: AgentRng,
+    pub(crate) docking: OnceCell<Box<Docking>>,
+    pub(crate) outbox: Outbox<M>,
 }
 
-impl<M> fmt::Debug for Round<'_, M> {
+impl<M> fmt::Debug for Round<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Round")
             .field("number", &self.number)
@@ -44,7 +46,7 @@ impl<M> fmt::Debug for Round<'_, M> {
     }
 }
 
-impl<'a, M: Send + Sync + 'static> Round<'a, M> {
+impl<M: Send + Sync + 'static> Round<M> {
     /// The round's number: 1 for the first.
     pub fn number(&self) -> u64 {
         self.number
@@ -82,7 +84,7 @@ impl<'a, M: Send + Sync + 'static> Round<'a, M> {
         if self.presence != Presence::Running {
             return Err(self.not_running());
         }
-        let posted = stamp(self.world, self.rank, self.number, index, msg.into())?;
+        let posted = stamp(&self.world, self.rank, self.number, index, msg.into())?;
         self.outbox.by_cohort[self.world.cohort_of(posted.to)].push(posted);
         self.outbox.sent += 1;
         Ok(())
@@ -108,7 +110,7 @@ impl<'a, M: Send + Sync + 'static> Round<'a, M> {
     /// A mailer for this agent's sends from a future it spawns.
     pub fn mailer(&self) -> Mailer<M> {
         Mailer {
-            world: Arc::clone(self.world),
+            world: Arc::clone(&self.world),
             rank: self.rank,
         }
     }
@@ -117,14 +119,23 @@ impl<'a, M: Send + Sync + 'static> Round<'a, M> {
     ///
     /// [`SystemContext::rng`]: crate::system::SystemContext::rng
     pub fn rng(&mut self) -> &mut AgentRng {
-        self.rng
+        &mut self.rng
     }
 
-    pub(crate) fn now(&self) -> SystemTime {
-        self.world.now(self.number)
+    /// The agent's docking, made the first time it is asked for: most agents of a large
+    /// simulation never make a governance request, and a client costs a few words.
+    fn docking(&self) -> &Docking {
+        let (world, rank) = (&self.world, self.rank);
+        self.docking.get_or_init(|| {
+            let line = world.line();
+            let client = line.client(&line.members[rank as usize], &world.activity, rank);
+            Box::new(Docking::new(client, Ports::default(), Vec::new()))
+        })
     }
+}
 
-    pub(crate) fn spawn(&mut self, work: impl Future<Output = ()> + 'static) {
+impl<M: Send + Sync + 'static> SharedHost for Round<M> {
+    fn spawn(&mut self, work: Pin<Box<dyn Future<Output = ()>>>) {
         let busy = self.world.activity.enter_for(self.rank);
         actix::spawn(async move {
             work.await;
@@ -132,15 +143,26 @@ impl<'a, M: Send + Sync + 'static> Round<'a, M> {
         });
     }
 
-    /// The agent's docking, made the first time it is asked for: most agents of a large
-    /// simulation never make a governance request, and a client costs a few words.
-    pub(crate) fn docking(&self) -> &'a Docking {
-        let (world, rank) = (self.world, self.rank);
-        self.docking.get_or_init(|| {
-            let line = world.line();
-            let client = line.client(&line.members[rank as usize], &world.activity, rank);
-            Box::new(Docking::new(client, Ports::default(), Vec::new()))
-        })
+    fn rng(&mut self) -> &mut AgentRng {
+        &mut self.rng
+    }
+
+    fn now(&self) -> SystemTime {
+        self.world.now(self.number)
+    }
+
+    fn extension(&self) -> Option<&Extension> {
+        Some(self.docking())
+    }
+}
+
+/// What a hook of a simulation's agent reaches through its shared host.
+impl<S: System> SystemContext<'_, S> {
+    /// The round this hook runs in, when the system is an agent of a simulation: its
+    /// number, the other agents, and sends to them. `None` for a system actor.
+    pub fn simulation(&mut self) -> Option<&mut Round<S::Message>> {
+        let host: &mut dyn Any = self.shared_host()?;
+        host.downcast_mut()
     }
 }
 

@@ -13,6 +13,21 @@ use crate::ids::{ChannelId, Seq, SystemId};
 use crate::kernel::AgentLine;
 use crate::rights::Rights;
 
+/// Where an agent is, as its cohort acts on it: the kernel's lifecycle commands reach
+/// the cohort before they are answered, and a copy here spares every send a look at the
+/// kernel's member record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Presence {
+    /// Delivered to, ticked, may send.
+    Running,
+    /// Holds its messages; not ticked.
+    Paused,
+    /// Delivered to and ticked, but its sends are refused until resumed.
+    Revoked,
+    /// Gone for good.
+    Stopped,
+}
+
 /// How messages sent in a round reach their recipients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Schedule {

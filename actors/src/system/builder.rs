@@ -8,15 +8,15 @@ use actix::Addr;
 use tokio::sync::oneshot;
 
 use crate::channel::{
-    BroadcastHandle, ChannelError, MailboxHandle, SubscribeOptions, WorkQueueHandle, WorkerOptions,
+    BroadcastHandle, MailboxHandle, SubscribeOptions, WorkQueueHandle, WorkerOptions,
 };
-use crate::ids::{ChannelId, SystemId};
-use crate::kernel::Docking;
-use crate::placement::{Placement, PlacementError};
+use crate::ids::SystemId;
+use crate::placement::Placement;
+use crate::system::error::SpawnError;
 use crate::system::host::{DrainSystem, Factory, SetPaused, StopSystem, SystemActor};
 use crate::system::link::LinkSpec;
 use crate::system::status::Status;
-use crate::system::{RestartPolicy, System, SystemStats, Tick};
+use crate::system::{Extension, RestartPolicy, System, SystemStats, Tick};
 
 /// The system has stopped or failed, so it takes no more requests.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -24,48 +24,6 @@ use crate::system::{RestartPolicy, System, SystemStats, Tick};
 pub struct SystemStopped {
     /// The system.
     pub system: SystemId,
-}
-
-/// Why a system could not be spawned.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum SpawnError {
-    /// A channel handle given to the builder belongs to another holder.
-    #[error("system `{system}` was given a handle of `{holder}` on channel `{channel}`: a system consumes channels only through its own handles")]
-    WrongHolder {
-        /// The system being spawned.
-        system: SystemId,
-        /// The handle's holder.
-        holder: SystemId,
-        /// The handle's channel.
-        channel: ChannelId,
-    },
-    /// The same channel was linked twice.
-    #[error("system `{system}` links channel `{channel}` twice: link each channel once")]
-    DuplicateLink {
-        /// The system being spawned.
-        system: SystemId,
-        /// The channel.
-        channel: ChannelId,
-    },
-    /// A tick interval of zero.
-    #[error("system `{system}` has a tick interval of zero: use a positive interval")]
-    ZeroTick {
-        /// The system being spawned.
-        system: SystemId,
-    },
-    /// There is no arbiter to run it on.
-    #[error(transparent)]
-    Placement(#[from] PlacementError),
-    /// A channel refused to deliver to the system.
-    #[error("a channel refused the system's subscription: {0}")]
-    Link(ChannelError),
-    /// The factory or `started` hook panicked more often than the restart policy allows.
-    #[error("system `{system}` failed while starting: its factory or `started` hook panicked (see the log)")]
-    Failed {
-        /// The system.
-        system: SystemId,
-    },
 }
 
 /// Builds and spawns a [`SystemActor`]. See the [module docs](crate::system).
@@ -77,7 +35,7 @@ pub struct SystemBuilder<S: System> {
     policy: RestartPolicy,
     tick_every: Option<Duration>,
     placement: Placement,
-    docking: Option<Arc<Docking>>,
+    extension: Option<Arc<Extension>>,
 }
 
 impl<S: System> fmt::Debug for SystemBuilder<S> {
@@ -104,7 +62,7 @@ impl<S: System> SystemActor<S> {
             policy: RestartPolicy::default(),
             tick_every: None,
             placement: Placement::Current,
-            docking: None,
+            extension: None,
         }
     }
 }
@@ -154,9 +112,11 @@ impl<S: System> SystemBuilder<S> {
         self
     }
 
-    /// Gives a docked system its kernel client and ports.
-    pub(crate) fn docking(mut self, docking: Arc<Docking>) -> Self {
-        self.docking = Some(docking);
+    /// Fills the host's extension slot: what whoever spawns the system gives its hooks
+    /// besides the host's own services (the kernel gives a docked system its client and
+    /// ports there).
+    pub(crate) fn extension(mut self, extension: Arc<Extension>) -> Self {
+        self.extension = Some(extension);
         self
     }
 
@@ -200,13 +160,13 @@ impl<S: System> SystemBuilder<S> {
             policy,
             tick_every,
             placement,
-            docking,
+            extension,
         } = self;
         let actor = {
             let (id, status) = (id.clone(), Arc::clone(&status));
             move |_: &mut actix::Context<SystemActor<S>>| {
                 SystemActor::new(
-                    id, factory, links, policy, tick_every, status, ready, docking,
+                    id, factory, links, policy, tick_every, status, ready, extension,
                 )
             }
         };

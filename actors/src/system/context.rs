@@ -1,32 +1,30 @@
 //! [`SystemContext`]: what a hook can do besides changing its own state.
 
+use std::any::Any;
 use std::fmt;
 use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
 use std::time::SystemTime;
 
-use actix::{Addr, AsyncContext, Context};
+use actix::{ActorContext, Addr, AsyncContext, Context};
 
 use crate::channel::{ChannelError, ClaimToken, Inbound, MailboxHandle};
 use crate::envelope::Outgoing;
 use crate::ids::{ChannelId, Seq, SystemId};
-use crate::kernel::{Docking, Granted, KernelClient, Ports};
-use crate::simulation::Round;
-use crate::system::host::SystemActor;
-use crate::system::link::LinkSpec;
+use crate::system::host::{panic_message, HookFailed, SystemActor};
+use crate::system::link::{LinkSpec, Verdict};
 use crate::system::rng::AgentRng;
-use crate::system::System;
-
-/// What becomes of the work item a hook is handling.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Verdict {
-    Ack,
-    Nack(Option<String>),
-    Keep,
-}
+use crate::system::{Extension, System};
 
 /// Passed to every [`System`] hook: the system's identity, replies to requests, the fate
 /// of the work item being handled, its generator and clock, and what its host offers:
-/// the actix context of a [`SystemActor`], or the [`Round`] of a simulation agent.
+/// the actix context of a [`SystemActor`], or the round of a simulation agent.
+///
+/// Whoever spawns a system may give its hooks more through the host's extension slot:
+/// the kernel adds [`kernel`](SystemContext::kernel), [`ports`](SystemContext::ports) and
+/// [`capabilities`](SystemContext::capabilities) for a docked system, and a simulation
+/// adds [`simulation`](SystemContext::simulation) for its agents.
 pub struct SystemContext<'a, S: System> {
     id: &'a SystemId,
     links: &'a [LinkSpec<S::Message>],
@@ -35,16 +33,28 @@ pub struct SystemContext<'a, S: System> {
     stop: &'a mut bool,
 }
 
+/// A host that carries many systems at once (a simulation's cohort), as one hook sees it.
+pub(crate) trait SharedHost: Any {
+    /// Runs `work` beside the hooks, as [`SystemContext::spawn`] promises.
+    fn spawn(&mut self, work: Pin<Box<dyn Future<Output = ()>>>);
+    /// The system's generator.
+    fn rng(&mut self) -> &mut AgentRng;
+    /// The host's clock.
+    fn now(&self) -> SystemTime;
+    /// What the host's spawner gives this system, if anything.
+    fn extension(&self) -> Option<&Extension>;
+}
+
 /// Who runs the hook.
 pub(crate) enum Host<'a, S: System> {
-    /// A system actor, with its docking (if docked) and its generator, made on first use.
+    /// A system actor, with its extension (if any) and its generator, made on first use.
     Actor {
         actx: &'a mut Context<SystemActor<S>>,
-        docking: Option<&'a Docking>,
+        extension: Option<&'a Extension>,
         rng: &'a mut Option<AgentRng>,
     },
-    /// An agent of a simulation, in its round.
-    Agent(Round<'a, S::Message>),
+    /// A host shared with other systems.
+    Shared(&'a mut dyn SharedHost),
 }
 
 impl<'a, S: System> SystemContext<'a, S> {
@@ -64,35 +74,25 @@ impl<'a, S: System> SystemContext<'a, S> {
         }
     }
 
-    fn docking(&self) -> Option<&Docking> {
+    /// What the system's spawner put in the host's extension slot.
+    pub(crate) fn extension(&self) -> Option<&Extension> {
         match &self.host {
-            Host::Actor { docking, .. } => *docking,
-            Host::Agent(round) => Some(round.docking()),
+            Host::Actor { extension, .. } => *extension,
+            Host::Shared(host) => host.extension(),
+        }
+    }
+
+    /// The shared host running this hook, if it is one.
+    pub(crate) fn shared_host(&mut self) -> Option<&mut dyn SharedHost> {
+        match &mut self.host {
+            Host::Actor { .. } => None,
+            Host::Shared(host) => Some(&mut **host),
         }
     }
 
     /// This system's id.
     pub fn id(&self) -> &SystemId {
         self.id
-    }
-
-    /// The kernel client of a docked system: request capabilities, authorize and execute
-    /// actions, and (if privileged) govern. `None` for a system spawned outside a kernel.
-    pub fn kernel(&self) -> Option<&KernelClient> {
-        self.docking().map(Docking::client)
-    }
-
-    /// The channel handles a docked system was granted beyond those it consumes (e.g.
-    /// channels it publishes to). `None` for a system spawned outside a kernel.
-    pub fn ports(&self) -> Option<&Ports> {
-        self.docking().map(Docking::ports)
-    }
-
-    /// The capabilities a docked system was given as it docked (see
-    /// [`Dock::executes`](crate::kernel::Dock::executes)); they are held by this system.
-    /// Empty for a system spawned outside a kernel.
-    pub fn capabilities(&self) -> &[Granted] {
-        self.docking().map_or(&[], Docking::capabilities)
     }
 
     /// Replies to a request that arrived in this system's inbox. The reply is stamped with
@@ -153,13 +153,14 @@ impl<'a, S: System> SystemContext<'a, S> {
     /// lives (it is dropped if the system stops; it survives restarts). For asynchronous
     /// work that needs no access to the system's state, such as sending on a channel.
     ///
-    /// In a simulation the round does not end before `work` has finished.
+    /// A host shared with other systems may say more: a simulation's round does not end
+    /// before `work` has finished.
     pub fn spawn(&mut self, work: impl Future<Output = ()> + 'static) {
         match &mut self.host {
             Host::Actor { actx, .. } => {
                 actx.spawn(actix::fut::wrap_future(work));
             }
-            Host::Agent(round) => round.spawn(work),
+            Host::Shared(host) => host.spawn(Box::pin(work)),
         }
     }
 
@@ -169,7 +170,7 @@ impl<'a, S: System> SystemContext<'a, S> {
         let id = self.id;
         match &mut self.host {
             Host::Actor { rng, .. } => rng.get_or_insert_with(|| AgentRng::for_system(0, id)),
-            Host::Agent(round) => round.rng(),
+            Host::Shared(host) => host.rng(),
         }
     }
 
@@ -178,16 +179,7 @@ impl<'a, S: System> SystemContext<'a, S> {
     pub fn now(&self) -> SystemTime {
         match &self.host {
             Host::Actor { .. } => SystemTime::now(),
-            Host::Agent(round) => round.now(),
-        }
-    }
-
-    /// The round this hook runs in, when the system is an agent of a simulation: its
-    /// number, the other agents, and sends to them. `None` for a system actor.
-    pub fn simulation(&mut self) -> Option<&mut Round<'a, S::Message>> {
-        match &mut self.host {
-            Host::Actor { .. } => None,
-            Host::Agent(round) => Some(round),
+            Host::Shared(host) => host.now(),
         }
     }
 
@@ -196,7 +188,7 @@ impl<'a, S: System> SystemContext<'a, S> {
     pub fn address(&self) -> Option<Addr<SystemActor<S>>> {
         match &self.host {
             Host::Actor { actx, .. } => Some(actx.address()),
-            Host::Agent(_) => None,
+            Host::Shared(_) => None,
         }
     }
 
@@ -206,7 +198,7 @@ impl<'a, S: System> SystemContext<'a, S> {
     pub fn actix(&mut self) -> Option<&mut Context<SystemActor<S>>> {
         match &mut self.host {
             Host::Actor { actx, .. } => Some(actx),
-            Host::Agent(_) => None,
+            Host::Shared(_) => None,
         }
     }
 }
@@ -217,5 +209,41 @@ impl<S: System> fmt::Debug for SystemContext<'_, S> {
             .field("id", self.id)
             .field("work", &self.work.as_ref().map(|(token, _)| token))
             .finish()
+    }
+}
+
+// Running a hook is where the host meets the context; it is here so that the host
+// need not know how a context is made.
+impl<S: System> SystemActor<S> {
+    /// Runs a hook, catching a panic. If the hook panicked, the system has been
+    /// restarted or stopped by the time this returns.
+    pub(super) fn run_hook<R>(
+        &mut self,
+        ctx: &mut Context<Self>,
+        work: Option<(ClaimToken, &mut Verdict)>,
+        hook: impl FnOnce(&mut S, &mut SystemContext<'_, S>) -> R,
+    ) -> Result<R, HookFailed> {
+        let system = self.system.as_mut().ok_or(HookFailed::NoSystem)?;
+        let mut stop = false;
+        let result = {
+            let host = Host::Actor {
+                actx: ctx,
+                extension: self.extension.as_deref(),
+                rng: &mut self.rng,
+            };
+            let mut sctx = SystemContext::new(&self.id, &self.links, host, work, &mut stop);
+            catch_unwind(AssertUnwindSafe(|| hook(system, &mut sctx)))
+        };
+        if stop {
+            ctx.stop();
+        }
+        match result {
+            Ok(value) => Ok(value),
+            Err(payload) => {
+                let message = panic_message(&*payload);
+                self.panicked(ctx, &message);
+                Err(HookFailed::Panicked(message))
+            }
+        }
     }
 }

@@ -14,14 +14,12 @@ use tokio::time::Instant;
 
 use crate::channel::{ClaimToken, Delivery, Settle};
 use crate::ids::SystemId;
-use crate::kernel::Docking;
-use crate::system::builder::SpawnError;
-use crate::system::context::{Host, SystemContext, Verdict};
-use crate::system::link::{unseen_claims, Attached, AttachedId, LinkSpec};
+use crate::system::error::SpawnError;
+use crate::system::link::{unseen_claims, Attached, AttachedId, LinkSpec, Verdict};
 use crate::system::restart::{RestartPolicy, RestartWindow};
 use crate::system::rng::AgentRng;
 use crate::system::status::{Status, SystemState};
-use crate::system::{System, Tick};
+use crate::system::{Extension, System, Tick};
 
 pub(crate) type Factory<S> = Box<dyn FnMut() -> S + Send>;
 
@@ -33,12 +31,12 @@ pub(crate) type Factory<S> = Box<dyn FnMut() -> S + Send>;
 /// and a future in the host's context hands the system what the rung outlets hold, a
 /// buffer's worth at a time, so a message costs no actix envelope of its own.
 pub struct SystemActor<S: System> {
-    id: SystemId,
+    pub(super) id: SystemId,
     // Boxed so that the host is `Unpin` (as actix requires) whatever `S` is.
-    system: Option<Box<S>>,
+    pub(super) system: Option<Box<S>>,
     factory: Factory<S>,
     /// The channels the system consumes, as given to the builder.
-    links: Vec<LinkSpec<S::Message>>,
+    pub(super) links: Vec<LinkSpec<S::Message>>,
     /// Each link's outlet once attached, by the link's index. Apart from the specs, which
     /// a poll never reads: a host with a few links finds these in one cache line.
     attached: Vec<Option<Attached<S::Message>>>,
@@ -49,8 +47,10 @@ pub struct SystemActor<S: System> {
     ready: Option<oneshot::Sender<Result<(), SpawnError>>>,
     /// The link whose delivery is being handled, if any.
     delivering: Option<usize>,
-    /// The kernel's client and ports, for a docked system.
-    docking: Option<Arc<Docking>>,
+    /// What whoever spawned the system gives its hooks (see [`SystemContext`]).
+    ///
+    /// [`SystemContext`]: crate::system::SystemContext
+    pub(super) extension: Option<Arc<Extension>>,
     /// The waker of the host's task, as last handed to its links' outlets by [`Pump`].
     waker: Option<Waker>,
     /// A link was attached since the waker was last handed over.
@@ -58,7 +58,7 @@ pub struct SystemActor<S: System> {
     /// While paused, what arrives waits in the links' outlets, within their bounds.
     paused: bool,
     /// The generator `ctx.rng()` hands out, made on first use.
-    rng: Option<AgentRng>,
+    pub(super) rng: Option<AgentRng>,
 }
 
 impl<S: System> fmt::Debug for SystemActor<S> {
@@ -73,7 +73,7 @@ impl<S: System> fmt::Debug for SystemActor<S> {
 
 /// Why a hook produced nothing.
 #[derive(Debug)]
-enum HookFailed {
+pub(super) enum HookFailed {
     /// The system had failed for good; there was nothing to run the hook on.
     NoSystem,
     /// The hook panicked with this message.
@@ -98,7 +98,7 @@ impl<S: System> SystemActor<S> {
         tick_every: Option<Duration>,
         status: Arc<Status>,
         ready: oneshot::Sender<Result<(), SpawnError>>,
-        docking: Option<Arc<Docking>>,
+        extension: Option<Arc<Extension>>,
     ) -> SystemActor<S> {
         SystemActor {
             id,
@@ -112,7 +112,7 @@ impl<S: System> SystemActor<S> {
             status,
             ready: Some(ready),
             delivering: None,
-            docking,
+            extension,
             waker: None,
             unwaked: false,
             paused: false,
@@ -120,41 +120,9 @@ impl<S: System> SystemActor<S> {
         }
     }
 
-    /// Runs a hook, catching a panic. If the hook panicked, the system has been
-    /// restarted or stopped by the time this returns.
-    fn run_hook<R>(
-        &mut self,
-        ctx: &mut Context<Self>,
-        work: Option<(ClaimToken, &mut Verdict)>,
-        hook: impl FnOnce(&mut S, &mut SystemContext<'_, S>) -> R,
-    ) -> Result<R, HookFailed> {
-        let system = self.system.as_mut().ok_or(HookFailed::NoSystem)?;
-        let mut stop = false;
-        let result = {
-            let host = Host::Actor {
-                actx: ctx,
-                docking: self.docking.as_deref(),
-                rng: &mut self.rng,
-            };
-            let mut sctx = SystemContext::new(&self.id, &self.links, host, work, &mut stop);
-            catch_unwind(AssertUnwindSafe(|| hook(system, &mut sctx)))
-        };
-        if stop {
-            ctx.stop();
-        }
-        match result {
-            Ok(value) => Ok(value),
-            Err(payload) => {
-                let message = panic_message(&*payload);
-                self.panicked(ctx, &message);
-                Err(HookFailed::Panicked(message))
-            }
-        }
-    }
-
     /// A hook panicked: drop the instance, and restart from the factory if the policy
     /// allows, releasing the work the system had claimed.
-    fn panicked(&mut self, ctx: &mut Context<Self>, message: &str) {
+    pub(super) fn panicked(&mut self, ctx: &mut Context<Self>, message: &str) {
         Status::bump(&self.status.panics, 1);
         self.system = None;
         if !self.window.try_restart(&self.policy, Instant::now()) {

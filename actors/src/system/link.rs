@@ -137,3 +137,11 @@ impl<T: Send + Sync + 'static> Attached<T> {
         Attached { outlet, id }
     }
 }
+
+/// What becomes of the work item a hook is handling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    Ack,
+    Nack(Option<String>),
+    Keep,
+}

@@ -40,6 +40,7 @@
 
 mod builder;
 mod context;
+mod error;
 mod host;
 mod link;
 mod restart;
@@ -47,9 +48,10 @@ mod rng;
 mod status;
 
 pub(crate) use builder::{AgentCommand, AgentControl, SystemControl};
-pub use builder::{SpawnError, SystemBuilder, SystemRef, SystemStopped};
-pub(crate) use context::Host;
+pub use builder::{SystemBuilder, SystemRef, SystemStopped};
 pub use context::SystemContext;
+pub(crate) use context::{Host, SharedHost};
+pub use error::SpawnError;
 pub(crate) use host::panic_message;
 pub use host::SystemActor;
 pub use restart::RestartPolicy;
@@ -57,6 +59,9 @@ pub use rng::AgentRng;
 pub use status::{SystemState, SystemStats};
 
 use crate::channel::{CloseReason, Inbound};
+
+/// What the spawner of a system puts in its host's extension slot, for the hooks.
+pub(crate) type Extension = dyn std::any::Any + Send + Sync;
 use crate::ids::ChannelId;
 
 /// A system (an agent): state plus hooks, run by a [`SystemActor`].

@@ -10,7 +10,11 @@
 //! use exokern_actors::protocol::ModuleLoad;
 //!
 //! # actix_rt::System::new().block_on(async {
-//! let kernel = Kernel::builder().policy(RuleSet::allow_all()).start().await?;
+//! let kernel = Kernel::builder()
+//!     .built_in_frameworks()
+//!     .policy(RuleSet::allow_all())
+//!     .start()
+//!     .await?;
 //! let loaded = kernel
 //!     .load_module(ModuleLoad::new("idle".parse()?, "noop"))
 //!     .await?;
@@ -26,8 +30,6 @@ mod noop;
 mod ticker;
 mod worker;
 
-use std::sync::Arc;
-
 pub use approver::{approver, ApproverSettings};
 pub use echo::{echo, EchoSettings};
 pub use logger::{logger, LogLevel, LoggerSettings};
@@ -35,7 +37,7 @@ pub use noop::{noop, NoopSettings};
 pub use ticker::{ticker, TickerSettings};
 pub use worker::{worker, WorkerSettings};
 
-use crate::kernel::Framework;
+use crate::kernel::KernelBuilder;
 
 /// A built-in framework's build function.
 type Build = fn(
@@ -51,15 +53,28 @@ const BUILT_IN: [(&str, Build); 6] = [
     ("approver", approver),
 ];
 
-/// The names of the built-in frameworks every kernel starts with.
+/// The names of the built-in frameworks.
 pub fn built_in() -> impl Iterator<Item = &'static str> {
     BUILT_IN.iter().map(|(name, _)| *name)
 }
 
-/// The built-in frameworks, by name, as every kernel starts with them.
-pub(crate) fn frameworks() -> Vec<(Arc<str>, Arc<dyn Framework>)> {
-    BUILT_IN
-        .iter()
-        .map(|&(name, build)| (Arc::from(name), Arc::new(build) as Arc<dyn Framework>))
-        .collect()
+/// Registers the built-in frameworks with a kernel being built, so that modules can name
+/// them; the shell's kernels have them, a kernel built with [`Kernel::builder`] only if
+/// asked.
+///
+/// ```
+/// use exokern_actors::kernel::Kernel;
+///
+/// let builder = Kernel::builder().built_in_frameworks();
+/// # let _ = builder;
+/// ```
+///
+/// [`Kernel::builder`]: crate::kernel::Kernel::builder
+impl KernelBuilder {
+    /// Registers every built-in framework ([`built_in`] names them) under its name.
+    pub fn built_in_frameworks(self) -> KernelBuilder {
+        BUILT_IN.iter().fold(self, |builder, &(name, build)| {
+            builder.framework(name, build)
+        })
+    }
 }

@@ -28,8 +28,9 @@ use std::ops::Deref;
 
 use actix::prelude::*;
 
-use crate::channel::actor::{actor_options, ActorOptions, ChannelActor, Core};
+use crate::channel::actor::{ChannelActor, Core};
 use crate::channel::handle::{grant, ChannelControl};
+use crate::channel::options::{actor_options, ActorOptions};
 use crate::channel::outlet::Overflow;
 use crate::channel::{ChannelError, StartError, MAX_BATCH};
 use crate::ids::{ChannelId, Seq, SystemId};
@@ -37,8 +38,10 @@ use crate::rights::Rights;
 
 mod handle;
 mod state;
+mod subscription;
 
-pub use handle::{BroadcastHandle, StartAt, SubscribeOptions, Subscription, SubscriptionId};
+pub use handle::{BroadcastHandle, Subscription};
+pub use subscription::{StartAt, SubscribeOptions, SubscriptionId};
 
 use state::{BroadcastState, Subscribers};
 /// Builds and starts a [`Broadcast`] channel.

@@ -19,7 +19,7 @@ use crate::ids::{Seq, SystemId};
 const PREFETCH_AHEAD: usize = 8;
 use crate::rights::Rights;
 
-use super::handle::{StartAt, SubscribeOptions, SubscriptionId};
+use super::subscription::{StartAt, SubscribeOptions, SubscriptionId};
 /// The subscribers, laid out so that a publish streams through nothing but outlet
 /// pointers; who owns each subscription is kept apart, for the rare operations that ask.
 /// Those are indexed, so that undocking each of n agents costs O(1), not a scan of all

@@ -44,8 +44,9 @@ use actix::prelude::*;
 use rustc_hash::FxHashMap;
 use tokio::sync::oneshot;
 
-use crate::channel::actor::{actor_options, ActorOptions, ChannelActor, Core};
+use crate::channel::actor::{ChannelActor, Core};
 use crate::channel::handle::{grant, ChannelControl};
+use crate::channel::options::{actor_options, ActorOptions};
 use crate::channel::outlet::Outlet;
 use crate::channel::room::Room;
 use crate::channel::{ChannelError, ChannelState, StartError};

@@ -37,8 +37,9 @@ use actix::prelude::*;
 use rustc_hash::FxHashMap;
 use tokio::sync::Semaphore;
 
-use crate::channel::actor::{actor_options, ActorOptions, ChannelActor, Core};
+use crate::channel::actor::{ChannelActor, Core};
 use crate::channel::handle::{grant, ChannelControl};
+use crate::channel::options::{actor_options, ActorOptions};
 use crate::channel::{ChannelError, StartError};
 use crate::ids::{ChannelId, Seq, SystemId};
 use crate::rights::Rights;
