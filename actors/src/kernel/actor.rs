@@ -10,11 +10,10 @@ use actix::prelude::*;
 use super::audit::{Audit, AuditRecord};
 use super::channels::ChannelEntry;
 use super::desk::Desk;
-use super::error::GovernanceError;
 use super::gate::ActionGateActor;
 use super::lifecycle::LifecycleActor;
-use super::modules::ModuleLoaderActor;
-use super::state::{LifecycleState, Member};
+use super::loads::Loader;
+use super::vocabulary::Member;
 use super::Limits;
 use crate::capability::CapabilityActor;
 use crate::channel::BroadcastHandle;
@@ -63,7 +62,7 @@ pub(crate) struct Managers {
     pub(crate) desk: Arc<Desk>,
     pub(crate) gate: Addr<ActionGateActor>,
     pub(crate) lifecycle: Addr<LifecycleActor>,
-    pub(crate) modules: Addr<ModuleLoaderActor>,
+    pub(crate) modules: Loader,
 }
 
 /// The kernel: registry of docked systems and channels. Runs on the kernel's arbiter
@@ -103,38 +102,6 @@ impl Actor for KernelActor {
         ctx.set_mailbox_capacity(crate::capability::DEFAULT_MAILBOX);
         self.start_pulse(ctx);
     }
-}
-
-/// The caller of a governance request: the member record the kernel made at dock, so
-/// identity and state come from the kernel, never from the request.
-pub(crate) type Caller = Arc<Member>;
-
-/// An outcome with the policy rule that decided it, kept on both sides for the audit log.
-pub(crate) type Ruled<T> = Result<(T, Option<Arc<str>>), (GovernanceError, Option<Arc<str>>)>;
-
-pub(crate) fn require_running(caller: &Member) -> Result<(), GovernanceError> {
-    match caller.state() {
-        LifecycleState::Running => Ok(()),
-        state => Err(GovernanceError::NotRunning {
-            system: caller.id.clone(),
-            state,
-        }),
-    }
-}
-
-/// A running, privileged caller; `what` names the request for the error.
-pub(crate) fn require_privileged(
-    caller: &Member,
-    what: &'static str,
-) -> Result<(), GovernanceError> {
-    require_running(caller)?;
-    if caller.privileged {
-        return Ok(());
-    }
-    Err(GovernanceError::NotPrivileged {
-        system: caller.id.clone(),
-        what,
-    })
 }
 
 /// Register a channel the embedding program created.

@@ -5,6 +5,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use actix::{Actor, AsyncContext};
+use tokio::sync::oneshot;
+
 use super::actor::{KernelActor, KernelChannels, Managers};
 use super::audit::{Audit, AuditSink};
 use super::channels::ChannelEntry;
@@ -14,6 +17,7 @@ use super::gate::ActionGateActor;
 use super::handle::KernelHandle;
 use super::heartbeat::DEFAULT_HEARTBEAT_INTERVAL;
 use super::lifecycle::LifecycleActor;
+use super::loads::Loader;
 use super::modules::{Framework, ModuleLoaderActor};
 use super::ports::Visibility;
 use super::{Limits, APPROVALS, AUDIT, HEARTBEAT};
@@ -211,25 +215,11 @@ impl KernelBuilder {
                 ActionGateActor::new(policy, caps, audit, approvals, timeout, max)
             })?
         };
-        let modules = {
-            let (policy, audit) = (Arc::clone(&self.policy), audit.clone());
-            let frameworks = self.frameworks;
-            place.start(Some(&core), move |_| {
-                ModuleLoaderActor::new(policy, audit, frameworks)
-            })?
-        };
         let desk = Arc::new(Desk {
             policy: Arc::clone(&self.policy),
             limits,
             audit: audit.clone(),
         });
-        let managers = Managers {
-            caps,
-            desk,
-            gate,
-            lifecycle,
-            modules,
-        };
         let mut channels = BTreeMap::new();
         for entry in [
             ChannelEntry::new(heartbeat.clone(), None, Visibility::Private),
@@ -239,32 +229,54 @@ impl KernelBuilder {
             channels.insert(entry.id().clone(), entry);
         }
         let id: Arc<str> = Arc::from(self.id);
+        // The module loader docks with the kernel's address, and the kernel hands its
+        // clients the loader's: the loader starts beside the kernel, as the kernel starts.
+        let (started, managers) = oneshot::channel();
         let actor = {
             let id = Arc::clone(&id);
-            let (managers, audit) = (managers.clone(), audit.clone());
+            let audit = audit.clone();
             let kernel_channels = kernel_channels.clone();
             let heartbeat_every = self.heartbeat_every;
-            move |_: &mut actix::Context<KernelActor>| KernelActor {
-                id,
-                limits,
-                managers,
-                audit,
-                kernel_channels,
-                channels,
-                pending_channels: BTreeSet::new(),
-                members: BTreeMap::new(),
-                shutting_down: false,
-                heartbeat_every,
-                beats: 0,
-                beating: false,
+            let (policy, frameworks) = (Arc::clone(&self.policy), self.frameworks);
+            move |ctx: &mut actix::Context<KernelActor>| {
+                let loader =
+                    ModuleLoaderActor::new(ctx.address(), policy, audit.clone(), frameworks)
+                        .start();
+                let managers = Managers {
+                    caps,
+                    desk,
+                    gate,
+                    lifecycle,
+                    modules: Loader {
+                        loads: loader.clone().recipient(),
+                        unloads: loader.clone().recipient(),
+                    },
+                };
+                let _ = started.send((managers.clone(), loader));
+                KernelActor {
+                    id,
+                    limits,
+                    managers,
+                    audit,
+                    kernel_channels,
+                    channels,
+                    pending_channels: BTreeSet::new(),
+                    members: BTreeMap::new(),
+                    shutting_down: false,
+                    heartbeat_every,
+                    beats: 0,
+                    beating: false,
+                }
             }
         };
         let kernel = place.start(Some(&core), actor)?;
+        let (managers, modules) = managers.await.map_err(|_| KernelError::ArbiterStopped)?;
         Ok(KernelHandle {
             id,
             name: Arc::from(self.name),
             kernel,
             managers,
+            modules,
             heartbeat,
             approvals,
             audit_channel,

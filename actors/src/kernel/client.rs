@@ -6,24 +6,22 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::Addr;
-use tokio::time::Instant;
 
 use crate::activity::Activity;
 
-use super::actor::{require_privileged, require_running, KernelActor, ListPublic, Managers};
-use super::audit::wall_clock;
+use super::actor::{KernelActor, ListPublic, Managers};
 use super::desk::{DeriveCapability, DeriveRequest, RequestCapability, RevokeCapability, Serving};
 use super::error::{GovernanceError, KernelStopped};
 use super::gate::{Act, Approval, Decide, ListPending};
 use super::lifecycle::Command;
-use super::modules::{Load, ModuleLoaded, Unload};
-use super::state::{LifecycleState, Member};
+use super::loads::{Load, ModuleLoaded, Unload};
+use super::state::LifecycleState;
 use super::undock::{Snapshot, TakeSnapshot};
+use super::vocabulary::{require_privileged, require_running, Granted, Member};
 use crate::capability::{Capability, Caveats, Scope};
 use crate::ids::{ChannelId, SystemId};
 use crate::protocol::{
-    ActionRequest, ApprovalEvent, ApprovalId, CapabilityRequest, GrantInfo, LifecycleCommand,
-    ModuleLoad,
+    ActionRequest, ApprovalEvent, ApprovalId, CapabilityRequest, LifecycleCommand, ModuleLoad,
 };
 use crate::rights::Rights;
 
@@ -55,43 +53,6 @@ impl fmt::Debug for KernelClient {
             .field("system", &self.line.member.id)
             .field("state", &self.line.member.state())
             .finish()
-    }
-}
-
-/// A capability the kernel granted, and when it expires.
-#[derive(Debug, Clone)]
-pub struct Granted {
-    /// The capability handle; present it to the gate or derive from it.
-    pub capability: Capability,
-    expires: Option<Instant>,
-}
-
-impl Granted {
-    pub(crate) fn new(capability: Capability, expires: Option<Instant>) -> Granted {
-        Granted {
-            capability,
-            expires,
-        }
-    }
-
-    /// When it expires, if it does.
-    pub fn expires(&self) -> Option<Instant> {
-        self.expires
-    }
-
-    /// What a wire reply says of it: id, scope, rights, and expiry in wall-clock time.
-    /// Made on demand, as only replies that leave the process need the text.
-    pub fn info(&self) -> GrantInfo {
-        let now = Instant::now();
-        let cap = &self.capability;
-        GrantInfo {
-            capability: cap.id(),
-            resource: cap.scope().to_string(),
-            rights: cap.rights(),
-            expires: self
-                .expires
-                .map(|at| wall_clock() + at.saturating_duration_since(now).as_secs_f64()),
-        }
     }
 }
 
@@ -327,10 +288,9 @@ impl KernelClient {
     /// initial capabilities are held by the module, not by this system.
     pub async fn load_module(&self, request: ModuleLoad) -> Result<ModuleLoaded, GovernanceError> {
         self.answer(|| {
-            self.line.managers.modules.send(Load {
+            self.line.managers.modules.loads.send(Load {
                 caller: Some(Arc::clone(&self.line.member)),
                 request,
-                kernel: self.line.kernel.clone(),
             })
         })
         .await
@@ -339,10 +299,9 @@ impl KernelClient {
     /// Unloads a module (privileged systems only): a full undock.
     pub async fn unload_module(&self, module: SystemId) -> Result<(), GovernanceError> {
         self.answer(|| {
-            self.line.managers.modules.send(Unload {
+            self.line.managers.modules.unloads.send(Unload {
                 caller: Some(Arc::clone(&self.line.member)),
                 module,
-                kernel: self.line.kernel.clone(),
             })
         })
         .await

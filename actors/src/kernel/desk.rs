@@ -13,11 +13,10 @@ use std::time::Duration;
 
 use actix::prelude::*;
 
-use super::actor::{require_running, Caller};
 use super::audit::{Audit, Entry};
-use super::client::Granted;
 use super::error::GovernanceError;
-use super::state::{LifecycleState, Member};
+use super::state::LifecycleState;
+use super::vocabulary::{require_running, Caller, Granted, Member};
 use super::Limits;
 use crate::capability::{Authority, Capability, CapabilityActor, Caveats, Derivation, Scope};
 use crate::ids::SystemId;

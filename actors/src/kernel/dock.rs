@@ -10,12 +10,13 @@ use actix::prelude::*;
 use super::actor::{KernelActor, Managers, Registration};
 use super::audit::Entry;
 use super::channels::{ChannelEntry, ErasedChannel, KernelChannel};
-use super::client::{Granted, KernelClient};
+use super::client::KernelClient;
 use super::desk::{RequestCapability, Serving};
 use super::error::{DockError, KernelStopped};
 use super::lifecycle::{Controlled, Track};
 use super::ports::{describe, Port, Ports, Visibility};
-use super::state::{LifecycleState, Member};
+use super::state::LifecycleState;
+use super::vocabulary::{Granted, Member};
 use super::Docking;
 use crate::capability::{ResourceRef, RevokeAll, Scope};
 use crate::channel::{

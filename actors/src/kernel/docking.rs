@@ -1,8 +1,9 @@
 //! [`Docking`]: what the kernel puts in a docked system's host, and what the hooks of a
 //! docked system reach through their context because of it.
 
-use super::client::{Granted, KernelClient};
+use super::client::KernelClient;
 use super::ports::Ports;
+use super::vocabulary::Granted;
 use crate::system::{System, SystemContext};
 
 /// What a docked system's host holds from the kernel.

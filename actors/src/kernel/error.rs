@@ -30,6 +30,9 @@ pub enum KernelError {
     /// A setting is out of range.
     #[error("invalid kernel setting: {0}")]
     Setting(String),
+    /// The arbiter the kernel was placed on stopped before the kernel could start.
+    #[error("the kernel's arbiter stopped before the kernel started: place the kernel on a running arbiter")]
+    ArbiterStopped,
 }
 
 /// Why a dock was refused. A refused dock changes nothing.

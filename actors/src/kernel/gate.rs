@@ -12,9 +12,9 @@ use rustc_hash::FxHashMap;
 use serde_json::Value;
 use tokio::sync::oneshot;
 
-use super::actor::{require_privileged, require_running, Caller, Ruled};
 use super::audit::{Audit, Entry};
 use super::error::{GovernanceError, KernelStopped};
+use super::vocabulary::{require_privileged, require_running, Caller, Ruled};
 use crate::capability::{
     Access, Authorize, Capability, CapabilityActor, CapabilityId, Check, ResourceRef,
 };

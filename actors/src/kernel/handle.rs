@@ -13,9 +13,8 @@ use super::dock::{Dock, DockSystem};
 use super::error::{DockError, GovernanceError, KernelStopped, UndockError};
 use super::gate::{Decide, Executor, ListPending, RegisterExecutor};
 use super::lifecycle::Command;
-use super::modules::{
-    Framework, ListModules, Load, ModuleInfo, ModuleLoaded, RegisterFramework, Unload,
-};
+use super::loads::{Load, ModuleInfo, ModuleLoaded, Unload};
+use super::modules::{Framework, ListModules, ModuleLoaderActor, RegisterFramework};
 use super::ports::Visibility;
 use super::remote::{RemoteDock, RemoteSystem};
 use super::state::LifecycleState;
@@ -40,6 +39,7 @@ pub struct KernelHandle {
     pub(super) name: Arc<str>,
     pub(super) kernel: Addr<KernelActor>,
     pub(super) managers: Managers,
+    pub(super) modules: Addr<ModuleLoaderActor>,
     pub(super) heartbeat: Broadcast<Heartbeat>,
     pub(super) approvals: Broadcast<ApprovalEvent>,
     pub(super) audit_channel: Broadcast<AuditRecord>,
@@ -161,8 +161,7 @@ impl KernelHandle {
         name: &str,
         framework: impl Framework,
     ) -> Result<(), KernelStopped> {
-        self.managers
-            .modules
+        self.modules
             .send(RegisterFramework {
                 name: Arc::from(name),
                 framework: Arc::new(framework),
@@ -177,10 +176,10 @@ impl KernelHandle {
     pub async fn load_module(&self, request: ModuleLoad) -> Result<ModuleLoaded, GovernanceError> {
         self.managers
             .modules
+            .loads
             .send(Load {
                 caller: None,
                 request,
-                kernel: self.kernel.clone(),
             })
             .await
             .map_err(|_| KernelStopped)?
@@ -190,10 +189,10 @@ impl KernelHandle {
     pub async fn unload_module(&self, module: &SystemId) -> Result<(), GovernanceError> {
         self.managers
             .modules
+            .unloads
             .send(Unload {
                 caller: None,
                 module: module.clone(),
-                kernel: self.kernel.clone(),
             })
             .await
             .map_err(|_| KernelStopped)?
@@ -201,8 +200,7 @@ impl KernelHandle {
 
     /// The modules loaded, by id.
     pub async fn modules(&self) -> Result<Vec<ModuleInfo>, KernelStopped> {
-        self.managers
-            .modules
+        self.modules
             .send(ListModules)
             .await
             .map_err(|_| KernelStopped)
@@ -296,7 +294,7 @@ impl KernelHandle {
         let _ = self.kernel.send(Shutdown).await;
         let _ = self.managers.gate.send(StopActor).await;
         let _ = self.managers.lifecycle.send(StopActor).await;
-        let _ = self.managers.modules.send(StopActor).await;
+        let _ = self.modules.send(StopActor).await;
         let _ = self.managers.caps.send(StopActor).await;
     }
 }

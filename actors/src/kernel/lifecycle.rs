@@ -7,10 +7,10 @@ use std::time::Duration;
 use actix::prelude::*;
 use rustc_hash::FxHashMap;
 
-use super::actor::{require_privileged, Caller};
 use super::audit::{Audit, Entry};
 use super::error::{GovernanceError, KernelStopped};
-use super::state::{LifecycleState, Member};
+use super::state::LifecycleState;
+use super::vocabulary::{require_privileged, Caller, Member};
 use crate::capability::{CapabilityActor, RevokeAll};
 use crate::channel::ChannelControl;
 use crate::ids::SystemId;

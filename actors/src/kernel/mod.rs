@@ -1,10 +1,11 @@
 //! The kernel: docks systems into a governed constellation, issues and revokes
 //! capabilities under a policy, gates actions, and manages lifecycles.
 //!
-//! [`Kernel::builder`] starts the managers — [`KernelActor`] (constellation and
-//! capability desk), [`CapabilityActor`](crate::capability::CapabilityActor),
-//! [`ActionGateActor`], [`LifecycleActor`], [`ModuleLoaderActor`] — all on one arbiter, and returns a
-//! [`KernelHandle`]. A system docks with a [`Dock`]; inside it, its
+//! [`Kernel::builder`] starts the managers on one arbiter — the kernel actor (the
+//! constellation: docked systems and channels), the
+//! [`CapabilityActor`](crate::capability::CapabilityActor) (the CSpaces, and the desk
+//! that decides capability requests), the action gate, the lifecycle manager and the
+//! module loader — and returns a [`KernelHandle`]. A system docks with a [`Dock`]; inside it, its
 //! [`KernelClient`] (from [`SystemContext::kernel`](crate::system::SystemContext::kernel))
 //! makes governance requests. Identity always comes from the client the kernel made for
 //! the system, never from a request.
@@ -23,35 +24,36 @@ mod gate;
 mod handle;
 mod heartbeat;
 mod lifecycle;
+mod loads;
 mod modules;
 mod ports;
 mod remote;
 mod state;
 mod undock;
+mod vocabulary;
 mod wire;
 
 use std::time::Duration;
 
-pub use actor::KernelActor;
 pub(crate) use agents::AgentLine;
 pub use audit::{AuditRecord, AuditSink};
 pub use builder::{Kernel, KernelBuilder};
 pub use channels::KernelChannel;
-pub use client::{Granted, KernelClient};
+pub use client::KernelClient;
 pub use dock::Dock;
 pub(crate) use docking::Docking;
 pub use error::{DockError, GovernanceError, KernelError, KernelStopped, UndockError};
-pub use gate::{ActionGateActor, Approval, ApprovedAction, Executor, ExecutorFuture};
+pub use gate::{Approval, ApprovedAction, Executor, ExecutorFuture};
 pub use handle::KernelHandle;
 pub use heartbeat::DEFAULT_HEARTBEAT_INTERVAL;
-pub use lifecycle::{LifecycleActor, DEFAULT_DRAIN_TIMEOUT};
-pub use modules::{
-    Framework, FrameworkError, ModuleDock, ModuleInfo, ModuleLoaded, ModuleLoaderActor, ModuleSpec,
-};
+pub use lifecycle::DEFAULT_DRAIN_TIMEOUT;
+pub use loads::{ModuleInfo, ModuleLoaded};
+pub use modules::{Framework, FrameworkError, ModuleDock, ModuleSpec};
 pub use ports::{PortError, Ports, Visibility};
 pub use remote::{RemoteDock, RemoteSystem};
 pub use state::LifecycleState;
 pub use undock::{ChannelEntryInfo, Snapshot, SystemEntry};
+pub use vocabulary::Granted;
 
 /// The names of the kernel's channels, in the reserved `kernel.` namespace.
 pub(crate) const HEARTBEAT: &str = "heartbeat";

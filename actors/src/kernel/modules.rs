@@ -1,5 +1,5 @@
 //! [`ModuleLoaderActor`]: modules are systems built by a registered [`Framework`] from a
-//! [`ModuleLoad`] request. The kernel's config at boot, the embedding program and
+//! [`ModuleLoad`](crate::protocol::ModuleLoad) request. The kernel's config at boot, the embedding program and
 //! privileged systems at run time all load modules along the same path: privilege,
 //! module policy, framework, an atomic dock with the module's initial capabilities
 //! (requested as the module, through the capability policy, and held by it).
@@ -12,17 +12,17 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 use serde::de::DeserializeOwned;
-use serde::Serialize;
 use serde_json::Value;
 
-use super::actor::{require_privileged, Caller, KernelActor};
+use super::actor::KernelActor;
 use super::audit::{Audit, Entry};
 use super::dock::{Dock, DockSystem, Docked};
 use super::error::{DockError, GovernanceError, KernelStopped, UndockError};
+use super::loads::{Load, ModuleInfo, ModuleLoaded, Unload};
 use super::undock::Undock;
+use super::vocabulary::require_privileged;
 use crate::ids::{ChannelId, SystemId};
 use crate::policy::{ModuleQuery, ModuleVerdict, Policy};
-use crate::protocol::{GrantInfo, ModuleLoad};
 use crate::system::System;
 
 /// What a framework is given to build one module.
@@ -174,30 +174,10 @@ where
     }
 }
 
-/// A module the loader docked.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[non_exhaustive]
-pub struct ModuleLoaded {
-    /// The module's system id.
-    pub module_id: SystemId,
-    /// The channels it was granted, kernel channels included.
-    pub channels: Vec<ChannelId>,
-    /// Its initial capabilities, held by the module.
-    pub capabilities: Vec<GrantInfo>,
-}
-
-/// A loaded module, as [`KernelHandle::modules`](super::KernelHandle::modules) lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[non_exhaustive]
-pub struct ModuleInfo {
-    /// The module's system id.
-    pub module_id: SystemId,
-    /// The framework that built it.
-    pub framework: String,
-}
-
 /// The module loader: the framework registry, and the modules it loaded.
-pub struct ModuleLoaderActor {
+pub(crate) struct ModuleLoaderActor {
+    /// The kernel it docks modules with.
+    kernel: Addr<KernelActor>,
     policy: Arc<dyn Policy>,
     audit: Audit,
     frameworks: BTreeMap<Arc<str>, Arc<dyn Framework>>,
@@ -215,11 +195,13 @@ impl fmt::Debug for ModuleLoaderActor {
 
 impl ModuleLoaderActor {
     pub(crate) fn new(
+        kernel: Addr<KernelActor>,
         policy: Arc<dyn Policy>,
         audit: Audit,
         frameworks: impl IntoIterator<Item = (Arc<str>, Arc<dyn Framework>)>,
     ) -> ModuleLoaderActor {
         ModuleLoaderActor {
+            kernel,
             policy,
             audit,
             frameworks: frameworks.into_iter().collect(),
@@ -258,25 +240,12 @@ impl Handler<RegisterFramework> for ModuleLoaderActor {
     }
 }
 
-/// Load a module, as a privileged system or (`caller: None`) the embedding program.
-#[derive(Message)]
-#[rtype(result = "Result<ModuleLoaded, GovernanceError>")]
-pub(crate) struct Load {
-    pub(crate) caller: Option<Caller>,
-    pub(crate) request: ModuleLoad,
-    /// The kernel to dock the module with.
-    pub(crate) kernel: Addr<KernelActor>,
-}
-
 impl Handler<Load> for ModuleLoaderActor {
     type Result = ResponseActFuture<Self, Result<ModuleLoaded, GovernanceError>>;
 
     fn handle(&mut self, msg: Load, _: &mut Context<Self>) -> Self::Result {
-        let Load {
-            caller,
-            request,
-            kernel,
-        } = msg;
+        let Load { caller, request } = msg;
+        let kernel = self.kernel.clone();
         let id = request.module_id.clone();
         let entry = Entry::new(
             caller.as_ref().map(|c| &c.id),
@@ -371,25 +340,12 @@ impl Handler<Load> for ModuleLoaderActor {
     }
 }
 
-/// Unload a module (a full undock), as a privileged system or the embedding program.
-#[derive(Message)]
-#[rtype(result = "Result<(), GovernanceError>")]
-pub(crate) struct Unload {
-    pub(crate) caller: Option<Caller>,
-    pub(crate) module: SystemId,
-    /// The kernel to undock the module from.
-    pub(crate) kernel: Addr<KernelActor>,
-}
-
 impl Handler<Unload> for ModuleLoaderActor {
     type Result = ResponseActFuture<Self, Result<(), GovernanceError>>;
 
     fn handle(&mut self, msg: Unload, _: &mut Context<Self>) -> Self::Result {
-        let Unload {
-            caller,
-            module,
-            kernel,
-        } = msg;
+        let Unload { caller, module } = msg;
+        let kernel = self.kernel.clone();
         let entry = Entry::new(
             caller.as_ref().map(|c| &c.id),
             "module_unload",

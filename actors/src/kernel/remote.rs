@@ -10,11 +10,12 @@
 use std::fmt;
 use std::sync::Arc;
 
-use super::client::{Granted, KernelClient};
+use super::client::KernelClient;
 use super::dock::Dock;
 use super::docking::Docking;
 use super::ports::Ports;
 use super::state::LifecycleState;
+use super::vocabulary::Granted;
 use crate::ids::{ChannelId, SystemId};
 use crate::rights::Rights;
 use crate::system::{System, SystemRef};

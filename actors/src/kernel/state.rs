@@ -1,12 +1,7 @@
 //! [`LifecycleState`]: where a docked system is, and the transitions allowed.
 
-use std::sync::atomic::{AtomicU8, Ordering};
-
-use async_lock::Semaphore;
-
 use serde::Serialize;
 
-use crate::ids::SystemId;
 use crate::protocol::LifecycleCommand;
 
 /// A docked system's lifecycle state. Only the kernel changes it, along the listed
@@ -42,7 +37,7 @@ pub enum LifecycleState {
 }
 
 impl LifecycleState {
-    fn from_u8(v: u8) -> LifecycleState {
+    pub(crate) fn from_u8(v: u8) -> LifecycleState {
         match v {
             0 => LifecycleState::Docked,
             1 => LifecycleState::Running,
@@ -86,45 +81,6 @@ impl LifecycleState {
 impl std::fmt::Display for LifecycleState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-/// A docked system's identity and state as the kernel's managers see it: created at dock,
-/// shared by the kernel and the system's client, changed only by the kernel.
-#[derive(Debug)]
-pub(crate) struct Member {
-    pub(crate) id: SystemId,
-    pub(crate) privileged: bool,
-    state: AtomicU8,
-    /// Governance requests the system may have in the kernel at once: a system that
-    /// floods the kernel waits for its own answers, and everyone else's requests queue
-    /// behind at most this many of its own.
-    pub(crate) in_flight: Semaphore,
-}
-
-impl Member {
-    pub(crate) fn new(id: SystemId, privileged: bool, max_in_flight: usize) -> Member {
-        Member {
-            id,
-            privileged,
-            state: AtomicU8::new(LifecycleState::Docked as u8),
-            in_flight: Semaphore::new(max_in_flight),
-        }
-    }
-
-    pub(crate) fn state(&self) -> LifecycleState {
-        LifecycleState::from_u8(self.state.load(Ordering::Acquire))
-    }
-
-    pub(crate) fn set_state(&self, state: LifecycleState) {
-        self.state.store(state as u8, Ordering::Release);
-    }
-
-    /// Moves from `from` to `to` if still in `from`; answers whether it did.
-    pub(crate) fn transition(&self, from: LifecycleState, to: LifecycleState) -> bool {
-        self.state
-            .compare_exchange(from as u8, to as u8, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
     }
 }
 
