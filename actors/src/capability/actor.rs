@@ -1,6 +1,11 @@
 //! [`CapabilityActor`]: the actor that holds every CSpace, and the messages it answers.
 
-use actix::{Actor, Context, Handler, Message, MessageResponse};
+use std::future::Future;
+use std::pin::Pin;
+
+use actix::{
+    Actor, ActorFutureExt, ActorResponse, Context, Handler, Message, MessageResponse, WrapFuture,
+};
 use serde::Serialize;
 use tokio::time::Instant;
 
@@ -369,5 +374,49 @@ impl Handler<Resolve> for CapabilityActor {
         let now = self.now();
         let cap = self.table.by_id(msg.id)?.clone();
         self.table.info(&cap, now).map(|_| cap)
+    }
+}
+
+/// Work the kernel has this actor do on its table, in the actor, so that what it checks
+/// and what it changes are one step: a capability request decided by the policy, a
+/// derivation, a revocation as a system. It runs at once, or asks to wait for a future
+/// (a policy that must wait) and then finishes on the actor, which serves others
+/// meanwhile.
+pub(crate) trait TableWork: Send + 'static {
+    /// What the requester is answered.
+    type Output: Send + 'static;
+
+    /// Starts the work on the actor.
+    fn run(self, caps: &mut CapabilityActor) -> Step<Self::Output>;
+}
+
+/// How a piece of [`TableWork`] goes on.
+pub(crate) enum Step<O> {
+    /// It is done.
+    Done(O),
+    /// It waits for the future, then finishes with what the future gives, on the actor.
+    After(Pin<Box<dyn Future<Output = Finish<O>>>>),
+}
+
+/// The rest of a piece of work, run on the actor once what it waited for has come.
+pub(crate) type Finish<O> = Box<dyn FnOnce(&mut CapabilityActor) -> O>;
+
+/// Do `work` on the table. Answers the work's output.
+pub(crate) struct OnTable<W>(pub(crate) W);
+
+impl<W: TableWork> Message for OnTable<W> {
+    type Result = W::Output;
+}
+
+impl<W: TableWork> Handler<OnTable<W>> for CapabilityActor {
+    type Result = ActorResponse<Self, W::Output>;
+
+    fn handle(&mut self, msg: OnTable<W>, _: &mut Context<Self>) -> Self::Result {
+        match msg.0.run(self) {
+            Step::Done(output) => ActorResponse::reply(output),
+            Step::After(waiting) => {
+                ActorResponse::r#async(waiting.into_actor(self).map(|finish, caps, _| finish(caps)))
+            }
+        }
     }
 }

@@ -73,6 +73,7 @@ pub use actor::{
     Authorize, CapabilityActor, CapabilityStats, Check, Derive, Grant, GrantTemplate, List,
     Resolve, Revoke, RevokeAll, Stats, DEFAULT_MAILBOX,
 };
+pub(crate) use actor::{OnTable, Step, TableWork};
 pub use caveat::{CaveatError, CaveatViolation, Caveats, MAX_CAVEAT_LEN, MAX_TARGET_PATTERNS};
 pub use cspace::CSpace;
 pub use error::{Denial, DeriveError, GrantError, RevokeError};

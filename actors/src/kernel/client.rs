@@ -18,7 +18,7 @@ use super::loads::{Load, ModuleLoaded, Unload};
 use super::state::LifecycleState;
 use super::undock::{Snapshot, TakeSnapshot};
 use super::vocabulary::{require_privileged, require_running, Granted, Member};
-use crate::capability::{Capability, Caveats, Scope};
+use crate::capability::{Capability, Caveats, OnTable, Scope};
 use crate::ids::{ChannelId, SystemId};
 use crate::protocol::{
     ActionRequest, ApprovalEvent, ApprovalId, CapabilityRequest, LifecycleCommand, ModuleLoad,
@@ -148,12 +148,12 @@ impl KernelClient {
         request: CapabilityRequest,
     ) -> Result<Granted, GovernanceError> {
         self.answer(|| {
-            self.line.managers.caps.send(RequestCapability {
+            self.line.managers.caps.send(OnTable(RequestCapability {
                 caller: Arc::clone(&self.line.member),
                 request,
                 serving: Serving::Running,
                 desk: Arc::clone(&self.line.managers.desk),
-            })
+            }))
         })
         .await
     }
@@ -180,7 +180,7 @@ impl KernelClient {
         caveats: Caveats,
     ) -> Result<Granted, GovernanceError> {
         self.answer(|| {
-            self.line.managers.caps.send(DeriveCapability {
+            self.line.managers.caps.send(OnTable(DeriveCapability {
                 caller: Arc::clone(&self.line.member),
                 parent: parent.clone(),
                 request: DeriveRequest {
@@ -191,7 +191,7 @@ impl KernelClient {
                     caveats,
                 },
                 desk: Arc::clone(&self.line.managers.desk),
-            })
+            }))
         })
         .await
     }
@@ -200,11 +200,11 @@ impl KernelClient {
     /// whole subtree; answers how many capabilities ended.
     pub async fn revoke(&self, capability: &Capability) -> Result<usize, GovernanceError> {
         self.answer(|| {
-            self.line.managers.caps.send(RevokeCapability {
+            self.line.managers.caps.send(OnTable(RevokeCapability {
                 caller: Arc::clone(&self.line.member),
                 capability: capability.clone(),
                 desk: Arc::clone(&self.line.managers.desk),
-            })
+            }))
         })
         .await
     }

@@ -1,5 +1,6 @@
 //! The capability desk: capability requests, derivations and revocations, decided by the
-//! policy and answered by the [`CapabilityActor`] itself, in one message.
+//! policy and carried out by the [`CapabilityActor`] itself, in one message
+//! ([`OnTable`](crate::capability::OnTable)).
 //!
 //! A request goes straight to the actor that holds the CSpaces: it validates, asks the
 //! policy and mints in one handler when the policy answers at once (the rule engine
@@ -11,14 +12,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix::prelude::*;
-
 use super::audit::{Audit, Entry};
 use super::error::GovernanceError;
 use super::state::LifecycleState;
 use super::vocabulary::{require_running, Caller, Granted, Member};
 use super::Limits;
-use crate::capability::{Authority, Capability, CapabilityActor, Caveats, Derivation, Scope};
+use crate::capability::{
+    Authority, Capability, CapabilityActor, Caveats, Derivation, Scope, Step, TableWork,
+};
 use crate::ids::SystemId;
 use crate::policy::{CapabilityQuery, CapabilityVerdict, Decision, Evaluation, Policy};
 use crate::protocol::{check_scope, check_ttl, CapabilityRequest};
@@ -82,9 +83,8 @@ impl Desk {
     }
 }
 
-/// Ask for a capability, as `caller`. Answered by the [`CapabilityActor`].
-#[derive(Debug, Message)]
-#[rtype(result = "Result<Granted, GovernanceError>")]
+/// Ask for a capability, as `caller`; sent [`OnTable`](crate::capability::OnTable).
+#[derive(Debug)]
 pub(crate) struct RequestCapability {
     pub(crate) caller: Caller,
     pub(crate) request: CapabilityRequest,
@@ -212,28 +212,26 @@ impl Asked {
     }
 }
 
-impl Handler<RequestCapability> for CapabilityActor {
-    type Result = ActorResponse<Self, Result<Granted, GovernanceError>>;
+impl TableWork for RequestCapability {
+    type Output = Result<Granted, GovernanceError>;
 
-    fn handle(&mut self, msg: RequestCapability, _: &mut Context<Self>) -> Self::Result {
-        let (asked, query) = match Asked::new(msg) {
+    fn run(self, caps: &mut CapabilityActor) -> Step<Self::Output> {
+        let (asked, query) = match Asked::new(self) {
             Ok(asked) => asked,
-            Err(error) => return ActorResponse::reply(Err(error)),
+            Err(error) => return Step::Done(Err(error)),
         };
         match asked.desk.policy.capability(&query) {
-            Evaluation::Ready(decision) => ActorResponse::reply(asked.conclude(self, decision)),
-            Evaluation::Pending(pending) => ActorResponse::r#async(
-                pending
-                    .into_actor(self)
-                    .map(move |decision, caps, _| asked.conclude(caps, decision)),
-            ),
+            Evaluation::Ready(decision) => Step::Done(asked.conclude(caps, decision)),
+            Evaluation::Pending(pending) => Step::After(Box::pin(async move {
+                let decision = pending.await;
+                Box::new(move |caps: &mut CapabilityActor| asked.conclude(caps, decision)) as _
+            })),
         }
     }
 }
 
-/// Derive a capability, as `caller`. Answered by the [`CapabilityActor`].
-#[derive(Debug, Message)]
-#[rtype(result = "Result<Granted, GovernanceError>")]
+/// Derive a capability, as `caller`; sent [`OnTable`](crate::capability::OnTable).
+#[derive(Debug)]
 pub(crate) struct DeriveCapability {
     pub(crate) caller: Caller,
     pub(crate) parent: Capability,
@@ -241,16 +239,16 @@ pub(crate) struct DeriveCapability {
     pub(crate) desk: Arc<Desk>,
 }
 
-impl Handler<DeriveCapability> for CapabilityActor {
-    type Result = Result<Granted, GovernanceError>;
+impl TableWork for DeriveCapability {
+    type Output = Result<Granted, GovernanceError>;
 
-    fn handle(&mut self, msg: DeriveCapability, _: &mut Context<Self>) -> Self::Result {
+    fn run(self, caps: &mut CapabilityActor) -> Step<Self::Output> {
         let DeriveCapability {
             caller,
             parent,
             request,
             desk,
-        } = msg;
+        } = self;
         let subject = request.scope.as_ref().unwrap_or(parent.scope()).to_string();
         let to = request.to.clone().unwrap_or_else(|| caller.id.clone());
         let entry = Entry::new(
@@ -259,7 +257,7 @@ impl Handler<DeriveCapability> for CapabilityActor {
             format!("{subject} for {to}"),
             "derived",
         );
-        let outcome = derive(self, &desk, &caller, &parent, to, request);
+        let outcome = derive(caps, &desk, &caller, &parent, to, request);
         match &outcome {
             Ok(granted) => desk
                 .audit
@@ -271,7 +269,7 @@ impl Handler<DeriveCapability> for CapabilityActor {
                     .capability(Some(parent.id()))
             }),
         };
-        outcome
+        Step::Done(outcome)
     }
 }
 
@@ -304,27 +302,25 @@ fn derive(
     Ok(Granted::new(cap, expires))
 }
 
-/// Revoke a capability (and its subtree), as `caller`. Answered by the
-/// [`CapabilityActor`].
-#[derive(Debug, Message)]
-#[rtype(result = "Result<usize, GovernanceError>")]
+/// Revoke a capability (and its subtree), as `caller`; sent [`OnTable`](crate::capability::OnTable).
+#[derive(Debug)]
 pub(crate) struct RevokeCapability {
     pub(crate) caller: Caller,
     pub(crate) capability: Capability,
     pub(crate) desk: Arc<Desk>,
 }
 
-impl Handler<RevokeCapability> for CapabilityActor {
-    type Result = Result<usize, GovernanceError>;
+impl TableWork for RevokeCapability {
+    type Output = Result<usize, GovernanceError>;
 
-    fn handle(&mut self, msg: RevokeCapability, _: &mut Context<Self>) -> Self::Result {
+    fn run(self, caps: &mut CapabilityActor) -> Step<Self::Output> {
         let RevokeCapability {
             caller,
             capability,
             desk,
-        } = msg;
+        } = self;
         let outcome = require_running(&caller).and_then(|()| {
-            let (table, _) = self.swept();
+            let (table, _) = caps.swept();
             let authority = Authority::System(caller.id.clone());
             Ok(table.revoke(&authority, &capability)?)
         });
@@ -339,6 +335,6 @@ impl Handler<RevokeCapability> for CapabilityActor {
             Ok(count) => entry.reason(format!("{count} capabilities ended")),
             Err(error) => entry.reason(error.to_string()),
         });
-        outcome
+        Step::Done(outcome)
     }
 }

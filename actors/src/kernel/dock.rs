@@ -18,7 +18,7 @@ use super::ports::{describe, Port, Ports, Visibility};
 use super::state::LifecycleState;
 use super::vocabulary::{Granted, Member};
 use super::Docking;
-use crate::capability::{ResourceRef, RevokeAll, Scope};
+use crate::capability::{OnTable, ResourceRef, RevokeAll, Scope};
 use crate::channel::{
     Broadcast, ChannelControl, Mailbox, SubscribeOptions, WorkQueue, WorkerOptions,
 };
@@ -549,12 +549,12 @@ async fn build<S: System>(
                 Scope::Exact(ResourceRef::executor(Arc::clone(executor))),
                 Rights::EXECUTE,
             );
-            let initial = tracked.managers.caps.send(RequestCapability {
+            let initial = tracked.managers.caps.send(OnTable(RequestCapability {
                 caller: Arc::clone(&tracked.member),
                 request,
                 serving: Serving::Docking,
                 desk: Arc::clone(&tracked.managers.desk),
-            });
+            }));
             match initial.await.unwrap_or_else(|_| Err(KernelStopped.into())) {
                 Ok(granted) => capabilities.push(granted),
                 Err(error) => {
