@@ -16,7 +16,8 @@ use serde_json::Value;
 
 use super::actor::KernelActor;
 use super::audit::{Audit, Entry};
-use super::dock::{Dock, DockSystem, Docked};
+use super::dock::Dock;
+use super::docking::{DockSystem, Docked};
 use super::error::{DockError, GovernanceError, KernelStopped, UndockError};
 use super::loads::{Load, ModuleInfo, ModuleLoaded, Unload};
 use super::undock::Undock;

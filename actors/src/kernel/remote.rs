@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use super::client::KernelClient;
 use super::dock::Dock;
-use super::docking::Docking;
+use super::extension::Docking;
 use super::ports::Ports;
 use super::state::LifecycleState;
 use super::vocabulary::Granted;
