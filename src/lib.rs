@@ -4,6 +4,7 @@
 pub use exokern_actors::*;
 
 pub mod audit_file;
+#[cfg(feature = "bench")]
 pub mod bench;
 pub mod config;
 pub mod http;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use actix_web::{get, post, web, HttpResponse};
 use exokern_actors::channel::{ChannelHandle, ClaimToken, Inbound};
-use exokern_actors::envelope::Envelope;
+use exokern_actors::Envelope;
 use exokern_actors::{Seq, SystemId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

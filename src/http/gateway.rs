@@ -4,12 +4,16 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, PoisonError, RwLock};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
+#[cfg(feature = "http")]
+use std::time::SystemTime;
 
 use exokern_actors::kernel::{DockError, KernelHandle, RemoteDock, RemoteSystem};
 use exokern_actors::SystemId;
 
-use crate::tokens::{RecordError, Token, TokenError, TokenRecord, TokenStore};
+#[cfg(feature = "http")]
+use crate::tokens::TokenError;
+use crate::tokens::{RecordError, Token, TokenRecord, TokenStore};
 
 /// The most messages one read or claim may ask for.
 pub const MAX_LIMIT: usize = 1_000;
@@ -132,6 +136,7 @@ impl Gateway {
     }
 
     /// The remote system a presented token acts as.
+    #[cfg(feature = "http")]
     pub(crate) fn authenticate(&self, presented: &str) -> Result<Authenticated, TokenError> {
         let system = read(&self.inner.tokens)
             .verify(presented, SystemTime::now())?
@@ -144,6 +149,7 @@ impl Gateway {
 }
 
 /// Who a valid token names.
+#[cfg(feature = "http")]
 pub(crate) enum Authenticated {
     /// A remote system this gateway serves.
     Remote(RemoteSystem),

@@ -1,5 +1,8 @@
 //! The HTTP surface: public channels and governance for remote systems, on actix-web.
 //!
+//! The [`Gateway`] (remote systems and their tokens) is always here, as `launch` docks
+//! a config's remotes with it; the routes need the `http` feature.
+//!
 //! A remote system is docked with [`Gateway::dock`] (or from a config's `[[remotes]]`),
 //! and acts through bearer tokens the kernel minted ([`Gateway::mint`], `exokern
 //! token`). Every request acts as the token's system, with exactly its grants and
@@ -29,72 +32,34 @@
 //! # Ok(()) }
 //! ```
 
+#[cfg(feature = "http")]
 mod caller;
+#[cfg(feature = "http")]
 mod channels;
+#[cfg(feature = "http")]
 mod error;
 mod gateway;
+#[cfg(feature = "http")]
 mod governance;
+#[cfg(feature = "http")]
 mod openapi;
+#[cfg(feature = "http")]
+mod routes;
+#[cfg(feature = "http")]
 mod stream;
 
-use actix_web::web;
-
+#[cfg(feature = "http")]
 pub use caller::Caller;
+#[cfg(feature = "http")]
 pub use channels::{
     ChannelInfo, Claim, Claimed, ClaimedItem, Extend, Messages, Publish, Published, Settle,
 };
+#[cfg(feature = "http")]
 pub use error::{ApiError, ErrorBody, ErrorDetail};
 pub use gateway::{Gateway, HttpLimits, MAX_LIMIT};
+#[cfg(feature = "http")]
 pub use governance::{Decision, Health};
+#[cfg(feature = "http")]
 pub use openapi::ApiDoc;
-
-/// Adds exokern's routes, under `/v1`, to an `App` (or a scope of one):
-/// `App::new().configure(routes(gateway))`. The scope carries its own body limit and
-/// error handlers, so the rest of the application keeps its own.
-pub fn routes(gateway: Gateway) -> impl FnOnce(&mut web::ServiceConfig) {
-    move |config| {
-        let limit = gateway.limits().max_body_bytes;
-        config.service(
-            web::scope("/v1")
-                .app_data(web::Data::new(gateway))
-                .app_data(
-                    web::JsonConfig::default()
-                        .limit(limit)
-                        .error_handler(error::json_error),
-                )
-                .app_data(web::QueryConfig::default().error_handler(error::query_error))
-                .app_data(web::PathConfig::default().error_handler(error::path_error))
-                .service(channels::list)
-                .service(channels::read)
-                .service(channels::publish)
-                .service(channels::claim)
-                .service(channels::ack)
-                .service(channels::nack)
-                .service(channels::extend)
-                .service(channels::inbox)
-                .service(stream::stream)
-                .service(governance::health)
-                .service(governance::snapshot)
-                .service(governance::request_capability)
-                .service(governance::derive_capability)
-                .service(governance::revoke_capability)
-                .service(governance::authorize)
-                .service(governance::execute)
-                .service(governance::approvals)
-                .service(governance::decide)
-                .service(governance::lifecycle)
-                .service(governance::load_module)
-                .service(governance::unload_module)
-                .service(openapi::document)
-                .default_service(web::to(not_found)),
-        );
-    }
-}
-
-async fn not_found(req: actix_web::HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
-    Err(ApiError::not_found(format!(
-        "no route {} {}: GET /v1/openapi.json lists them",
-        req.method(),
-        req.path().chars().take(128).collect::<String>()
-    )))
-}
+#[cfg(feature = "http")]
+pub use routes::routes;
