@@ -1,5 +1,6 @@
 //! The JSON-lines audit file: every record, in order, one object per line.
 
+#[path = "../actors/tests/common/mod.rs"]
 mod common;
 
 use common::sid;

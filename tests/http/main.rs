@@ -3,7 +3,7 @@
 
 mod adversarial;
 mod channels;
-#[path = "../common/mod.rs"]
+#[path = "../../actors/tests/common/mod.rs"]
 mod common;
 mod concurrency;
 mod governance;

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use actix::{Actor, Context, Handler};
 use common::{cid, sid};
-use exokern::channel::{ChannelError, MailboxHandle, RecvError};
-use exokern::prelude::*;
+use exokern_actors::channel::{ChannelError, MailboxHandle, RecvError};
+use exokern_actors::prelude::*;
 
 const SECOND: Duration = Duration::from_secs(1);
 

@@ -2,11 +2,11 @@
 //! boundary-copy tests have no counterpart: requests are owned values, and a policy is
 //! moved into the kernel, so nobody can change either afterwards.
 
-use exokern::capability::Denial;
-use exokern::kernel::{Dock, GovernanceError, LifecycleState, Visibility};
-use exokern::policy::RuleSet;
-use exokern::prelude::*;
-use exokern::protocol::{ActionRequest, ApprovalEvent, LifecycleCommand, Reply};
+use exokern_actors::capability::Denial;
+use exokern_actors::kernel::{Dock, GovernanceError, LifecycleState, Visibility};
+use exokern_actors::policy::RuleSet;
+use exokern_actors::prelude::*;
+use exokern_actors::protocol::{ActionRequest, ApprovalEvent, LifecycleCommand, Reply};
 use serde_json::json;
 
 use crate::common::{cid, sid};
@@ -35,7 +35,7 @@ async fn the_gate_denies_without_a_capability_approves_with_one_and_escalates_ir
         .await
         .unwrap();
     let reply = alice
-        .call(exokern::protocol::Request::ActionAuthorize(
+        .call(exokern_actors::protocol::Request::ActionAuthorize(
             http("GET")
                 .payload(json!({"q": [1, 2]}))
                 .capability(granted.capability.id()),
@@ -163,7 +163,7 @@ async fn pause_and_resume_are_states_pause_keeps_capabilities_and_drain_ends_dra
         .request("executor:http".parse().unwrap(), Rights::EXECUTE)
         .await
         .unwrap();
-    let state = |kernel: exokern::kernel::KernelHandle| async move {
+    let state = |kernel: exokern_actors::kernel::KernelHandle| async move {
         kernel.snapshot().await.unwrap().systems[0].state
     };
     let alice_id = sid("alice");
@@ -194,7 +194,7 @@ async fn any_kind_of_system_gets_a_capability_grant_over_the_wire() {
     let kernel = kernel(RuleSet::allow_all()).await;
     let client = std::sync::Arc::new(std::sync::Mutex::new(None));
     /// A robot, not an agent: the kernel does not care what a system is.
-    struct Robot(std::sync::Arc<std::sync::Mutex<Option<exokern::kernel::KernelClient>>>);
+    struct Robot(std::sync::Arc<std::sync::Mutex<Option<exokern_actors::kernel::KernelClient>>>);
     impl System for Robot {
         type Message = f64;
         fn started(&mut self, ctx: &mut SystemContext<'_, Self>) {

@@ -3,10 +3,10 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use exokern::channel::{StartAt, SubscribeOptions};
-use exokern::kernel::{AuditRecord, AuditSink, Kernel, PortError, Visibility};
-use exokern::policy::RuleSet;
-use exokern::prelude::*;
+use exokern_actors::channel::{StartAt, SubscribeOptions};
+use exokern_actors::kernel::{AuditRecord, AuditSink, Kernel, PortError, Visibility};
+use exokern_actors::policy::RuleSet;
+use exokern_actors::prelude::*;
 
 use crate::common::{cid, sid};
 use crate::support::{dock_seen, http, rules, start};
@@ -82,7 +82,7 @@ async fn expired_capabilities_leave_the_heartbeat_count() {
         .await
         .unwrap();
     let alice = dock_seen(&kernel, "alice", false).await;
-    let request = exokern::protocol::CapabilityRequest::new(
+    let request = exokern_actors::protocol::CapabilityRequest::new(
         "executor:http".parse().unwrap(),
         Rights::EXECUTE,
     )

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{cid, queue_with_dead_letters, sid, QueueWithDeadLetters};
-use exokern::channel::{ChannelError, DeadLetterReason, WorkQueueHandle};
-use exokern::prelude::*;
-use exokern::system::{SpawnError, SystemState};
+use exokern_actors::channel::{ChannelError, DeadLetterReason, WorkQueueHandle};
+use exokern_actors::prelude::*;
+use exokern_actors::system::{SpawnError, SystemState};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
 /// What a test system reports about itself.

@@ -6,9 +6,9 @@ use std::thread::ThreadId;
 use std::time::Duration;
 
 use common::{cid, sid};
-use exokern::channel::StartError;
-use exokern::placement::PlacementError;
-use exokern::prelude::*;
+use exokern_actors::channel::StartError;
+use exokern_actors::placement::PlacementError;
+use exokern_actors::prelude::*;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
 
 /// Reports the thread it starts on and the payloads it receives.

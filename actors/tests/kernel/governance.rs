@@ -3,14 +3,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use exokern::capability::Denial;
-use exokern::kernel::{GovernanceError, Kernel, LifecycleState};
-use exokern::policy::{
+use exokern_actors::capability::Denial;
+use exokern_actors::kernel::{GovernanceError, Kernel, LifecycleState};
+use exokern_actors::policy::{
     ActionQuery, ActionVerdict, CapabilityQuery, CapabilityVerdict, Decision, Evaluation,
     ModuleQuery, ModuleVerdict, PayloadChange, Policy, Risk, RuleSet,
 };
-use exokern::prelude::*;
-use exokern::protocol::{ActionRequest, ApprovalEvent, LifecycleCommand};
+use exokern_actors::prelude::*;
+use exokern_actors::protocol::{ActionRequest, ApprovalEvent, LifecycleCommand};
 use serde_json::json;
 use tokio::sync::Semaphore;
 
@@ -239,7 +239,7 @@ async fn a_revoke_issued_before_an_action_denies_it_and_paused_systems_are_not_s
 async fn typed_requests_are_checked_like_wire_requests() {
     let kernel = kernel(RuleSet::allow_all()).await;
     let alice = dock_probe(&kernel, "alice", false).await;
-    let instant = exokern::protocol::CapabilityRequest::new(
+    let instant = exokern_actors::protocol::CapabilityRequest::new(
         "executor:http".parse().unwrap(),
         Rights::EXECUTE,
     )

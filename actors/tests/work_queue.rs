@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use actix::{Actor, Context, Handler};
 use common::{cid, queue_with_dead_letters, sid, QueueWithDeadLetters};
-use exokern::channel::{
+use exokern_actors::channel::{
     ChannelError, ClaimToken, DeadLetterReason, WorkQueueHandle, MAX_BATCH, MAX_LEASE,
 };
-use exokern::prelude::*;
+use exokern_actors::prelude::*;
 
 const LEASE: Duration = Duration::from_secs(30);
 

@@ -8,12 +8,12 @@ use std::time::Duration;
 
 use actix::{Actor, Addr};
 use common::sid;
-use exokern::capability::{
+use exokern_actors::capability::{
     Access, Authority, Authorize, CapabilityActor, CapabilityStats, CaveatViolation, Caveats,
     Check, Denial, Derivation, Derive, DeriveError, Grant, GrantTemplate, List, ResourceRef,
     Revoke, RevokeAll, RevokeError, Stats, Template,
 };
-use exokern::prelude::*;
+use exokern_actors::prelude::*;
 use tokio::sync::Barrier;
 use tokio::time::Instant;
 
@@ -26,7 +26,7 @@ async fn grant(
     holder: &str,
     scope: &str,
     rights: Rights,
-) -> exokern::capability::Capability {
+) -> exokern_actors::capability::Capability {
     caps.send(Grant::new(sid(holder), scope.parse().unwrap(), rights))
         .await
         .unwrap()

@@ -4,8 +4,8 @@ mod common;
 
 use actix::{Actor, Context, Handler};
 use common::{cid, payloads, sid};
-use exokern::channel::{ChannelError, CloseReason, RecvError, MAX_BATCH};
-use exokern::prelude::*;
+use exokern_actors::channel::{ChannelError, CloseReason, RecvError, MAX_BATCH};
+use exokern_actors::prelude::*;
 
 #[actix_rt::test]
 async fn every_subscriber_gets_every_message_in_publish_order() {

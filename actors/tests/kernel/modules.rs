@@ -4,15 +4,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use exokern::capability::Denial;
-use exokern::channel::SubscribeOptions;
-use exokern::kernel::{
+use exokern_actors::capability::Denial;
+use exokern_actors::channel::SubscribeOptions;
+use exokern_actors::kernel::{
     DockError, Framework, FrameworkError, GovernanceError, Kernel, KernelHandle, ModuleDock,
     ModuleSpec, Visibility,
 };
-use exokern::policy::Risk;
-use exokern::prelude::*;
-use exokern::protocol::{ActionRequest, ModuleLoad};
+use exokern_actors::policy::Risk;
+use exokern_actors::prelude::*;
+use exokern_actors::protocol::{ActionRequest, ModuleLoad};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
@@ -135,7 +135,7 @@ async fn an_echo_answers_requests_in_its_inbox() {
 async fn a_worker_executes_each_job_through_the_gate_with_the_capability_it_was_given() {
     let (kernel, channels) = modules_kernel(allow_everything()).await;
     let (ran, mut runs) = mpsc::unbounded_channel();
-    let runner = move |action: exokern::kernel::ApprovedAction| {
+    let runner = move |action: exokern_actors::kernel::ApprovedAction| {
         let ran = ran.clone();
         async move {
             ran.send((action.system.to_string(), action.target, action.payload))
@@ -315,7 +315,7 @@ fn quiet(spec: &ModuleSpec) -> Result<ModuleDock, FrameworkError> {
         type Message = Value;
     }
     spec.channel_count(0, 0)?;
-    Ok(ModuleDock::new(exokern::kernel::Dock::new(
+    Ok(ModuleDock::new(exokern_actors::kernel::Dock::new(
         spec.id.clone(),
         || Quiet,
     )))

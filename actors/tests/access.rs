@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use actix::{Actor, Context, Handler};
 use common::{cid, sid};
-use exokern::channel::{ChannelError, ChannelHandle, ChannelKind, CloseReason, RecvError};
-use exokern::prelude::*;
+use exokern_actors::channel::{ChannelError, ChannelHandle, ChannelKind, CloseReason, RecvError};
+use exokern_actors::prelude::*;
 
 #[actix_rt::test]
 async fn the_sender_is_always_the_handles_holder() {

@@ -5,10 +5,10 @@ mod common;
 use std::time::Duration;
 
 use common::{cid, queue_with_dead_letters, sid, QueueWithDeadLetters};
-use exokern::channel::{
+use exokern_actors::channel::{
     ChannelError, ChannelState, CloseReason, DeadLetterReason, DrainOutcome, DrainReport, RecvError,
 };
-use exokern::prelude::*;
+use exokern_actors::prelude::*;
 
 const LONG: Duration = Duration::from_secs(3600);
 

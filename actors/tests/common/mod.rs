@@ -1,8 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
-use exokern::channel::{DeadLetter, WorkQueueBuilder};
-use exokern::prelude::*;
+use exokern_actors::channel::{DeadLetter, WorkQueueBuilder};
+use exokern_actors::prelude::*;
 
 /// A system id from a literal.
 pub fn sid(name: &str) -> SystemId {

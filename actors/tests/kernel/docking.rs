@@ -1,9 +1,9 @@
 //! Dock and undock: atomic, collision-free, a full teardown.
 
-use exokern::kernel::{Dock, DockError, GovernanceError, LifecycleState, Visibility};
-use exokern::policy::RuleSet;
-use exokern::prelude::*;
-use exokern::protocol::LifecycleCommand;
+use exokern_actors::kernel::{Dock, DockError, GovernanceError, LifecycleState, Visibility};
+use exokern_actors::policy::RuleSet;
+use exokern_actors::prelude::*;
+use exokern_actors::protocol::LifecycleCommand;
 
 use crate::common::{cid, sid};
 use crate::support::{dock_probe, http, kernel, Probe};
@@ -129,7 +129,11 @@ struct Recorder(tokio::sync::mpsc::UnboundedSender<u32>);
 impl System for Recorder {
     type Message = u32;
 
-    fn on_message(&mut self, _: &mut SystemContext<'_, Self>, msg: exokern::channel::Inbound<u32>) {
+    fn on_message(
+        &mut self,
+        _: &mut SystemContext<'_, Self>,
+        msg: exokern_actors::channel::Inbound<u32>,
+    ) {
         let _ = self.0.send(*msg.payload());
     }
 }

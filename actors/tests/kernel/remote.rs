@@ -1,10 +1,10 @@
 //! Remote systems: docked like any other, acting through the ports and client the dock
 //! answers, governed by the same policy, lifecycle and undock.
 
-use exokern::kernel::{DockError, GovernanceError, LifecycleState, RemoteDock, Visibility};
-use exokern::policy::RuleSet;
-use exokern::prelude::*;
-use exokern::protocol::{LifecycleCommand, Reply, Request};
+use exokern_actors::kernel::{DockError, GovernanceError, LifecycleState, RemoteDock, Visibility};
+use exokern_actors::policy::RuleSet;
+use exokern_actors::prelude::*;
+use exokern_actors::protocol::{LifecycleCommand, Reply, Request};
 use serde_json::json;
 
 use crate::common::{cid, sid};

@@ -1,8 +1,8 @@
 //! The wire path: JSON requests in, typed replies out, through the same checks as the
 //! typed calls; malformed requests get `invalid_request` and nobody else notices.
 
-use exokern::policy::RuleSet;
-use exokern::protocol::{Reply, MAX_REQUEST_BYTES};
+use exokern_actors::policy::RuleSet;
+use exokern_actors::protocol::{Reply, MAX_REQUEST_BYTES};
 use serde_json::{json, Value};
 
 use crate::support::{dock_probe, kernel};
@@ -83,7 +83,7 @@ async fn capability_ids_on_the_wire_authorize_only_their_holder() {
     let alice = dock_probe(&kernel, "alice", false).await;
     let bob = dock_probe(&kernel, "bob", false).await;
     let mallory = dock_probe(&kernel, "mallory", false).await;
-    let call = |client: &exokern::kernel::KernelClient, request: Value| {
+    let call = |client: &exokern_actors::kernel::KernelClient, request: Value| {
         let client = client.clone();
         async move { wire(&client.call_json(request.to_string().as_bytes()).await) }
     };

@@ -2,12 +2,12 @@
 
 use std::sync::{Arc, Mutex};
 
-use exokern::kernel::{
+use exokern_actors::kernel::{
     AuditRecord, Dock, Kernel, KernelBuilder, KernelClient, KernelHandle, PortError,
 };
-use exokern::policy::{Risk, RuleSet};
-use exokern::prelude::*;
-use exokern::protocol::{ActionRequest, ApprovalEvent, Heartbeat};
+use exokern_actors::policy::{Risk, RuleSet};
+use exokern_actors::prelude::*;
+use exokern_actors::protocol::{ActionRequest, ApprovalEvent, Heartbeat};
 
 use crate::common::sid;
 

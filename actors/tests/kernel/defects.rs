@@ -6,24 +6,24 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use exokern::capability::Denial;
-use exokern::channel::{ChannelError, SubscribeOptions};
-use exokern::kernel::{
+use exokern_actors::capability::Denial;
+use exokern_actors::channel::{ChannelError, SubscribeOptions};
+use exokern_actors::kernel::{
     Dock, DockError, GovernanceError, Kernel, KernelStopped, LifecycleState, PortError, Visibility,
 };
-use exokern::policy::{
+use exokern_actors::policy::{
     ActionQuery, ActionVerdict, CapabilityQuery, CapabilityVerdict, Decision, Evaluation,
     ModuleQuery, ModuleVerdict, PayloadChange, Policy, Risk, RuleSet,
 };
-use exokern::prelude::*;
-use exokern::protocol::{decode, CapabilityRequest, LifecycleCommand, Reply};
+use exokern_actors::prelude::*;
+use exokern_actors::protocol::{decode, CapabilityRequest, LifecycleCommand, Reply};
 use futures_util::future::join_all;
 use serde_json::{json, Value};
 
 use crate::common::{cid, sid};
 use crate::support::{dock_probe, dock_seen, http, kernel, rules, Probe};
 
-fn executor_http() -> exokern::capability::Scope {
+fn executor_http() -> exokern_actors::capability::Scope {
     "executor:http".parse().unwrap()
 }
 
@@ -128,7 +128,7 @@ async fn s4_s6_privileged_channels_and_requests_need_a_privileged_dock() {
         .lifecycle(LifecycleCommand::Pause, sid("admin"), None)
         .await;
     let module = client
-        .load_module(exokern::protocol::ModuleLoad::new(sid("m"), "noop"))
+        .load_module(exokern_actors::protocol::ModuleLoad::new(sid("m"), "noop"))
         .await;
     let decision = client.decide(some_approval(), true, None).await;
     for refused in [lifecycle.map(|_| ()), module.map(|_| ()), decision] {
@@ -147,7 +147,7 @@ async fn s4_s6_privileged_channels_and_requests_need_a_privileged_dock() {
 }
 
 /// An approval id, for requests refused before it is looked up.
-fn some_approval() -> exokern::protocol::ApprovalId {
+fn some_approval() -> exokern_actors::protocol::ApprovalId {
     serde_json::from_value(json!("6f1c1d2e-0000-4000-8000-000000000000")).unwrap()
 }
 
@@ -156,7 +156,7 @@ async fn s5_s13_kernel_channels_cannot_be_written_and_slow_readers_stall_nothing
     let kernel = kernel(RuleSet::allow_all()).await;
     let admin = dock_seen(&kernel, "admin", true).await;
     let approvals = admin.approvals.clone().unwrap();
-    let forged: exokern::protocol::ApprovalEvent =
+    let forged: exokern_actors::protocol::ApprovalEvent =
         serde_json::from_value(json!({"type": "approval_resolved",
         "approval": "6f1c1d2e-0000-4000-8000-000000000000", "approved": true,
         "decided_by": "kernel", "reason": "forged"}))
@@ -167,7 +167,7 @@ async fn s5_s13_kernel_channels_cannot_be_written_and_slow_readers_stall_nothing
         "{refused:?}"
     );
     let heartbeat = admin.heartbeat.clone().unwrap();
-    let beat: exokern::protocol::Heartbeat =
+    let beat: exokern_actors::protocol::Heartbeat =
         serde_json::from_value(json!({"kernel_id": "forged", "timestamp": 0.0, "beat": 0,
         "systems": [], "capabilities_active": 0, "approvals_pending": 0, "channels": []}))
         .unwrap();
@@ -188,7 +188,10 @@ async fn s5_s13_kernel_channels_cannot_be_written_and_slow_readers_stall_nothing
     // It learns how much it missed instead.
     let first = stalled.recv().await;
     assert!(
-        matches!(first, Err(exokern::channel::RecvError::Lagged { .. })),
+        matches!(
+            first,
+            Err(exokern_actors::channel::RecvError::Lagged { .. })
+        ),
         "{first:?}"
     );
 }
@@ -210,7 +213,7 @@ async fn s7_risk_is_the_registrys_and_cannot_be_declared() {
         .request("executor:shell".parse().unwrap(), Rights::EXECUTE)
         .await
         .unwrap();
-    let run = exokern::protocol::ActionRequest::new("run", "shell", "rm -rf /");
+    let run = exokern_actors::protocol::ActionRequest::new("run", "shell", "rm -rf /");
     let denied = alice.authorize(run, None).await;
     assert!(
         matches!(denied, Err(GovernanceError::Denied { .. })),
@@ -221,7 +224,7 @@ async fn s7_risk_is_the_registrys_and_cannot_be_declared() {
         .register_executor("shell", Risk::Low, None)
         .await
         .unwrap();
-    let run = exokern::protocol::ActionRequest::new("run", "shell", "ls");
+    let run = exokern_actors::protocol::ActionRequest::new("run", "shell", "ls");
     alice.authorize(run, None).await.unwrap();
 }
 
@@ -680,7 +683,7 @@ async fn c2_c3_a_failed_dock_leaves_no_grant_and_undock_stops_what_the_system_ow
 #[actix_rt::test]
 async fn c5_registered_executors_run_approved_actions_and_only_those() {
     let kernel = kernel(RuleSet::allow_all()).await;
-    let runner = |action: exokern::kernel::ApprovedAction| async move {
+    let runner = |action: exokern_actors::kernel::ApprovedAction| async move {
         Ok(json!({"fetched": action.target}))
     };
     kernel
@@ -690,7 +693,7 @@ async fn c5_registered_executors_run_approved_actions_and_only_those() {
     let alice = dock_probe(&kernel, "alice", false).await;
     let unheld = alice
         .execute(
-            exokern::protocol::ActionRequest::new("GET", "fetch", "/a"),
+            exokern_actors::protocol::ActionRequest::new("GET", "fetch", "/a"),
             None,
         )
         .await;
@@ -704,7 +707,7 @@ async fn c5_registered_executors_run_approved_actions_and_only_those() {
         .unwrap();
     let done = alice
         .execute(
-            exokern::protocol::ActionRequest::new("GET", "fetch", "/a"),
+            exokern_actors::protocol::ActionRequest::new("GET", "fetch", "/a"),
             None,
         )
         .await
