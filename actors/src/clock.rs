@@ -167,6 +167,7 @@ mod counter {
         })
     }
 
+    #[allow(unsafe_code)] // the time-stamp counter; see BENCHMARKS.md
     fn read() -> u64 {
         // SAFETY: RDTSC exists on every x86_64 CPU and has no preconditions; user code
         // may execute it wherever Linux keeps time with it, as `keeps_time` checked.

@@ -186,6 +186,7 @@ impl<T> Envelope<T> {
 
     /// Stamps an outgoing message with a given time (nanoseconds since the Unix epoch):
     /// a simulation's virtual clock.
+    #[allow(unsafe_code)] // built in place; see BENCHMARKS.md
     pub(crate) fn stamp_at(
         channel: &ChannelId,
         seq: Seq,

@@ -458,9 +458,9 @@ mod tests {
     fn serde_validates_on_the_way_in() {
         use serde::de::value::{Error, StrDeserializer};
         use serde::de::IntoDeserializer;
-        let ok: StrDeserializer<Error> = "jobs".into_deserializer();
+        let ok: StrDeserializer<'_, Error> = "jobs".into_deserializer();
         assert_eq!(ChannelId::deserialize(ok).unwrap().as_str(), "jobs");
-        let bad: StrDeserializer<Error> = "../etc".into_deserializer();
+        let bad: StrDeserializer<'_, Error> = "../etc".into_deserializer();
         assert!(ChannelId::deserialize(bad).is_err());
     }
 

@@ -1,5 +1,4 @@
 #![doc = include_str!("../README.md")]
-#![warn(missing_docs, missing_debug_implementations)]
 
 mod activity;
 pub mod capability;

@@ -16,17 +16,17 @@ use exokern::prelude::*;
 use tokio::sync::Notify;
 
 /// A system id from a literal.
-pub fn sid(name: &str) -> SystemId {
+pub(crate) fn sid(name: &str) -> SystemId {
     SystemId::new(name).expect("valid system id")
 }
 
 /// A channel id from a literal.
-pub fn cid(name: &str) -> ChannelId {
+pub(crate) fn cid(name: &str) -> ChannelId {
     ChannelId::new(name).expect("valid channel id")
 }
 
 /// Criterion settings that keep `cargo bench` to a few minutes on a 2-core machine.
-pub fn config() -> Criterion {
+pub(crate) fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3))
@@ -34,7 +34,7 @@ pub fn config() -> Criterion {
 }
 
 /// One iteration of a workload.
-pub trait Round {
+pub(crate) trait Round {
     /// Does the work once; `n` numbers the iteration.
     fn round(&self, n: u64) -> impl Future<Output = ()> + '_;
 }
@@ -47,7 +47,7 @@ impl<F: AsyncFn()> Round for F {
 }
 
 /// Times `iters` rounds of `workload` inside `system`.
-pub fn time_rounds<W: Round>(
+pub(crate) fn time_rounds<W: Round>(
     system: &actix_rt::SystemRunner,
     workload: &W,
     iters: u64,
@@ -66,7 +66,7 @@ pub fn time_rounds<W: Round>(
 /// state of the heap and the caches. Timed one after the other, at 10,000 subscribers
 /// whichever fan-out runs second is two to three times slower, in the heap the first
 /// left behind, whichever it is.
-pub fn time_interleaved<A: Round, B: Round>(
+pub(crate) fn time_interleaved<A: Round, B: Round>(
     system: &actix_rt::SystemRunner,
     timed: &A,
     other: &B,
@@ -95,7 +95,7 @@ pub fn time_interleaved<A: Round, B: Round>(
 // ---------------------------------------------------------------- broadcast fan-out --
 
 /// Counts handled messages; the one that completes a round wakes the benchmark.
-pub struct Sink {
+pub(crate) struct Sink {
     handled: Rc<Cell<usize>>,
     round: usize,
     done: Rc<Notify>,
@@ -130,7 +130,7 @@ impl Handler<Delivery<u64>> for Sink {
 /// The baseline's message: a shared payload, as our envelopes are shared.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Raw(Arc<u64>);
+pub(crate) struct Raw(Arc<u64>);
 
 impl Handler<Raw> for Sink {
     type Result = ();
@@ -141,7 +141,7 @@ impl Handler<Raw> for Sink {
 }
 
 /// The baseline broadcaster: `try_send`s a shared payload to every subscriber.
-pub struct Fanout(Vec<Recipient<Raw>>);
+pub(crate) struct Fanout(Vec<Recipient<Raw>>);
 
 impl Actor for Fanout {
     type Context = Context<Self>;
@@ -149,7 +149,7 @@ impl Actor for Fanout {
 
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Publish(u64);
+pub(crate) struct Publish(u64);
 
 impl Handler<Publish> for Fanout {
     type Result = ();
@@ -177,14 +177,14 @@ fn sinks(n: usize, done: &Rc<Notify>) -> Vec<Addr<Sink>> {
 }
 
 /// Raw actix: publish one message to `n` subscribers and wait until all handled it.
-pub struct RawFanout {
+pub(crate) struct RawFanout {
     fanout: Addr<Fanout>,
     done: Rc<Notify>,
 }
 
 impl RawFanout {
     /// Starts the broadcaster and `subscribers` subscribers.
-    pub fn start(subscribers: usize) -> RawFanout {
+    pub(crate) fn start(subscribers: usize) -> RawFanout {
         let done = Rc::new(Notify::new());
         let subs = sinks(subscribers, &done);
         let fanout = Fanout(subs.into_iter().map(Addr::recipient).collect()).start();
@@ -200,7 +200,7 @@ impl Round for RawFanout {
 }
 
 /// exokern: the same through a broadcast channel with push subscribers.
-pub struct ChannelFanout {
+pub(crate) struct ChannelFanout {
     writer: BroadcastHandle<u64>,
     done: Rc<Notify>,
     _channel: Broadcast<u64>,
@@ -208,7 +208,7 @@ pub struct ChannelFanout {
 
 impl ChannelFanout {
     /// Starts the channel and `subscribers` subscribers.
-    pub async fn start(subscribers: usize) -> ChannelFanout {
+    pub(crate) async fn start(subscribers: usize) -> ChannelFanout {
         let done = Rc::new(Notify::new());
         let channel = Broadcast::<u64>::builder(cid("bench"))
             .retention(0)
@@ -246,11 +246,11 @@ impl Round for ChannelFanout {
 // ------------------------------------------------------------- request / reply --------
 
 /// Deadline of every request, in both variants that have one.
-pub const TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Answers every question with the number plus one: as a raw actix message, or as a
 /// request in its exokern inbox.
-pub struct Responder {
+pub(crate) struct Responder {
     inbox: Option<MailboxHandle<u64>>,
 }
 
@@ -271,7 +271,7 @@ impl Handler<Delivery<u64>> for Responder {
 
 #[derive(Message)]
 #[rtype(result = "u64")]
-pub struct Ping(u64);
+pub(crate) struct Ping(u64);
 
 impl Handler<Ping> for Responder {
     type Result = u64;
@@ -302,14 +302,14 @@ fn responder(on: Option<&actix_rt::ArbiterHandle>) -> Addr<Responder> {
 }
 
 /// Raw actix: `send(..).await` to the responder, with or without a timeout.
-pub struct RawAsk {
+pub(crate) struct RawAsk {
     responder: Addr<Responder>,
     timeout: bool,
 }
 
 impl RawAsk {
     /// A responder here or on `on`; `timeout` adds a deadline to every ask.
-    pub fn start(on: Option<&actix_rt::ArbiterHandle>, timeout: bool) -> RawAsk {
+    pub(crate) fn start(on: Option<&actix_rt::ArbiterHandle>, timeout: bool) -> RawAsk {
         RawAsk {
             responder: responder(on),
             timeout,
@@ -329,7 +329,7 @@ impl Round for RawAsk {
 }
 
 /// exokern: a request through a mailbox to the same responder.
-pub struct MailboxAsk {
+pub(crate) struct MailboxAsk {
     client: MailboxHandle<u64>,
     server: SystemId,
     _mail: Mailbox<u64>,
@@ -337,7 +337,7 @@ pub struct MailboxAsk {
 
 impl MailboxAsk {
     /// A mailbox, and a responder here or on `on` reading its inbox.
-    pub async fn start(on: Option<&actix_rt::ArbiterHandle>) -> MailboxAsk {
+    pub(crate) async fn start(on: Option<&actix_rt::ArbiterHandle>) -> MailboxAsk {
         let mail = Mailbox::<u64>::builder(cid("rpc")).start().expect("starts");
         let client = mail
             .grant(sid("client"), Rights::WRITE)
@@ -372,7 +372,7 @@ impl Round for MailboxAsk {
 /// The baseline: a queue as a plain actix actor with the same bookkeeping (a ready
 /// list, a map of claimed items, acks that remove them).
 #[derive(Default)]
-pub struct RawQueueActor {
+pub(crate) struct RawQueueActor {
     next_id: u64,
     ready: VecDeque<(u64, Arc<u64>)>,
     claimed: HashMap<u64, Arc<u64>>,
@@ -384,15 +384,15 @@ impl Actor for RawQueueActor {
 
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Enqueue(Vec<u64>);
+pub(crate) struct Enqueue(Vec<u64>);
 
 #[derive(Message)]
 #[rtype(result = "Vec<(u64, Arc<u64>)>")]
-pub struct Claim(usize);
+pub(crate) struct Claim(usize);
 
 #[derive(Message)]
 #[rtype(result = "usize")]
-pub struct Ack(Vec<u64>);
+pub(crate) struct Ack(Vec<u64>);
 
 impl Handler<Enqueue> for RawQueueActor {
     type Result = ();
@@ -426,17 +426,17 @@ impl Handler<Ack> for RawQueueActor {
 }
 
 /// Lease of every exokern claim.
-pub const LEASE: Duration = Duration::from_secs(30);
+pub(crate) const LEASE: Duration = Duration::from_secs(30);
 
 /// Raw actix: enqueue a batch, claim it, ack it.
-pub struct RawQueue {
+pub(crate) struct RawQueue {
     queue: Addr<RawQueueActor>,
     batch: usize,
 }
 
 impl RawQueue {
     /// A queue actor, worked in batches of `batch`.
-    pub fn start(batch: usize) -> RawQueue {
+    pub(crate) fn start(batch: usize) -> RawQueue {
         RawQueue {
             queue: RawQueueActor::default().start(),
             batch,
@@ -458,7 +458,7 @@ impl Round for RawQueue {
 }
 
 /// exokern: the same through a work queue.
-pub struct QueueBatch {
+pub(crate) struct QueueBatch {
     producer: WorkQueueHandle<u64>,
     consumer: WorkQueueHandle<u64>,
     batch: usize,
@@ -467,7 +467,7 @@ pub struct QueueBatch {
 
 impl QueueBatch {
     /// A work queue, worked in batches of `batch`.
-    pub async fn start(batch: usize) -> QueueBatch {
+    pub(crate) async fn start(batch: usize) -> QueueBatch {
         let queue = WorkQueue::<u64>::builder(cid("bench"))
             .capacity(10_000)
             .start()

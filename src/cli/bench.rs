@@ -10,7 +10,7 @@ use serde_json::json;
 
 /// What `exokern bench` was asked.
 #[derive(clap::Args)]
-pub struct Options {
+pub(crate) struct Options {
     /// About a tenth of the work per iteration and a second per side: the whole suite
     /// in about a minute.
     #[arg(long)]
@@ -37,7 +37,7 @@ pub struct Options {
 
 /// Runs the selected benchmarks, each in an actix system of its own, and prints their
 /// reports. Exit code 2 if the filter matches nothing, 1 if a benchmark failed.
-pub fn run(options: Options) -> ExitCode {
+pub(crate) fn run(options: Options) -> ExitCode {
     let mut entries = suite::select(options.filter.as_deref());
     if options.exact {
         entries.retain(|e| options.filter.as_deref() == Some(e.name()));

@@ -30,7 +30,7 @@ pub struct ChannelInfo {
 /// Where a read starts and how much it takes.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct ReadQuery {
+pub(super) struct ReadQuery {
     /// Messages with a seq greater than this (default 0: the oldest retained).
     after: Option<String>,
     /// At most this many, 1 to 1000 (default 100).
@@ -185,7 +185,7 @@ pub(crate) fn wrong_kind(handle: &ChannelHandle<Value>, what: &str, applies_to: 
     )
 )]
 #[get("/channels")]
-pub async fn list(caller: Caller) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn list(caller: Caller) -> Result<HttpResponse, ApiError> {
     let ports = caller.remote().ports();
     let channels: Vec<ChannelInfo> = caller
         .remote()
@@ -221,7 +221,7 @@ pub async fn list(caller: Caller) -> Result<HttpResponse, ApiError> {
     )
 )]
 #[get("/channels/{channel}/messages")]
-pub async fn read(
+pub(crate) async fn read(
     caller: Caller,
     channel: web::Path<String>,
     query: web::Query<ReadQuery>,
@@ -253,7 +253,7 @@ pub async fn read(
     )
 )]
 #[post("/channels/{channel}/messages")]
-pub async fn publish(
+pub(crate) async fn publish(
     caller: Caller,
     channel: web::Path<String>,
     body: web::Json<Publish>,
@@ -309,7 +309,7 @@ async fn work_queue(
     )
 )]
 #[post("/channels/{channel}/claim")]
-pub async fn claim(
+pub(crate) async fn claim(
     caller: Caller,
     channel: web::Path<String>,
     body: web::Json<Claim>,
@@ -349,7 +349,7 @@ pub async fn claim(
     )
 )]
 #[post("/channels/{channel}/ack")]
-pub async fn ack(
+pub(crate) async fn ack(
     caller: Caller,
     channel: web::Path<String>,
     body: web::Json<Settle>,
@@ -377,7 +377,7 @@ pub async fn ack(
     )
 )]
 #[post("/channels/{channel}/nack")]
-pub async fn nack(
+pub(crate) async fn nack(
     caller: Caller,
     channel: web::Path<String>,
     body: web::Json<Settle>,
@@ -401,7 +401,7 @@ pub async fn nack(
     )
 )]
 #[post("/channels/{channel}/extend")]
-pub async fn extend(
+pub(crate) async fn extend(
     caller: Caller,
     channel: web::Path<String>,
     body: web::Json<Extend>,
@@ -427,7 +427,7 @@ pub async fn extend(
     )
 )]
 #[get("/channels/{channel}/inbox")]
-pub async fn inbox(
+pub(crate) async fn inbox(
     caller: Caller,
     channel: web::Path<String>,
     query: web::Query<ReadQuery>,

@@ -42,7 +42,7 @@ pub struct Health {
     responses((status = 200, body = Health), (status = 503, body = ErrorBody))
 )]
 #[get("/health")]
-pub async fn health(gateway: web::Data<Gateway>) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn health(gateway: web::Data<Gateway>) -> Result<HttpResponse, ApiError> {
     let kernel = gateway.kernel();
     if !kernel.is_running() {
         return Err(ApiError::unavailable("the kernel has shut down"));
@@ -63,7 +63,7 @@ pub async fn health(gateway: web::Data<Gateway>) -> Result<HttpResponse, ApiErro
     )
 )]
 #[get("/snapshot")]
-pub async fn snapshot(caller: Caller) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn snapshot(caller: Caller) -> Result<HttpResponse, ApiError> {
     let snapshot = caller.remote().client().snapshot().await?;
     Ok(HttpResponse::Ok().json(snapshot))
 }
@@ -82,7 +82,7 @@ pub async fn snapshot(caller: Caller) -> Result<HttpResponse, ApiError> {
     )
 )]
 #[post("/capabilities")]
-pub async fn request_capability(
+pub(crate) async fn request_capability(
     caller: Caller,
     body: web::Json<CapabilityRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -108,7 +108,7 @@ pub async fn request_capability(
     )
 )]
 #[post("/capabilities/derive")]
-pub async fn derive_capability(
+pub(crate) async fn derive_capability(
     caller: Caller,
     body: web::Json<CapabilityDerive>,
 ) -> Result<HttpResponse, ApiError> {
@@ -132,7 +132,7 @@ pub async fn derive_capability(
     )
 )]
 #[delete("/capabilities/{capability}")]
-pub async fn revoke_capability(
+pub(crate) async fn revoke_capability(
     caller: Caller,
     capability: web::Path<CapabilityId>,
 ) -> Result<HttpResponse, ApiError> {
@@ -156,7 +156,7 @@ pub async fn revoke_capability(
     )
 )]
 #[post("/actions/authorize")]
-pub async fn authorize(
+pub(crate) async fn authorize(
     caller: Caller,
     body: web::Json<ActionRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -181,7 +181,7 @@ pub async fn authorize(
     )
 )]
 #[post("/actions/execute")]
-pub async fn execute(
+pub(crate) async fn execute(
     caller: Caller,
     body: web::Json<ActionRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -203,7 +203,7 @@ pub async fn execute(
     )
 )]
 #[get("/approvals")]
-pub async fn approvals(caller: Caller) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn approvals(caller: Caller) -> Result<HttpResponse, ApiError> {
     let pending = caller.remote().client().pending_approvals().await?;
     Ok(HttpResponse::Ok().json(pending))
 }
@@ -232,7 +232,7 @@ pub struct Decision {
     )
 )]
 #[post("/approvals/{approval}")]
-pub async fn decide(
+pub(crate) async fn decide(
     caller: Caller,
     approval: web::Path<ApprovalId>,
     body: web::Json<Decision>,
@@ -261,7 +261,7 @@ pub async fn decide(
     )
 )]
 #[post("/lifecycle")]
-pub async fn lifecycle(
+pub(crate) async fn lifecycle(
     caller: Caller,
     body: web::Json<LifecycleRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -286,7 +286,7 @@ pub async fn lifecycle(
     )
 )]
 #[post("/modules")]
-pub async fn load_module(
+pub(crate) async fn load_module(
     caller: Caller,
     body: web::Json<ModuleLoad>,
 ) -> Result<HttpResponse, ApiError> {
@@ -310,7 +310,7 @@ pub async fn load_module(
     )
 )]
 #[delete("/modules/{module}")]
-pub async fn unload_module(
+pub(crate) async fn unload_module(
     caller: Caller,
     module: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {

@@ -62,6 +62,6 @@ impl Modify for Bearer {
 /// This document.
 #[utoipa::path(tag = "governance", responses((status = 200, body = Object, description = "OpenAPI 3")))]
 #[get("/openapi.json")]
-pub async fn document() -> HttpResponse {
+pub(crate) async fn document() -> HttpResponse {
     HttpResponse::Ok().json(ApiDoc::openapi())
 }

@@ -28,7 +28,7 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// Where a stream starts.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct StreamQuery {
+pub(super) struct StreamQuery {
     /// Start after this seq (the `Last-Event-ID` header wins); without either, with the
     /// next message published.
     after: Option<String>,
@@ -51,7 +51,7 @@ pub struct StreamQuery {
     )
 )]
 #[get("/channels/{channel}/stream")]
-pub async fn stream(
+pub(crate) async fn stream(
     caller: Caller,
     channel: web::Path<String>,
     query: web::Query<StreamQuery>,

@@ -14,13 +14,13 @@ use serde_json::{json, Value};
 use crate::common::{cid, sid};
 
 /// The largest body the test server accepts.
-pub const BODY_LIMIT: usize = 64 * 1024;
+pub(crate) const BODY_LIMIT: usize = 64 * 1024;
 
 /// A served kernel. Channels: `events` (public broadcast, retention 2000), `jobs`
 /// (public work queue, capacity 4), `letters` (public mailbox), `secret` (private
 /// broadcast). Remotes: `alice` (READ|WRITE on all four), `bob` (READ on `events`,
 /// READ|WRITE on `letters`), `ops` (privileged, nothing else).
-pub struct Served {
+pub(crate) struct Served {
     pub base: String,
     pub kernel: KernelHandle,
     pub gateway: Gateway,
@@ -37,7 +37,7 @@ async fn echo(action: ApprovedAction) -> Result<Value, String> {
 }
 
 /// Everything allowed but irreversible actions, which escalate to `ops`.
-pub fn policy() -> RuleSet {
+pub(crate) fn policy() -> RuleSet {
     serde_json::from_value(json!({"rules": [
         {"name": "caps", "on": "capability", "effect": "allow"},
         {"name": "no rm", "on": "action", "effect": "deny", "actions": ["rm"]},
@@ -48,7 +48,7 @@ pub fn policy() -> RuleSet {
 }
 
 impl Served {
-    pub async fn start() -> Served {
+    pub(crate) async fn start() -> Served {
         let kernel = Kernel::builder()
             .built_in_frameworks()
             .policy(policy())
@@ -144,7 +144,7 @@ impl Served {
     }
 
     /// Sends `method path` with `token` and a raw `body` (as JSON if given).
-    pub async fn raw(
+    pub(crate) async fn raw(
         &self,
         method: &str,
         path: &str,
@@ -186,11 +186,11 @@ impl Served {
         (status, value)
     }
 
-    pub async fn get(&self, path: &str, token: &str) -> (u16, Value) {
+    pub(crate) async fn get(&self, path: &str, token: &str) -> (u16, Value) {
         self.raw("GET", path, Some(token), None).await
     }
 
-    pub async fn post(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
+    pub(crate) async fn post(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
         self.raw(
             "POST",
             path,
@@ -200,14 +200,14 @@ impl Served {
         .await
     }
 
-    pub async fn stats(&self) -> (ChannelStats, ChannelStats) {
+    pub(crate) async fn stats(&self) -> (ChannelStats, ChannelStats) {
         (
             self.events.stats().await.unwrap(),
             self.jobs.stats().await.unwrap(),
         )
     }
 
-    pub async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.handle.stop(false).await;
         self.kernel.shutdown().await;
     }

@@ -202,7 +202,10 @@ mod millis {
 
     use serde::Serializer;
 
-    pub fn serialize<S: Serializer>(value: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    pub(super) fn serialize<S: Serializer>(
+        value: &Option<Duration>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         match value {
             Some(left) => s.serialize_some(&(left.as_millis() as u64)),
             None => s.serialize_none(),

@@ -242,6 +242,7 @@ impl<T: Send + Sync + 'static> Outlet<T> {
     /// up to `direct`, at most two cache lines), so that a fan-out reaching it a few
     /// outlets later finds them in cache: the locked swap of `rung` on a missing line
     /// would otherwise wait for memory, one outlet at a time.
+    #[allow(unsafe_code)] // a prefetch; its cost and saving belong in BENCHMARKS.md
     pub(crate) fn prefetch(self: &Arc<Self>) {
         #[cfg(target_arch = "x86_64")]
         {

@@ -67,7 +67,7 @@ pub(crate) struct Managers {
 
 /// The kernel: registry of docked systems and channels. Runs on the kernel's arbiter
 /// beside the other managers.
-pub struct KernelActor {
+pub(crate) struct KernelActor {
     pub(crate) id: Arc<str>,
     pub(crate) limits: Limits,
     pub(crate) managers: Managers,

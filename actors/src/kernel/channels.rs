@@ -12,7 +12,7 @@ use crate::ids::{ChannelId, SystemId};
 use crate::rights::Rights;
 
 /// What a type-erased grant returns.
-pub type GrantFuture = Pin<Box<dyn Future<Output = Result<Port, ChannelError>>>>;
+pub(super) type GrantFuture = Pin<Box<dyn Future<Output = Result<Port, ChannelError>>>>;
 
 /// A channel of any kind and payload type (unnameable outside the crate).
 pub trait ErasedChannel: Send + Sync + 'static {

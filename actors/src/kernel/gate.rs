@@ -90,7 +90,7 @@ struct Pending {
 /// covers the executor with EXECUTE (and the action and target, by its caveats) **and**
 /// the policy allows it. Risk comes from the executor registry. An escalated action is
 /// broadcast on `kernel.approvals` and waits for a privileged decision or its timeout.
-pub struct ActionGateActor {
+pub(crate) struct ActionGateActor {
     policy: Arc<dyn Policy>,
     caps: Addr<CapabilityActor>,
     audit: Audit,

@@ -31,7 +31,7 @@ pub(crate) struct Controlled {
 /// Applies lifecycle commands. The new state is set when the command is handled, before
 /// its effects finish, so every governance request handled after it sees it; a drain
 /// runs in the background and its requester is answered when it ends.
-pub struct LifecycleActor {
+pub(crate) struct LifecycleActor {
     caps: Addr<CapabilityActor>,
     audit: Audit,
     systems: FxHashMap<SystemId, Controlled>,

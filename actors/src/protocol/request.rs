@@ -13,7 +13,7 @@ use crate::rights::Rights;
 use crate::serde_with::opt_secs;
 
 /// The longest action, executor or target name, in bytes.
-pub const MAX_NAME: usize = MAX_CAVEAT_LEN;
+pub(super) const MAX_NAME: usize = MAX_CAVEAT_LEN;
 
 /// A governance request. The requester is never a field: it is whoever the request
 /// arrived from.

@@ -5,23 +5,23 @@ use exokern_actors::channel::{DeadLetter, WorkQueueBuilder};
 use exokern_actors::prelude::*;
 
 /// A system id from a literal.
-pub fn sid(name: &str) -> SystemId {
+pub(crate) fn sid(name: &str) -> SystemId {
     SystemId::new(name).expect("valid system id")
 }
 
 /// A channel id from a literal.
-pub fn cid(name: &str) -> ChannelId {
+pub(crate) fn cid(name: &str) -> ChannelId {
     ChannelId::new(name).expect("valid channel id")
 }
 
 /// Payloads of a list of envelopes.
-pub fn payloads<T: Clone>(envs: &[std::sync::Arc<Envelope<T>>]) -> Vec<T> {
+pub(crate) fn payloads<T: Clone>(envs: &[std::sync::Arc<Envelope<T>>]) -> Vec<T> {
     envs.iter().map(|e| e.payload().clone()).collect()
 }
 
 /// A work queue `jobs` whose dead letters go to `jobs.dead`, with the handles the tests
 /// use: a producer, a worker, and `ops`, who reads the dead letters.
-pub struct QueueWithDeadLetters {
+pub(crate) struct QueueWithDeadLetters {
     pub queue: WorkQueue<u32>,
     pub producer: WorkQueueHandle<u32>,
     pub worker: WorkQueueHandle<u32>,
@@ -29,7 +29,7 @@ pub struct QueueWithDeadLetters {
 }
 
 /// Builds a [`QueueWithDeadLetters`]; `configure` sets the queue's other options.
-pub async fn queue_with_dead_letters(
+pub(crate) async fn queue_with_dead_letters(
     configure: impl FnOnce(WorkQueueBuilder<u32>) -> WorkQueueBuilder<u32>,
 ) -> QueueWithDeadLetters {
     let dead = WorkQueue::<DeadLetter<u32>>::builder(cid("jobs.dead"))

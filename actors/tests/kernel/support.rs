@@ -13,7 +13,7 @@ use crate::common::sid;
 
 /// What a docked probe saw of itself in `started`.
 #[derive(Debug, Clone)]
-pub struct Seen {
+pub(crate) struct Seen {
     pub client: KernelClient,
     pub heartbeat: Result<BroadcastHandle<Heartbeat>, PortError>,
     pub approvals: Result<BroadcastHandle<ApprovalEvent>, PortError>,
@@ -21,13 +21,13 @@ pub struct Seen {
 }
 
 /// A system that hands its kernel client and kernel ports to the test.
-pub struct Probe {
+pub(crate) struct Probe {
     pub seen: Arc<Mutex<Option<Seen>>>,
 }
 
 impl Probe {
     /// A probe whose sightings nobody reads.
-    pub fn blind() -> Probe {
+    pub(crate) fn blind() -> Probe {
         Probe {
             seen: Arc::default(),
         }
@@ -50,7 +50,7 @@ impl System for Probe {
 }
 
 /// Docks a probe and answers what it saw.
-pub async fn dock_seen(kernel: &KernelHandle, id: &str, privileged: bool) -> Seen {
+pub(crate) async fn dock_seen(kernel: &KernelHandle, id: &str, privileged: bool) -> Seen {
     let slot = Arc::new(Mutex::new(None));
     let seen = Arc::clone(&slot);
     let mut dock = Dock::new(sid(id), move || Probe {
@@ -65,22 +65,22 @@ pub async fn dock_seen(kernel: &KernelHandle, id: &str, privileged: bool) -> See
 }
 
 /// Docks a probe and answers its kernel client.
-pub async fn dock_probe(kernel: &KernelHandle, id: &str, privileged: bool) -> KernelClient {
+pub(crate) async fn dock_probe(kernel: &KernelHandle, id: &str, privileged: bool) -> KernelClient {
     dock_seen(kernel, id, privileged).await.client
 }
 
-pub fn rules(value: serde_json::Value) -> RuleSet {
+pub(crate) fn rules(value: serde_json::Value) -> RuleSet {
     serde_json::from_value(value).unwrap()
 }
 
 /// A kernel under `policy`, with the built-in frameworks and the executors `http` (low
 /// risk) and `shell` (irreversible) registered.
-pub async fn kernel(policy: RuleSet) -> KernelHandle {
+pub(crate) async fn kernel(policy: RuleSet) -> KernelHandle {
     start(Kernel::builder().built_in_frameworks().policy(policy)).await
 }
 
 /// Starts `builder`'s kernel, with the executors `http` and `shell` registered.
-pub async fn start(builder: KernelBuilder) -> KernelHandle {
+pub(crate) async fn start(builder: KernelBuilder) -> KernelHandle {
     let kernel = builder.start().await.unwrap();
     kernel
         .register_executor("http", Risk::Low, None)
@@ -93,6 +93,6 @@ pub async fn start(builder: KernelBuilder) -> KernelHandle {
     kernel
 }
 
-pub fn http(action: &str) -> ActionRequest {
+pub(crate) fn http(action: &str) -> ActionRequest {
     ActionRequest::new(action, "http", "https://example.com/")
 }
