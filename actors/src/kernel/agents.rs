@@ -89,6 +89,9 @@ impl Handler<DockAgents> for KernelActor {
             Entry::new(None, "dock", "simulation", "ok")
                 .reason(format!("{} agents docked", members.len())),
         );
+        // A synchronous handler cannot wait for the lifecycle manager, and `try_send`
+        // could drop the record it must keep: one control message per simulation, to a
+        // manager on this arbiter.
         self.managers.lifecycle.do_send(TrackAll(tracked));
         Ok(AgentLine {
             members,
@@ -113,6 +116,7 @@ impl Handler<UndockAgents> for KernelActor {
         for id in ids {
             if let Some(registration) = self.members.remove(&id) {
                 registration.member.set_state(LifecycleState::Stopped);
+                // As above: a revocation that must not be dropped, one per undocked agent.
                 self.managers.caps.do_send(RevokeAll { holder: id.clone() });
                 gone.push(id);
             }
@@ -122,6 +126,7 @@ impl Handler<UndockAgents> for KernelActor {
             Entry::new(None, "undock", "simulation", "ok")
                 .reason(format!("{count} agents undocked")),
         );
+        // As above: one control message per undock.
         self.managers.lifecycle.do_send(ForgetAll(gone));
         count
     }

@@ -231,6 +231,7 @@ impl<S: System> Drop for Simulation<S> {
             return;
         }
         for cohort in &self.cohorts {
+            // Dropping a simulation cannot wait; one halt per cohort, never dropped.
             cohort.do_send(Halt);
         }
         if let Some(pool) = self.pool.take() {

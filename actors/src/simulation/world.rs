@@ -248,6 +248,9 @@ impl<M> World<M> {
         }
         if self.schedule == Schedule::Immediate {
             if let Some(wakers) = self.wakers.get() {
+                // The wake carries the quiescence count of the mail just posted, from a
+                // hook that cannot wait: a dropped wake would strand the mail, and there
+                // is at most one per batch posted.
                 wakers[destination].do_send(Wake(self.activity.enter()));
             }
         }
