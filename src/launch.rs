@@ -6,14 +6,14 @@ use std::sync::Arc;
 
 use exokern_actors::channel::{Broadcast, Mailbox, StartError, WorkQueue};
 use exokern_actors::kernel::{
-    ApprovedAction, DockError, Executor, GovernanceError, Kernel, KernelChannel, KernelError,
-    KernelHandle, Visibility,
+    ApprovedAction, DockError, Executor, GovernanceError, Kernel, KernelBuilder, KernelChannel,
+    KernelError, KernelHandle, Visibility,
 };
 use exokern_actors::protocol::ModuleLoad;
 use serde_json::{json, Value};
 
 use crate::audit_file::JsonLinesAudit;
-use crate::config::{ChannelConfig, ChannelKind, Config, Runner};
+use crate::config::{ChannelConfig, ChannelKind, Config, ModuleConfig, Runner};
 use crate::http::{Gateway, HttpLimits};
 
 /// Why a configuration did not come up. Whatever had started is shut down.
@@ -76,12 +76,7 @@ pub struct Launched {
 /// systems; call inside an actix `System`. On failure, shuts down what had started.
 pub async fn launch(config: &Config) -> Result<Launched, LaunchError> {
     let settings = &config.kernel;
-    let mut builder = Kernel::builder()
-        .id(settings.id.clone())
-        .name(settings.name.clone())
-        .policy(settings.policy.clone())
-        .heartbeat_interval(settings.heartbeat)
-        .built_in_frameworks();
+    let mut builder = kernel_builder(config);
     if let Some(path) = &settings.audit_file {
         let sink = JsonLinesAudit::append(path).map_err(|e| LaunchError::AuditFile {
             path: path.display().to_string(),
@@ -98,6 +93,55 @@ pub async fn launch(config: &Config) -> Result<Launched, LaunchError> {
             kernel.shutdown().await;
             Err(error)
         }
+    }
+}
+
+/// Makes the decisions [`launch`] makes on `config` before it docks anything, starting
+/// nothing: the module policy and the framework's check of the settings and channels
+/// of each module, and the capability policy on the executors of each module and
+/// remote system. The first refusal is the one `launch` would meet.
+pub async fn preflight(config: &Config) -> Result<(), LaunchError> {
+    let preflight = kernel_builder(config).preflight();
+    for module in &config.modules {
+        preflight
+            .module(&module_load(module))
+            .await
+            .map_err(|error| LaunchError::Module {
+                module: module.id.to_string(),
+                error,
+            })?;
+    }
+    for remote in &config.remotes {
+        preflight
+            .remote(&remote.dock())
+            .await
+            .map_err(|error| LaunchError::Remote {
+                remote: remote.id.to_string(),
+                error,
+            })?;
+    }
+    Ok(())
+}
+
+/// The kernel `config` describes, before its audit sink.
+fn kernel_builder(config: &Config) -> KernelBuilder {
+    let settings = &config.kernel;
+    Kernel::builder()
+        .id(settings.id.clone())
+        .name(settings.name.clone())
+        .policy(settings.policy.clone())
+        .heartbeat_interval(settings.heartbeat)
+        .built_in_frameworks()
+}
+
+/// The request that loads `module`.
+fn module_load(module: &ModuleConfig) -> ModuleLoad {
+    ModuleLoad {
+        channels: module.channels.clone(),
+        executors: module.executors.clone(),
+        privileged: module.privileged,
+        settings: module.settings.clone(),
+        ..ModuleLoad::new(module.id.clone(), module.framework.clone())
     }
 }
 
@@ -121,15 +165,8 @@ async fn populate(gateway: &Gateway, config: &Config) -> Result<(), LaunchError>
             })?;
     }
     for module in &config.modules {
-        let request = ModuleLoad {
-            channels: module.channels.clone(),
-            executors: module.executors.clone(),
-            privileged: module.privileged,
-            settings: module.settings.clone(),
-            ..ModuleLoad::new(module.id.clone(), module.framework.clone())
-        };
         kernel
-            .load_module(request)
+            .load_module(module_load(module))
             .await
             .map_err(|error| LaunchError::Module {
                 module: module.id.to_string(),

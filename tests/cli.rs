@@ -42,7 +42,10 @@ fn launch_once_brings_the_demo_up_and_exits_0() {
     ] {
         assert!(out.contains(system), "{system} missing from\n{out}");
     }
-    assert!(out.contains("jobs work queue"), "{out}");
+    assert!(
+        out.contains("  - jobs (work queue of json, public)"),
+        "{out}"
+    );
     let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
     let loads = audit
         .lines()
@@ -58,7 +61,12 @@ fn inspect_prints_the_plan_and_starts_nothing() {
     assert_eq!(code, 0);
     assert!(out.starts_with("kernel demo (exokern demo)\n"), "{out}");
     assert!(out.contains("  - approver (approver, privileged)"), "{out}");
-    assert!(out.contains("  - deploy (risk High, runs)"), "{out}");
+    assert!(out.contains("  - deploy (risk high, runs)"), "{out}");
+    assert!(out.contains("  - deploys (work_queue, private)"), "{out}");
+    assert!(
+        out.ends_with("launch: every module and remote system passes the policy and its checks\n"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -104,14 +112,55 @@ fn usage_errors_exit_2() {
     assert_eq!(run(&["--version"]).0, 0);
 }
 
+/// `inspect` makes `launch`'s decisions, and both refuse the same configs the same way.
 #[test]
-fn a_module_the_policy_refuses_is_a_runtime_failure_exit_1() {
+fn what_the_policy_or_a_framework_refuses_exits_2_from_inspect_and_launch() {
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("refused.toml");
-    std::fs::write(&config, "[[modules]]\nid = \"m\"\nframework = \"noop\"\n").unwrap();
-    let (code, _, err) = run(&["launch", config.to_str().unwrap(), "--once"]);
-    assert_eq!(code, 1, "{err}");
-    assert!(err.contains("module `m` was not loaded"), "{err}");
+    let allow_modules =
+        "[[kernel.policy.rules]]\nname = \"modules\"\non = \"module\"\neffect = \"allow\"\n";
+    let cases = [
+        (
+            "[[modules]]\nid = \"m\"\nframework = \"noop\"\n".to_owned(),
+            "module `m` was not loaded: denied by policy",
+            "`on = \"module\"` and `effect = \"allow\"` whose `systems` match `m`",
+        ),
+        (
+            format!(
+                "{allow_modules}[[channels]]\nid = \"c\"\nkind = \"broadcast\"\n\
+                 [[modules]]\nid = \"m\"\nframework = \"noop\"\nchannels = [\"c\"]\n"
+            ),
+            "module `m` was not loaded: module `m` cannot be built: framework `noop`: takes no channels",
+            "change the `channels` or `settings` of module `m`",
+        ),
+        (
+            format!(
+                "{allow_modules}[[executors]]\nname = \"build\"\nrisk = \"low\"\n\
+                 [[modules]]\nid = \"m\"\nframework = \"noop\"\nexecutors = [\"build\"]\n"
+            ),
+            "the initial capability on executor `build` was refused",
+            "for `m` on `executor:build`",
+        ),
+        (
+            "[[executors]]\nname = \"build\"\nrisk = \"low\"\n\
+             [[remotes]]\nid = \"r\"\nexecutors = [\"build\"]\n"
+                .to_owned(),
+            "remote system `r` was not docked: the initial capability on executor `build`",
+            "or drop `build` from its `executors`",
+        ),
+    ];
+    for (text, refused, fix) in cases {
+        let config = dir.path().join("refused.toml");
+        std::fs::write(&config, &text).unwrap();
+        for command in [&["inspect"][..], &["launch", "--once"]] {
+            let mut args = command.to_vec();
+            args.insert(1, config.to_str().unwrap());
+            let (code, out, err) = run(&args);
+            assert_eq!(code, 2, "{args:?} {text}: {out}{err}");
+            assert!(err.contains(refused), "{args:?} {text}: {err}");
+            assert!(err.contains(fix), "{args:?} {text}: {err}");
+            assert!(!out.contains("Starting exokern"), "{out}");
+        }
+    }
 }
 
 #[cfg(unix)]

@@ -1,21 +1,27 @@
-//! `exokern inspect CONFIG`: checks a config and prints what `launch` would start,
-//! starting nothing.
+//! `exokern inspect CONFIG`: checks a config as `launch` would, and prints what it
+//! would start, starting nothing.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use exokern::config::Config;
+use exokern::launch::preflight;
 
-use super::config_error;
+use super::{config_error, refusal};
 
-/// Loads the config and prints its plan.
+/// Loads the config, prints its plan, and makes `launch`'s decisions on it.
 pub(crate) fn run(config: PathBuf) -> ExitCode {
-    match Config::load(config) {
-        Ok(config) => {
-            print!("{}", plan(&config));
+    let config = match Config::load(config) {
+        Ok(config) => config,
+        Err(error) => return config_error(&error),
+    };
+    print!("{}", plan(&config));
+    match actix_rt::System::new().block_on(preflight(&config)) {
+        Ok(()) => {
+            println!("launch: every module and remote system passes the policy and its checks");
             ExitCode::SUCCESS
         }
-        Err(error) => config_error(&error),
+        Err(error) => refusal(&error),
     }
 }
 
@@ -39,7 +45,7 @@ fn plan(config: &Config) -> String {
     for channel in &config.channels {
         let _ = writeln!(
             out,
-            "  - {} ({}, {:?})",
+            "  - {} ({}, {})",
             channel.id, channel.kind, channel.visibility
         );
     }
@@ -47,7 +53,7 @@ fn plan(config: &Config) -> String {
     for executor in &config.executors {
         let _ = writeln!(
             out,
-            "  - {} (risk {:?}{})",
+            "  - {} (risk {}{})",
             executor.name,
             executor.risk,
             if executor.run.is_some() { ", runs" } else { "" }

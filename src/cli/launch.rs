@@ -9,11 +9,11 @@ use std::task::Poll;
 
 use exokern::config::Config;
 use exokern::kernel::KernelHandle;
-use exokern::launch::{launch, Launched};
+use exokern::launch::{launch, preflight, Launched};
 use exokern::protocol::Heartbeat;
 use exokern::SystemId;
 
-use super::config_error;
+use super::{config_error, refusal};
 
 /// Loads the config and runs its constellation.
 pub(crate) fn run(config: PathBuf, once: bool, publish: bool) -> ExitCode {
@@ -35,7 +35,12 @@ pub(crate) fn run(config: PathBuf, once: bool, publish: bool) -> ExitCode {
         return ExitCode::from(2);
     }
     let publish = publish || config.kernel.network.publish;
-    actix_rt::System::new().block_on(constellation(config, once, publish))
+    actix_rt::System::new().block_on(async move {
+        match preflight(&config).await {
+            Ok(()) => constellation(config, once, publish).await,
+            Err(error) => refusal(&error),
+        }
+    })
 }
 
 async fn constellation(config: Config, once: bool, publish: bool) -> ExitCode {
@@ -147,7 +152,7 @@ async fn print_snapshot(kernel: &KernelHandle) -> Result<(), ExitCode> {
     println!("channels:");
     for channel in &snapshot.channels {
         println!(
-            "  - {} {} {:?}",
+            "  - {} ({}, {})",
             channel.id, channel.describes, channel.visibility
         );
     }

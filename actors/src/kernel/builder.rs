@@ -17,9 +17,11 @@ use super::gate::ActionGateActor;
 use super::handle::KernelHandle;
 use super::heartbeat::DEFAULT_HEARTBEAT_INTERVAL;
 use super::lifecycle::LifecycleActor;
+use super::loader::ModuleLoaderActor;
 use super::loads::Loader;
-use super::modules::{Framework, ModuleLoaderActor};
+use super::modules::Framework;
 use super::ports::Visibility;
+use super::preflight::Preflight;
 use super::{Limits, APPROVALS, AUDIT, HEARTBEAT};
 use crate::capability::CapabilityActor;
 use crate::channel::Broadcast;
@@ -166,6 +168,12 @@ impl KernelBuilder {
         self
     }
 
+    /// The decisions this kernel would make on modules and remote systems, asked without
+    /// starting it.
+    pub fn preflight(&self) -> Preflight {
+        Preflight::new(Arc::clone(&self.policy), self.frameworks.iter().cloned())
+    }
+
     /// Starts the kernel's managers and channels; call inside an actix `System`.
     pub async fn start(self) -> Result<KernelHandle, KernelError> {
         let limits = self.limits;
@@ -237,11 +245,10 @@ impl KernelBuilder {
             let audit = audit.clone();
             let kernel_channels = kernel_channels.clone();
             let heartbeat_every = self.heartbeat_every;
-            let (policy, frameworks) = (Arc::clone(&self.policy), self.frameworks);
+            let preflight = Preflight::new(Arc::clone(&self.policy), self.frameworks);
             move |ctx: &mut actix::Context<KernelActor>| {
                 let loader =
-                    ModuleLoaderActor::new(ctx.address(), policy, audit.clone(), frameworks)
-                        .start();
+                    ModuleLoaderActor::new(ctx.address(), preflight, audit.clone()).start();
                 let managers = Managers {
                     caps,
                     desk,

@@ -14,8 +14,9 @@ use super::docking::DockSystem;
 use super::error::{DockError, GovernanceError, KernelStopped, UndockError};
 use super::gate::{Decide, Executor, ListPending, RegisterExecutor};
 use super::lifecycle::Command;
+use super::loader::{ListModules, ModuleLoaderActor, RegisterFramework};
 use super::loads::{Load, ModuleInfo, ModuleLoaded, Unload};
-use super::modules::{Framework, ListModules, ModuleLoaderActor, RegisterFramework};
+use super::modules::Framework;
 use super::ports::Visibility;
 use super::remote::{RemoteDock, RemoteSystem};
 use super::state::LifecycleState;
@@ -319,6 +320,6 @@ macro_rules! stoppable {
 stoppable!(
     super::gate::ActionGateActor,
     super::lifecycle::LifecycleActor,
-    super::modules::ModuleLoaderActor,
+    super::loader::ModuleLoaderActor,
     crate::capability::CapabilityActor
 );

@@ -24,6 +24,22 @@ pub enum Visibility {
     Public,
 }
 
+impl Visibility {
+    /// The config's word for it: `private` or `public`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Visibility::Private => "private",
+            Visibility::Public => "public",
+        }
+    }
+}
+
+impl std::fmt::Display for Visibility {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Why a port cannot be had.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -172,5 +188,10 @@ impl Ports {
 }
 
 pub(crate) fn describe(kind: &str, payload: &str) -> String {
+    // Config files declare JSON channels: say it in their word.
+    let payload = match payload {
+        "serde_json::value::Value" => "json",
+        payload => payload,
+    };
     format!("{kind} of {payload}")
 }

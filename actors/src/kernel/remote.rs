@@ -78,6 +78,11 @@ impl RemoteDock {
         &self.id
     }
 
+    /// The executors it is to start with a capability on.
+    pub fn executors(&self) -> impl Iterator<Item = &str> {
+        self.executes.iter().map(|e| &**e)
+    }
+
     pub(crate) fn into_dock(self) -> Dock<Remote> {
         let mut dock = Dock::new(self.id, || Remote);
         for (channel, rights) in self.channels {

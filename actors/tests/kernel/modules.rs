@@ -8,7 +8,7 @@ use exokern_actors::capability::Denial;
 use exokern_actors::channel::SubscribeOptions;
 use exokern_actors::kernel::{
     DockError, Framework, FrameworkError, GovernanceError, Kernel, KernelHandle, ModuleDock,
-    ModuleSpec, Visibility,
+    ModuleSpec, RemoteDock, Visibility,
 };
 use exokern_actors::policy::Risk;
 use exokern_actors::prelude::*;
@@ -306,6 +306,56 @@ async fn a_refused_module_load_changes_nothing() {
         .find(|r| r.request == "module_load")
         .unwrap();
     assert_eq!(denied.rule.as_deref(), Some("no-tickers"));
+}
+
+/// A kernel's preflight refuses what its loader refuses, with the same error, and
+/// leaves to the dock only what depends on the running kernel's channels.
+#[actix_rt::test]
+async fn the_preflight_refuses_what_the_loader_refuses_starting_nothing() {
+    let policy = json!({"rules": [
+        {"name": "caps", "on": "capability", "effect": "allow", "resources": ["executor:http"]},
+        {"name": "mods", "on": "module", "effect": "allow"},
+        {"name": "no-tickers", "on": "module", "effect": "deny", "frameworks": ["ticker"]},
+    ]});
+    let preflight = Kernel::builder()
+        .built_in_frameworks()
+        .policy(rules(policy.clone()))
+        .preflight();
+    let (kernel, _channels) = modules_kernel(policy).await;
+    let refused = [
+        ModuleLoad::new(sid("t"), "ticker").channel(cid("ticks")),
+        ModuleLoad::new(sid("x"), "lllm"),
+        ModuleLoad::new(sid("l"), "logger")
+            .channel(cid("ticks"))
+            .settings(json!({"levle": "info"})),
+        ModuleLoad::new(sid("n"), "noop").channel(cid("ticks")),
+        ModuleLoad::new(sid("s"), "noop").executor("shell"),
+    ];
+    for request in refused {
+        let before = preflight.module(&request).await.unwrap_err();
+        let loaded = kernel.load_module(request.clone()).await.unwrap_err();
+        assert_eq!(
+            before.to_string(),
+            loaded.to_string(),
+            "{}",
+            request.module_id
+        );
+    }
+    let left_to_the_dock = ModuleLoad::new(sid("w"), "worker").channel(cid("missing"));
+    preflight.module(&left_to_the_dock).await.unwrap();
+    let passes = ModuleLoad::new(sid("h"), "noop").executor("http");
+    preflight.module(&passes).await.unwrap();
+    kernel.load_module(passes).await.unwrap();
+    let remote = RemoteDock::new(sid("r")).executes("shell");
+    let error = preflight.remote(&remote).await.unwrap_err();
+    assert!(
+        matches!(&error, DockError::Capability { executor, .. } if executor == "shell"),
+        "{error:?}"
+    );
+    preflight
+        .remote(&RemoteDock::new(sid("r")).executes("http"))
+        .await
+        .unwrap();
 }
 
 /// A framework of the embedding program's own.
