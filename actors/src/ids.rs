@@ -294,7 +294,7 @@ impl MessageId {
         // Built as one integer, version and variant bits included: assembled byte by
         // byte (as `uuid::Builder` sets those bits, even from `raw.to_be_bytes()`), the
         // id left memory in pieces and was read back whole, which stalls the load on
-        // every message; thread ring measured 5% slower that way.
+        // every message (BENCHMARKS.md, thread ring).
         let raw = (u128::from(process_prefix()) << 64) | u128::from(counter);
         let versioned = (raw & !(0xF << 76)) | (0x8 << 76);
         let rfc4122 = (versioned & !(0x3 << 62)) | (0x2 << 62);

@@ -2,9 +2,10 @@
 //! a pool of arbiters.
 //!
 //! An arbiter is one thread running one event loop. Messages between actors on the same
-//! arbiter never cross threads (a request/reply round trip costs about 1 µs on our
-//! 2-core machines); between arbiters they do (about 17 µs). So by default everything
-//! runs where the caller runs, and a pool is opt-in for CPU-heavy systems. A pool places
+//! arbiter never cross threads; between arbiters they do, and a round trip costs many
+//! times more (BENCHMARKS.md has the figures: `ping-pong` beside `ping-pong-pool`). So
+//! by default everything runs where the caller runs, and a pool is opt-in for CPU-heavy
+//! systems. A pool places
 //! by owner: a system and the channels it owns land on the same arbiter.
 
 use std::fmt;

@@ -1,6 +1,6 @@
 //! Grants and the per-channel access list.
 //!
-//! A holder's handles share one [`Grant`]. The channel keeps the live grants in its
+//! A holder's handles share one [`ChannelAccess`]. The channel keeps the live grants in its
 //! [`AccessList`] and checks the grant presented with every operation against it; the
 //! handle checks the same grant before sending, so a revoked or under-privileged caller
 //! fails fast without a round trip. Revoking flips the grant dead for good: a later
@@ -17,14 +17,14 @@ use crate::rights::Rights;
 
 /// One holder's access to one channel.
 #[derive(Debug)]
-pub(crate) struct Grant {
+pub(crate) struct ChannelAccess {
     channel: ChannelId,
     holder: SystemId,
     rights: AtomicU8,
     live: AtomicBool,
 }
 
-impl Grant {
+impl ChannelAccess {
     pub(crate) fn holder(&self) -> &SystemId {
         &self.holder
     }
@@ -65,7 +65,7 @@ impl Grant {
 /// The live grants of one channel, owned by the channel's actor.
 #[derive(Debug, Default)]
 pub(crate) struct AccessList {
-    grants: FxHashMap<SystemId, Arc<Grant>>,
+    grants: FxHashMap<SystemId, Arc<ChannelAccess>>,
 }
 
 impl AccessList {
@@ -76,9 +76,9 @@ impl AccessList {
         channel: &ChannelId,
         holder: SystemId,
         rights: Rights,
-    ) -> Arc<Grant> {
+    ) -> Arc<ChannelAccess> {
         let grant = self.grants.entry(holder.clone()).or_insert_with(|| {
-            Arc::new(Grant {
+            Arc::new(ChannelAccess {
                 channel: channel.clone(),
                 holder,
                 rights: AtomicU8::new(rights.bits()),
@@ -90,7 +90,7 @@ impl AccessList {
     }
 
     /// Revokes `holder`'s grant, if it has one; its handles fail from now on.
-    pub(crate) fn revoke(&mut self, holder: &SystemId) -> Option<Arc<Grant>> {
+    pub(crate) fn revoke(&mut self, holder: &SystemId) -> Option<Arc<ChannelAccess>> {
         let grant = self.grants.remove(holder)?;
         grant.live.store(false, Ordering::Release);
         Some(grant)
@@ -98,7 +98,11 @@ impl AccessList {
 
     /// The channel-side check of every operation: the presented grant must be the one
     /// this list holds for its holder, live, with `needed` rights.
-    pub(crate) fn check(&self, grant: &Arc<Grant>, needed: Rights) -> Result<(), ChannelError> {
+    pub(crate) fn check(
+        &self,
+        grant: &Arc<ChannelAccess>,
+        needed: Rights,
+    ) -> Result<(), ChannelError> {
         match self.grants.get(grant.holder()) {
             Some(current) if Arc::ptr_eq(current, grant) => grant.check(needed),
             _ => Err(ChannelError::Revoked {

@@ -1,5 +1,6 @@
 //! The channel actor: one generic actix actor, [`ChannelActor<K>`], whose mailbox is the
-//! channel's queue. What all kinds share (identity, access list, lifecycle, counters,
+//! queue of every operation that passes through it (all but a mailbox's sends, which
+//! go straight to the recipient's inbox). What all kinds share (identity, access list, lifecycle, counters,
 //! draining) lives in [`Core`] and is handled here once; each kind `K` adds its own state
 //! and message handlers in its module.
 
@@ -9,7 +10,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use tokio::sync::oneshot;
 
-use crate::channel::access::{AccessList, Grant};
+use crate::channel::access::{AccessList, ChannelAccess};
 use crate::channel::outlet::DrainSignal;
 use crate::channel::{
     ChannelError, ChannelKind, ChannelState, ChannelStats, DrainOutcome, DrainReport,
@@ -25,7 +26,7 @@ pub(crate) trait Kind: Sized + Unpin + 'static {
     type GrantExtra: Send + 'static;
 
     /// A holder was granted access (or had its rights changed).
-    fn granted(&mut self, core: &Core, grant: &Arc<Grant>) -> Self::GrantExtra;
+    fn granted(&mut self, core: &Core, grant: &Arc<ChannelAccess>) -> Self::GrantExtra;
 
     /// A holder's access was revoked: drop what it holds on this channel.
     fn revoked(&mut self, core: &mut Core, holder: &SystemId);
@@ -92,7 +93,11 @@ impl Core {
 
     /// Checks an operation that does not add messages (reads, claims, acks): allowed
     /// while running or draining.
-    pub(crate) fn check(&mut self, grant: &Arc<Grant>, needed: Rights) -> Result<(), ChannelError> {
+    pub(crate) fn check(
+        &mut self,
+        grant: &Arc<ChannelAccess>,
+        needed: Rights,
+    ) -> Result<(), ChannelError> {
         let result = if self.state == ChannelState::Stopped {
             Err(self.closed())
         } else {
@@ -105,7 +110,7 @@ impl Core {
     }
 
     /// Checks an operation that adds messages: allowed only while running.
-    pub(crate) fn check_write(&mut self, grant: &Arc<Grant>) -> Result<(), ChannelError> {
+    pub(crate) fn check_write(&mut self, grant: &Arc<ChannelAccess>) -> Result<(), ChannelError> {
         if self.state == ChannelState::Draining {
             self.counters.rejected += 1;
             return Err(ChannelError::Draining {
@@ -243,11 +248,11 @@ pub(crate) struct GrantAccess<K> {
 }
 
 impl<K: Kind> Message for GrantAccess<K> {
-    type Result = Result<(Arc<Grant>, K::GrantExtra), ChannelError>;
+    type Result = Result<(Arc<ChannelAccess>, K::GrantExtra), ChannelError>;
 }
 
 impl<K: Kind> Handler<GrantAccess<K>> for ChannelActor<K> {
-    type Result = Result<(Arc<Grant>, K::GrantExtra), ChannelError>;
+    type Result = Result<(Arc<ChannelAccess>, K::GrantExtra), ChannelError>;
 
     fn handle(&mut self, msg: GrantAccess<K>, _: &mut Context<Self>) -> Self::Result {
         match self.core.state {

@@ -37,7 +37,7 @@ use crate::ids::ChannelId;
 /// ```
 pub struct Delivery<T: Send + Sync + 'static> {
     outlet: Arc<Outlet<T>>,
-    /// An item handed over with the doorbell, when the consumer was idle.
+    /// An item handed over with the notice, when the consumer was idle.
     inline: Option<Inbound<T>>,
     budget: u32,
     lagged: u32,
@@ -78,7 +78,7 @@ impl<T: Send + Sync + 'static> Delivery<T> {
         self.closed
     }
 
-    /// Drops a doorbell that never reached its consumer, with the item it carried,
+    /// Drops a notice that never reached its consumer, with the item it carried,
     /// without touching the outlet (whose lock the caller holds).
     pub(super) fn disarm(mut self) {
         self.finished = true;

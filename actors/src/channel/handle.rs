@@ -1,4 +1,4 @@
-//! What handles and owners share: the holder's [`Port`] onto a channel actor, and the
+//! What handles and owners share: the holder's [`Endpoint`] onto a channel actor, and the
 //! type-erased [`ChannelControl`] an owner uses to revoke, inspect, drain and stop.
 
 use std::fmt;
@@ -8,7 +8,7 @@ use std::time::Duration;
 use actix::dev::ToEnvelope;
 use actix::{Addr, Handler, Message, Recipient};
 
-use crate::channel::access::Grant;
+use crate::channel::access::ChannelAccess;
 use crate::channel::actor::{ChannelActor, Drain, GetStats, GrantAccess, Kind, RevokeAccess, Stop};
 use crate::channel::{
     BroadcastHandle, ChannelError, ChannelKind, ChannelStats, DrainOutcome, DrainReport,
@@ -18,23 +18,23 @@ use crate::ids::{ChannelId, SystemId};
 use crate::rights::Rights;
 
 /// One holder's way into one channel: the actor's address and the holder's grant. Every
-/// message sent through a port carries the grant, so the channel knows who sent it.
-pub(crate) struct Port<K: Kind> {
+/// message sent through a endpoint carries the grant, so the channel knows who sent it.
+pub(crate) struct Endpoint<K: Kind> {
     addr: Addr<ChannelActor<K>>,
-    grant: Arc<Grant>,
+    grant: Arc<ChannelAccess>,
 }
 
-impl<K: Kind> Clone for Port<K> {
+impl<K: Kind> Clone for Endpoint<K> {
     fn clone(&self) -> Self {
-        Port {
+        Endpoint {
             addr: self.addr.clone(),
             grant: Arc::clone(&self.grant),
         }
     }
 }
 
-impl<K: Kind> Port<K> {
-    pub(crate) fn grant(&self) -> &Arc<Grant> {
+impl<K: Kind> Endpoint<K> {
+    pub(crate) fn grant(&self) -> &Arc<ChannelAccess> {
         &self.grant
     }
 
@@ -68,7 +68,7 @@ impl<K: Kind> Port<K> {
     }
 }
 
-impl<K: Kind> fmt::Debug for Port<K> {
+impl<K: Kind> fmt::Debug for Endpoint<K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Handle")
             .field("channel", self.grant.channel())
@@ -78,14 +78,14 @@ impl<K: Kind> fmt::Debug for Port<K> {
     }
 }
 
-/// Asks `addr` to grant `holder` access, returning the holder's port and what the kind
+/// Asks `addr` to grant `holder` access, returning the holder's endpoint and what the kind
 /// hands out with a grant.
 pub(crate) async fn grant<K: Kind>(
     addr: &Addr<ChannelActor<K>>,
     channel: &ChannelId,
     holder: SystemId,
     rights: Rights,
-) -> Result<(Port<K>, K::GrantExtra), ChannelError> {
+) -> Result<(Endpoint<K>, K::GrantExtra), ChannelError> {
     let msg = GrantAccess {
         holder,
         rights,
@@ -96,40 +96,40 @@ pub(crate) async fn grant<K: Kind>(
             channel: channel.clone(),
         })
     })?;
-    let port = Port {
+    let endpoint = Endpoint {
         addr: addr.clone(),
         grant,
     };
-    Ok((port, extra))
+    Ok((endpoint, extra))
 }
 
 /// Accessors every typed handle has.
 macro_rules! handle_accessors {
     () => {
-        pub(crate) fn grant(&self) -> &$crate::channel::access::Grant {
-            self.port.grant()
+        pub(crate) fn grant(&self) -> &$crate::channel::access::ChannelAccess {
+            self.endpoint.grant()
         }
 
         /// The system this handle speaks for; stamped as the sender of everything sent
         /// through it.
         pub fn holder(&self) -> &$crate::ids::SystemId {
-            self.port.grant().holder()
+            self.endpoint.grant().holder()
         }
 
         /// The channel this handle opens.
         pub fn channel(&self) -> &$crate::ids::ChannelId {
-            self.port.grant().channel()
+            self.endpoint.grant().channel()
         }
 
         /// The rights of the holder's grant, as the channel holds them now.
         pub fn rights(&self) -> $crate::rights::Rights {
-            self.port.grant().rights()
+            self.endpoint.grant().rights()
         }
 
         /// `false` once the holder's access has been revoked; a revoked handle never
         /// works again.
         pub fn is_live(&self) -> bool {
-            self.port.grant().is_live()
+            self.endpoint.grant().is_live()
         }
     };
 }
@@ -244,7 +244,7 @@ pub enum ChannelHandle<T: Send + Sync + 'static> {
 }
 
 impl<T: Send + Sync + 'static> ChannelHandle<T> {
-    fn grant(&self) -> &Grant {
+    fn grant(&self) -> &ChannelAccess {
         match self {
             ChannelHandle::Broadcast(handle) => handle.grant(),
             ChannelHandle::WorkQueue(handle) => handle.grant(),

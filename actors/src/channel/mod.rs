@@ -1,5 +1,11 @@
-//! Channels: broadcast, work queue and mailbox, each an actix actor whose mailbox is
-//! its queue.
+//! Channels: broadcast, work queue and mailbox, each run by an actix actor.
+//!
+//! A broadcast's publishes and a work queue's sends, claims and settlements are
+//! messages to the channel's actor, whose mailbox is their queue and whose one thread
+//! orders them. A mailbox's sends do not pass through its actor: the sending handle
+//! pushes straight into the recipient's bounded inbox, which orders what each sender
+//! sends; the actor keeps the access list, the directory of inboxes, the counters and
+//! the drain.
 //!
 //! A channel is created by its owner through a builder, e.g.
 //! [`Broadcast::builder`]; the owner grants rights to holders and gets back their

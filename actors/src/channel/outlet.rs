@@ -1,22 +1,22 @@
 //! Outlets: the bounded buffer between a channel and one consumer.
 //!
-//! The channel actor pushes into an outlet and rings its doorbell at most once until the
+//! The channel actor pushes into an outlet and notifies its consumer at most once until the
 //! consumer has seen the outlet empty, so a busy consumer gets one `Delivery` for a whole
 //! batch, not one message per item. When a push consumer is idle and its outlet empty,
 //! the item rides inside the `Delivery` itself and never touches the buffer. A system
-//! host is not sent a `Delivery`: the doorbell wakes the host's task, whose waker the
-//! outlet keeps, and the host drains every outlet whose doorbell is set. Pull consumers
-//! wait on a `Notify` instead of a doorbell. The outlet's bound is what keeps a slow
+//! host is not sent a `Delivery`: the notice wakes the host's task, whose waker the
+//! outlet keeps, and the host drains every outlet whose notice is set. Pull consumers
+//! wait on a `Notify` instead of a notice. The outlet's bound is what keeps a slow
 //! consumer from costing the channel memory or time: a broadcast drops the oldest item
 //! (counted, and reported to the consumer as lag) or disconnects the consumer; work
 //! queues and inboxes never overflow because they only push what the consumer has room
 //! for.
 //!
-//! The doorbell (`rung`) and "something waits" (`pending`) flags are atomics so that a
+//! The notice (`notified`) and "something waits" (`pending`) flags are atomics so that a
 //! consumer can finish a batch without taking the lock. The producer sets `pending`
-//! before swapping `rung`; the consumer clears `rung` before reading `pending`. With
+//! before swapping `notified`; the consumer clears `notified` before reading `pending`. With
 //! both sequentially consistent, one of them always sees the other, so no push is left
-//! without a doorbell.
+//! without a notice.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -52,13 +52,13 @@ pub(crate) enum Wake<T: Send + Sync + 'static> {
     Task,
     /// A push consumer: an actor that handles [`Delivery`].
     Actor(Recipient<Delivery<T>>),
-    /// A system host's task, which drains the host's rung outlets when woken; `None`
+    /// A system host's task, which drains the host's notifying outlets when woken; `None`
     /// until the host hands its waker over ([`Outlet::wake_host_with`]) and looks at
     /// its outlets, as it does on every poll.
     Host(Option<Waker>),
 }
 
-pub(super) struct Ring<T: Send + Sync + 'static> {
+pub(super) struct Buffer<T: Send + Sync + 'static> {
     items: VecDeque<Inbound<T>>,
     /// Items dropped since the consumer last looked.
     missed: u64,
@@ -68,7 +68,7 @@ pub(super) struct Ring<T: Send + Sync + 'static> {
     wake: Wake<T>,
 }
 
-impl<T: Send + Sync + 'static> Ring<T> {
+impl<T: Send + Sync + 'static> Buffer<T> {
     fn has_pending(&self) -> bool {
         !self.items.is_empty() || self.missed > 0 || self.closed.is_some()
     }
@@ -92,7 +92,7 @@ pub(crate) enum Push {
 pub(crate) enum Next<T> {
     Item(Inbound<T>),
     /// The item that emptied the outlet: the consumer has seen everything, and the next
-    /// push will ring again, so a delivery can end without looking once more.
+    /// push will notify again, so a delivery can end without looking once more.
     Last(Inbound<T>),
     Lagged(u64),
     Empty,
@@ -124,32 +124,32 @@ impl DrainSignal {
 
 /// The buffer between a channel and one consumer.
 // `repr(C)` keeps what every delivery touches (the flags, the drain signal, the push
-// consumer) in the 40 bytes after the `Arc` counts; the lock and the ring, which the
+// consumer) in the 40 bytes after the `Arc` counts; the lock and the buffer, which the
 // fast path never touches, come after. At 10,000 subscribers each line per outlet is a
 // cache miss. What the consumer of a delivery touches (the counts, the flags, the drain
 // signal) comes first, in the allocation's first 32 bytes, which share a line in three
 // allocations out of four (the allocator aligns to 16 bytes, not to a line). An inbox's
-// credits, taken and given back with every message as its ring is locked, sit right
-// after the ring rather than in an allocation of their own, which was one more line to
+// credits, taken and given back with every message as its buffer is locked, sit right
+// after the buffer rather than in an allocation of their own, which was one more line to
 // miss per send.
 #[repr(C)]
 pub(crate) struct Outlet<T: Send + Sync + 'static> {
     /// The consumer has been told and has not yet seen the outlet empty.
-    rung: AtomicBool,
-    /// The ring holds something for the consumer: items, a lag report, or the close.
+    notified: AtomicBool,
+    /// The buffer holds something for the consumer: items, a lag report, or the close.
     pending: AtomicBool,
-    /// What a full ring does; `None` for outlets that never get more than they can hold.
+    /// What a full buffer does; `None` for outlets that never get more than they can hold.
     overflow: Option<Overflow>,
     /// `credits` is set. Read on every item taken, here rather than where the credits
     /// are: a broadcast delivery, which has none, would miss one more line to learn it.
     counted: bool,
-    /// The bound of the ring, and of a delivery: at most [`Outlet::MAX_CAPACITY`] items
+    /// The bound of the buffer, and of a delivery: at most [`Outlet::MAX_CAPACITY`] items
     /// (more than any memory holds), so that it fits beside the flags.
     capacity: u32,
     drain: Arc<DrainSignal>,
     /// A push consumer that never changes, reachable without the lock.
     direct: Option<Recipient<Delivery<T>>>,
-    ring: Mutex<Ring<T>>,
+    buffer: Mutex<Buffer<T>>,
     /// Inbox permits, returned as the consumer takes items (mailbox only).
     credits: Option<Room>,
     channel: ChannelId,
@@ -206,13 +206,13 @@ impl<T: Send + Sync + 'static> Outlet<T> {
         drain: Arc<DrainSignal>,
     ) -> Arc<Outlet<T>> {
         Arc::new(Outlet {
-            rung: AtomicBool::new(false),
+            notified: AtomicBool::new(false),
             pending: AtomicBool::new(false),
             counted: credits.is_some(),
             capacity: u32::try_from(capacity).unwrap_or(u32::MAX),
             overflow,
             direct,
-            ring: Mutex::new(Ring {
+            buffer: Mutex::new(Buffer {
                 items: VecDeque::new(),
                 missed: 0,
                 closed: None,
@@ -226,10 +226,10 @@ impl<T: Send + Sync + 'static> Outlet<T> {
         })
     }
 
-    fn lock(&self) -> MutexGuard<'_, Ring<T>> {
-        // A panic while holding this lock cannot leave the ring inconsistent: every
+    fn lock(&self) -> MutexGuard<'_, Buffer<T>> {
+        // A panic while holding this lock cannot leave the buffer inconsistent: every
         // critical section is a handful of infallible VecDeque operations.
-        self.ring
+        self.buffer
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -240,7 +240,7 @@ impl<T: Send + Sync + 'static> Outlet<T> {
 
     /// Starts loading the outlet's hot bytes (the `Arc` counts before it and the fields
     /// up to `direct`, at most two cache lines), so that a fan-out reaching it a few
-    /// outlets later finds them in cache: the locked swap of `rung` on a missing line
+    /// outlets later finds them in cache: the locked swap of `notified` on a missing line
     /// would otherwise wait for memory, one outlet at a time.
     #[allow(unsafe_code)] // a prefetch; its cost and saving belong in BENCHMARKS.md
     pub(crate) fn prefetch(self: &Arc<Self>) {
@@ -261,23 +261,23 @@ impl<T: Send + Sync + 'static> Outlet<T> {
     /// policy if its buffer is full.
     ///
     /// For an idle push consumer that has seen everything, the item is handed over
-    /// inside the doorbell without taking the lock. Only the channel pushes, so no
+    /// inside the notice without taking the lock. Only the channel pushes, so no
     /// other push races this one. A consumer restoring an untaken item sets `pending`
-    /// before clearing `rung`, so having won `rung` we see that item on the second look
+    /// before clearing `notified`, so having won `notified` we see that item on the second look
     /// and queue behind it rather than overtake it.
     pub(crate) fn push(self: &Arc<Self>, item: Inbound<T>) -> Push {
         let Some(recipient) = &self.direct else {
             return self.push_locked(item);
         };
-        if self.pending.load(SeqCst) || self.rung.swap(true, SeqCst) {
+        if self.pending.load(SeqCst) || self.notified.swap(true, SeqCst) {
             return self.push_locked(item);
         }
         if self.pending.load(SeqCst) {
-            // We own the doorbell, but a restored item waits: queue behind it and ring.
-            let mut ring = self.lock();
-            ring.items.push_back(item);
+            // We own the notice, but a restored item waits: queue behind it and notify.
+            let mut buffer = self.lock();
+            buffer.items.push_back(item);
             self.pending.store(true, SeqCst);
-            drop(ring);
+            drop(buffer);
             self.send(recipient, self.delivery());
             return Push::Queued;
         }
@@ -290,17 +290,17 @@ impl<T: Send + Sync + 'static> Outlet<T> {
     }
 
     fn push_locked(self: &Arc<Self>, item: Inbound<T>) -> Push {
-        let mut ring = self.lock();
-        if ring.detached || ring.closed.is_some() {
+        let mut buffer = self.lock();
+        if buffer.detached || buffer.closed.is_some() {
             return Push::Gone;
         }
-        if !ring.has_pending() {
-            if let Wake::Actor(recipient) = &ring.wake {
-                if !self.rung.swap(true, SeqCst) {
+        if !buffer.has_pending() {
+            if let Wake::Actor(recipient) = &buffer.wake {
+                if !self.notified.swap(true, SeqCst) {
                     // The consumer is idle and has seen everything: hand the item over
-                    // inside the doorbell.
+                    // inside the notice.
                     let recipient = recipient.clone();
-                    drop(ring);
+                    drop(buffer);
                     let delivery = Delivery::new(Arc::clone(self), self.capacity, Some(item));
                     if self.send(&recipient, delivery) {
                         return Push::Queued;
@@ -310,23 +310,23 @@ impl<T: Send + Sync + 'static> Outlet<T> {
             }
         }
         let mut outcome = Push::Queued;
-        if ring.items.len() >= self.capacity as usize {
+        if buffer.items.len() >= self.capacity as usize {
             match self.overflow {
                 Some(Overflow::DropOldest) => {
-                    ring.items.pop_front();
-                    ring.missed += 1;
+                    buffer.items.pop_front();
+                    buffer.missed += 1;
                     outcome = Push::DroppedOldest;
                 }
                 Some(Overflow::Disconnect) => {
-                    ring.closed = Some(CloseReason::Lagging);
-                    self.ring_bell(ring);
+                    buffer.closed = Some(CloseReason::Lagging);
+                    self.tell_consumer(buffer);
                     return Push::Disconnected;
                 }
                 None => return Push::Full,
             }
         }
-        ring.items.push_back(item);
-        self.ring_bell(ring);
+        buffer.items.push_back(item);
+        self.tell_consumer(buffer);
         outcome
     }
 
@@ -334,29 +334,29 @@ impl<T: Send + Sync + 'static> Outlet<T> {
     /// missed `missed` messages (a late joiner asking for evicted history).
     pub(crate) fn report_missed(self: &Arc<Self>, missed: u64) {
         if missed > 0 {
-            let mut ring = self.lock();
-            ring.missed += missed;
-            self.ring_bell(ring);
+            let mut buffer = self.lock();
+            buffer.missed += missed;
+            self.tell_consumer(buffer);
         }
     }
 
     /// Channel side: no more items will come. The consumer still takes what is buffered.
     pub(crate) fn close(self: &Arc<Self>, reason: CloseReason) {
-        let mut ring = self.lock();
-        if ring.closed.is_none() {
-            ring.closed = Some(reason);
-            self.ring_bell(ring);
+        let mut buffer = self.lock();
+        if buffer.closed.is_none() {
+            buffer.closed = Some(reason);
+            self.tell_consumer(buffer);
         }
     }
 
     /// Channel side: the consumer is gone; drop what it never took.
     pub(crate) fn detach(&self) -> usize {
-        let mut ring = self.lock();
-        ring.detached = true;
-        let dropped = ring.items.len();
-        ring.items.clear();
-        self.mark_pending(ring.has_pending());
-        drop(ring);
+        let mut buffer = self.lock();
+        buffer.detached = true;
+        let dropped = buffer.items.len();
+        buffer.items.clear();
+        self.mark_pending(buffer.has_pending());
+        drop(buffer);
         self.release_credits(dropped);
         dropped
     }
@@ -369,48 +369,48 @@ impl<T: Send + Sync + 'static> Outlet<T> {
         self.credits.as_ref()
     }
 
-    /// Switches the consumer to push delivery (or back to pull); rings at once if items
+    /// Switches the consumer to push delivery (or back to pull); notifies at once if items
     /// are waiting.
     pub(crate) fn set_wake(self: &Arc<Self>, wake: Wake<T>) {
-        let mut ring = self.lock();
-        ring.wake = wake;
-        self.rung.store(false, SeqCst);
-        if ring.has_pending() {
-            self.ring_bell(ring);
+        let mut buffer = self.lock();
+        buffer.wake = wake;
+        self.notified.store(false, SeqCst);
+        if buffer.has_pending() {
+            self.tell_consumer(buffer);
         }
     }
 
-    /// Marks the ring as holding something and tells the consumer, unless it has been
+    /// Marks the buffer as holding something and tells the consumer, unless it has been
     /// told already, letting go of the lock first: waking a task on another thread is a
     /// system call, and a consumer woken while the lock is still held finds it taken and
-    /// goes to sleep on it. If an actor refuses its doorbell, it is gone, and the lock is
+    /// goes to sleep on it. If an actor refuses its notice, it is gone, and the lock is
     /// taken again to mark the outlet detached.
-    fn ring_bell(self: &Arc<Self>, ring: MutexGuard<'_, Ring<T>>) {
+    fn tell_consumer(self: &Arc<Self>, buffer: MutexGuard<'_, Buffer<T>>) {
         self.mark_pending(true);
-        // A consumer still told of earlier items reads `pending` after it clears `rung`,
+        // A consumer still told of earlier items reads `pending` after it clears `notified`,
         // and `pending` stays set while we hold the lock: a busy consumer's outlet
         // costs no locked operation per push.
-        if self.rung.load(SeqCst) || self.rung.swap(true, SeqCst) {
+        if self.notified.load(SeqCst) || self.notified.swap(true, SeqCst) {
             return;
         }
-        match &ring.wake {
+        match &buffer.wake {
             Wake::Task => {
-                drop(ring);
+                drop(buffer);
                 self.notify.notify_one();
             }
             Wake::Host(waker) => {
-                // Kept with the ring, whose line the push has just written, rather than in
+                // Kept with the buffer, whose line the push has just written, rather than in
                 // a bell of the host's own: one cache line fewer to miss per message when
                 // thousands of hosts take turns.
                 let waker = waker.clone();
-                drop(ring);
+                drop(buffer);
                 if let Some(waker) = waker {
                     waker.wake();
                 }
             }
             Wake::Actor(recipient) => {
                 let recipient = recipient.clone();
-                drop(ring);
+                drop(buffer);
                 self.send(&recipient, self.delivery());
             }
         }
@@ -418,19 +418,19 @@ impl<T: Send + Sync + 'static> Outlet<T> {
 
     /// Sets `pending`, with the lock held. Every write to it is made under the lock, so
     /// one that would not change it is skipped: a locked exchange per message saved while
-    /// the ring stays non-empty.
+    /// the buffer stays non-empty.
     fn mark_pending(&self, pending: bool) {
         if self.pending.load(Relaxed) != pending {
             self.pending.store(pending, SeqCst);
         }
     }
 
-    /// Sends a doorbell; `false` if the consumer is gone, and then the outlet is marked
+    /// Sends a notice; `false` if the consumer is gone, and then the outlet is marked
     /// detached. Called without the lock.
     fn send(&self, recipient: &Recipient<Delivery<T>>, delivery: Delivery<T>) -> bool {
         match recipient.try_send(delivery) {
             Ok(()) => true,
-            // The consumer's mailbox is full of other traffic. At most one doorbell per
+            // The consumer's mailbox is full of other traffic. At most one notice per
             // outlet is ever outstanding, so waiting for room in a spawned task is
             // bounded by the number of outlets.
             Err(SendError::Full(delivery)) => {
@@ -440,8 +440,8 @@ impl<T: Send + Sync + 'static> Outlet<T> {
                 });
                 true
             }
-            // The consumer is gone: the refused doorbell must not restore its item or
-            // ring again, as its drop would.
+            // The consumer is gone: the refused notice must not restore its item or
+            // notify again, as its drop would.
             Err(SendError::Closed(delivery)) => {
                 delivery.disarm();
                 self.lock().detached = true;
@@ -450,12 +450,12 @@ impl<T: Send + Sync + 'static> Outlet<T> {
         }
     }
 
-    /// Host side: the waker that rings its doorbell from now on. The host looks at the
-    /// outlet's doorbell after handing it over, so a ring that found no waker is not
+    /// Host side: the waker that notifies its consumer from now on. The host looks at the
+    /// outlet's notice after handing it over, so a notice that found no waker is not
     /// missed.
     pub(crate) fn wake_host_with(&self, waker: &Waker) {
-        let mut ring = self.lock();
-        if let Wake::Host(kept) = &mut ring.wake {
+        let mut buffer = self.lock();
+        if let Wake::Host(kept) = &mut buffer.wake {
             if !kept.as_ref().is_some_and(|kept| kept.will_wake(waker)) {
                 *kept = Some(waker.clone());
             }
@@ -464,37 +464,37 @@ impl<T: Send + Sync + 'static> Outlet<T> {
 
     /// Consumer side, without the lock: the consumer has been told of items it has not
     /// yet taken to the end.
-    pub(crate) fn is_rung(&self) -> bool {
-        self.rung.load(SeqCst)
+    pub(crate) fn is_notified(&self) -> bool {
+        self.notified.load(SeqCst)
     }
 
-    /// A delivery of what waits, at most a buffer's worth: the doorbell sent to an actor,
-    /// or what a host woken by its doorbell takes.
+    /// A delivery of what waits, at most a buffer's worth: the notice sent to an actor,
+    /// or what a host woken by its notice takes.
     pub(crate) fn delivery(self: &Arc<Self>) -> Delivery<T> {
         Delivery::new(Arc::clone(self), self.capacity, None)
     }
 
     /// Consumer side: take the next event.
     pub(super) fn next(&self) -> Next<T> {
-        let mut ring = self.lock();
-        let next = if ring.missed > 0 {
-            Next::Lagged(std::mem::take(&mut ring.missed))
-        } else if let Some(item) = ring.items.pop_front() {
-            if ring.has_pending() {
+        let mut buffer = self.lock();
+        let next = if buffer.missed > 0 {
+            Next::Lagged(std::mem::take(&mut buffer.missed))
+        } else if let Some(item) = buffer.items.pop_front() {
+            if buffer.has_pending() {
                 Next::Item(item)
             } else {
-                self.rung.store(false, SeqCst);
+                self.notified.store(false, SeqCst);
                 Next::Last(item)
             }
         } else {
-            self.rung.store(false, SeqCst);
-            match ring.closed {
+            self.notified.store(false, SeqCst);
+            match buffer.closed {
                 Some(reason) => Next::Closed(reason),
                 None => Next::Empty,
             }
         };
-        self.mark_pending(ring.has_pending());
-        drop(ring);
+        self.mark_pending(buffer.has_pending());
+        drop(buffer);
         match next {
             Next::Last(_) => {
                 self.release_credits(1);
@@ -506,47 +506,47 @@ impl<T: Send + Sync + 'static> Outlet<T> {
         next
     }
 
-    /// Consumer side, without the lock: `true` if the ring holds something to take.
+    /// Consumer side, without the lock: `true` if the buffer holds something to take.
     pub(super) fn has_pending(&self) -> bool {
         self.pending.load(SeqCst)
     }
 
     /// Consumer side, without the lock, once the consumer has taken everything: clears
-    /// the doorbell. Answers whether the delivery is done; `false` means something
+    /// the notice. Answers whether the delivery is done; `false` means something
     /// arrived meanwhile and this delivery takes it.
     pub(super) fn settle_idle(&self) -> bool {
-        self.rung.store(false, SeqCst);
+        self.notified.store(false, SeqCst);
         if !self.pending.load(SeqCst) {
             self.drain.note_emptied();
             return true;
         }
-        // Something arrived while the doorbell was set. Take it here, unless the
-        // producer has already rung again and another delivery is on its way.
-        self.rung.swap(true, SeqCst)
+        // Something arrived while the notice was set. Take it here, unless the
+        // producer has already notified again and another delivery is on its way.
+        self.notified.swap(true, SeqCst)
     }
 
-    /// Consumer side: an item handed over inside a doorbell was taken.
+    /// Consumer side: an item handed over inside a notice was taken.
     pub(super) fn took_inline(&self) {
         self.release_credits(1);
     }
 
-    /// Consumer side: a doorbell was dropped with its item untaken; keep the item for
+    /// Consumer side: a notice was dropped with its item untaken; keep the item for
     /// the next delivery.
     pub(super) fn restore(&self, item: Inbound<T>) {
-        let mut ring = self.lock();
-        if !ring.detached {
-            ring.items.push_front(item);
+        let mut buffer = self.lock();
+        if !buffer.detached {
+            buffer.items.push_front(item);
             self.pending.store(true, SeqCst);
         }
-        self.rung.store(false, SeqCst);
+        self.notified.store(false, SeqCst);
     }
 
     /// Consumer side: everything buffered, at once (a consumer being retired).
     pub(crate) fn take_all(&self) -> Vec<Inbound<T>> {
-        let mut ring = self.lock();
-        let taken: Vec<Inbound<T>> = ring.items.drain(..).collect();
-        self.mark_pending(ring.has_pending());
-        drop(ring);
+        let mut buffer = self.lock();
+        let taken: Vec<Inbound<T>> = buffer.items.drain(..).collect();
+        self.mark_pending(buffer.has_pending());
+        drop(buffer);
         self.release_credits(taken.len());
         taken
     }
@@ -574,12 +574,12 @@ impl<T: Send + Sync + 'static> Outlet<T> {
     }
 
     /// Consumer side, when a delivery ends before the outlet was seen empty: let the next
-    /// push ring again, or ring now if the delivery stopped at its budget.
+    /// push notify again, or notify now if the delivery stopped at its budget.
     pub(super) fn delivery_ended(self: &Arc<Self>, exhausted: bool) {
-        let ring = self.lock();
-        self.rung.store(false, SeqCst);
-        if exhausted && ring.has_pending() {
-            self.ring_bell(ring);
+        let buffer = self.lock();
+        self.notified.store(false, SeqCst);
+        if exhausted && buffer.has_pending() {
+            self.tell_consumer(buffer);
         }
     }
 
@@ -595,12 +595,12 @@ impl<T: Send + Sync + 'static> Outlet<T> {
 
 impl<T: Send + Sync + 'static> fmt::Debug for Outlet<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let ring = self.lock();
+        let buffer = self.lock();
         f.debug_struct("Outlet")
             .field("channel", &self.channel)
-            .field("len", &ring.items.len())
+            .field("len", &buffer.items.len())
             .field("capacity", &self.capacity)
-            .field("closed", &ring.closed)
+            .field("closed", &buffer.closed)
             .finish()
     }
 }
@@ -746,7 +746,10 @@ mod tests {
     fn a_host_is_woken_once_per_doorbell_and_a_ring_before_its_waker_stays_set() {
         let out = host_outlet();
         out.push(item(1));
-        assert!(out.is_rung(), "rung before the host handed over its waker");
+        assert!(
+            out.is_notified(),
+            "notified before the host handed over its waker"
+        );
         let woken = Arc::new(Counted::default());
         out.wake_host_with(&Waker::from(Arc::clone(&woken)));
         assert_eq!(seq_of(out.next()), 1);

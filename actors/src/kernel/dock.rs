@@ -10,7 +10,7 @@ use crate::channel::{SubscribeOptions, WorkerOptions};
 use crate::ids::{ChannelId, SystemId};
 use crate::placement::Placement;
 use crate::rights::Rights;
-use crate::system::{RestartPolicy, System};
+use crate::system::{Factory, RestartPolicy, System};
 
 /// Whether a port's channel must carry the system's own message type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,8 +27,6 @@ pub(super) enum Link {
     Worker(WorkerOptions),
     Inbox,
 }
-
-type Factory<S> = Box<dyn FnMut() -> S + Send>;
 
 /// How a system docks: its id and state factory, the channels it consumes and publishes
 /// to, the channels it owns, and whether it is privileged.
@@ -93,7 +91,10 @@ impl<S: System> Dock<S> {
         self
     }
 
-    /// Consumes its inbox on mailbox `channel` (READ and WRITE, to reply).
+    /// Consumes its inbox on mailbox `channel` (READ and WRITE, to reply). The same
+    /// handle is in [`SystemContext::ports`](crate::system::SystemContext::ports), to
+    /// send and request with; naming the channel in [`publish`](Self::publish) or
+    /// [`port`](Self::port) as well adds those rights to the one grant.
     pub fn inbox(mut self, channel: ChannelId) -> Self {
         self.links.push((channel, Link::Inbox));
         self

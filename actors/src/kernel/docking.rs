@@ -18,7 +18,7 @@ use super::ports::{describe, Port, Ports};
 use super::state::LifecycleState;
 use super::vocabulary::{Granted, Member};
 use crate::capability::{CapabilityActor, OnTable, ResourceRef, RevokeAll, Scope};
-use crate::channel::{Broadcast, ChannelControl, Mailbox, WorkQueue};
+use crate::channel::{Broadcast, ChannelControl, Mailbox, MailboxHandle, WorkQueue};
 use crate::ids::{ChannelId, SystemId};
 use crate::protocol::{CapabilityRequest, GrantInfo};
 use crate::rights::Rights;
@@ -93,7 +93,13 @@ impl KernelActor {
             .map(|(channel, link)| (channel, Some(*link)))
             .chain(dock.publish.iter().map(|(channel, ..)| (channel, None)));
         for (channel, link) in requested {
-            if seen.contains(&channel) {
+            // A system may publish to the mailbox it reads its inbox from: one grant
+            // with both rights, its handle both the host's inbox and a port.
+            let onto_inbox = link.is_none()
+                && grants
+                    .iter()
+                    .any(|(e, _, l)| e.id() == channel && matches!(l, Some(Link::Inbox)));
+            if seen.contains(&channel) && !onto_inbox {
                 return Err(DockError::ChannelCollision {
                     channel: channel.clone(),
                 });
@@ -125,7 +131,13 @@ impl KernelActor {
                     *rights
                 }
             };
-            grants.push((entry.clone(), rights, link));
+            match grants
+                .iter_mut()
+                .find(|(e, ..)| onto_inbox && e.id() == channel)
+            {
+                Some((_, inbox_rights, _)) => *inbox_rights |= rights,
+                None => grants.push((entry.clone(), rights, link)),
+            }
         }
         for entry in owned {
             if !seen.contains(&entry.id()) {
@@ -395,7 +407,17 @@ async fn wire<S: System>(
         builder = match link {
             Some(Link::Subscribe(options)) => builder.subscribe(typed(port), options),
             Some(Link::Worker(options)) => builder.worker(typed(port), options),
-            Some(Link::Inbox) => builder.inbox(typed(port)),
+            Some(Link::Inbox) => {
+                let describes = port.describes.clone();
+                let inbox: MailboxHandle<S::Message> = typed(port);
+                let handle = Box::new(inbox.clone());
+                ports.insert(
+                    entry.id().clone(),
+                    Port { handle, describes },
+                    entry.visibility,
+                );
+                builder.inbox(inbox)
+            }
             None => {
                 ports.insert(entry.id().clone(), port, entry.visibility);
                 builder

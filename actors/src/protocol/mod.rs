@@ -3,7 +3,8 @@
 //! In process, a system's [`KernelClient`](crate::kernel::KernelClient) builds these for
 //! it and returns typed results; the enums are the contract for everything else — the
 //! HTTP surface, logs, tests — and the only one: there are no parallel "models" that
-//! disagree with the wire. Reply type names follow the AAAX wire where AAAX has one
+//! disagree with the wire (AAAX's defect C1 in `docs/aaax-defects.md`). Reply type names
+//! follow the wire of AAAX, the Python kernel exokern descends from, where it has one
 //! (`capability_grant`, `action_approved`, `module_accepted`, `lifecycle_ok`, …).
 //!
 //! Identity is never part of a request: the kernel takes it from the handle or token the

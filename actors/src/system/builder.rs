@@ -13,9 +13,10 @@ use crate::channel::{
 use crate::ids::SystemId;
 use crate::placement::Placement;
 use crate::system::error::SpawnError;
-use crate::system::host::{DrainSystem, Factory, SetPaused, StopSystem, SystemActor};
+use crate::system::host::{DrainSystem, SetPaused, StopSystem, SystemActor};
 use crate::system::link::LinkSpec;
 use crate::system::status::Status;
+use crate::system::Factory;
 use crate::system::{Extension, RestartPolicy, System, SystemStats, Tick};
 
 /// The system has stopped or failed, so it takes no more requests.

@@ -21,6 +21,7 @@ use crate::system::rng::AgentRng;
 use crate::system::status::{Status, SystemState};
 use crate::system::{Extension, System, Tick};
 
+/// What builds a system's state: at start, and again after each panic.
 pub(crate) type Factory<S> = Box<dyn FnMut() -> S + Send>;
 
 /// The actix actor that hosts a [`System`]: it owns the system's state, its links to
@@ -28,7 +29,7 @@ pub(crate) type Factory<S> = Box<dyn FnMut() -> S + Send>;
 ///
 /// Its control messages (ticks, pause, drain, stop) come through its actix mailbox;
 /// what its channels hold does not. The channels' outlets wake the host's task directly,
-/// and a future in the host's context hands the system what the rung outlets hold, a
+/// and a future in the host's context hands the system what the notifying outlets hold, a
 /// buffer's worth at a time, so a message costs no actix envelope of its own.
 pub struct SystemActor<S: System> {
     pub(super) id: SystemId,
@@ -249,7 +250,7 @@ impl<S: System> SystemActor<S> {
         self.unwaked = false;
     }
 
-    /// Hands the system what waits in every link whose outlet has rung, one delivery
+    /// Hands the system what waits in every link whose outlet has notified it, one delivery
     /// (at most a buffer's worth) per link; an outlet with more rings again.
     fn drain_rung(&mut self, ctx: &mut Context<Self>) {
         for index in 0..self.links.len() {
@@ -258,14 +259,14 @@ impl<S: System> SystemActor<S> {
             }
             if ctx.waiting() {
                 // A restart is re-registering the system's workers, and nothing is
-                // handled before it is done. The doorbells stay set, and the context
+                // handled before it is done. The notices stay set, and the context
                 // polls the pump again once it is.
                 return;
             }
             let Some(attached) = &self.attached[index] else {
                 continue;
             };
-            if attached.outlet.is_rung() {
+            if attached.outlet.is_notified() {
                 let delivery = attached.outlet.delivery();
                 self.consume(ctx, index, delivery);
             }
@@ -343,7 +344,7 @@ impl<S: System> SystemActor<S> {
 }
 
 /// The future inside a host's context that its outlets wake: it hands each outlet the
-/// task's waker (once, and again should the task change), then the system what the rung
+/// task's waker (once, and again should the task change), then the system what the notifying
 /// outlets hold. It runs for the host's life.
 struct Pump;
 
@@ -474,7 +475,7 @@ impl<S: System> Handler<SetPaused> for SystemActor<S> {
     }
 }
 
-/// Drains a system: it handles what its links have rung for (also while paused), then
+/// Drains a system: it handles what its links have notified it of (also while paused), then
 /// stops; stopping detaches its links, which hands the work it has not seen back to its
 /// queues uncounted.
 #[derive(Message)]

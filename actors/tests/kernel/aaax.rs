@@ -1,6 +1,6 @@
-//! The behaviours AAAX's own test suite checks (`aaax-kernel.md` §12.1), here. Its
-//! boundary-copy tests have no counterpart: requests are owned values, and a policy is
-//! moved into the kernel, so nobody can change either afterwards.
+//! The behaviours the test suite of AAAX (the Python kernel exokern descends from)
+//! checks, here. Its boundary-copy tests have no counterpart: requests are owned values,
+//! and a policy is moved into the kernel, so nobody can change either afterwards.
 
 use exokern_actors::capability::Denial;
 use exokern_actors::kernel::{Dock, GovernanceError, LifecycleState, Visibility};

@@ -1,4 +1,4 @@
-//! One regression test per defect of AAAX (`aaax-kernel.md` §13) that belongs to the
+//! One regression test per defect of AAAX (`docs/aaax-defects.md`) that belongs to the
 //! kernel, each showing it cannot happen here. The config (C8), HTTP (S12, C11) and
 //! Python-only (C9) items belong to the shell and HTTP issues.
 

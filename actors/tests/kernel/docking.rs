@@ -186,3 +186,68 @@ async fn a_paused_system_holds_its_inbox_until_resumed_and_a_drain_hands_it_over
         assert_eq!(got.recv().await, Some(n));
     }
 }
+
+/// Forwards each number from its inbox to `reader`, one more, through its own port on
+/// the mailbox.
+struct Relay;
+
+impl System for Relay {
+    type Message = u32;
+
+    fn on_message(
+        &mut self,
+        ctx: &mut SystemContext<'_, Self>,
+        msg: exokern_actors::channel::Inbound<u32>,
+    ) {
+        let ports = ctx.ports().expect("a docked system has ports");
+        let mailbox = ports
+            .mailbox::<u32>(&cid("letters"))
+            .expect("the inbox's handle is a port");
+        mailbox
+            .try_send(&sid("reader"), *msg.payload() + 1)
+            .expect("room in the reader's inbox");
+    }
+}
+
+/// A system reads its inbox and sends on the same mailbox through `ctx.ports()`,
+/// whether or not its dock also names the mailbox with `publish`.
+#[actix_rt::test]
+async fn a_system_sends_on_the_mailbox_it_reads_its_inbox_from() {
+    let kernel = kernel(RuleSet::allow_all()).await;
+    let mail = Mailbox::<u32>::builder(cid("letters")).start().unwrap();
+    let post = mail.grant(sid("post"), Rights::WRITE).await.unwrap();
+    kernel.add_channel(mail, Visibility::Private).await.unwrap();
+    let (tx, mut got) = tokio::sync::mpsc::unbounded_channel();
+    kernel
+        .dock(Dock::new(sid("reader"), move || Recorder(tx.clone())).inbox(cid("letters")))
+        .await
+        .unwrap();
+    kernel
+        .dock(Dock::new(sid("inbox-only"), || Relay).inbox(cid("letters")))
+        .await
+        .unwrap();
+    let both = Dock::new(sid("inbox-and-publish"), || Relay)
+        .inbox(cid("letters"))
+        .publish(cid("letters"));
+    kernel.dock(both).await.unwrap();
+    let snapshot = kernel.snapshot().await.unwrap();
+    let entry = snapshot
+        .systems
+        .iter()
+        .find(|s| s.id.as_str() == "inbox-and-publish")
+        .unwrap();
+    let letters = entry.channels.iter().filter(|c| *c == "letters").count();
+    assert_eq!(letters, 1, "one grant: {:?}", entry.channels);
+    for (relay, n) in [("inbox-only", 10), ("inbox-and-publish", 20)] {
+        post.send(&sid(relay), n).await.unwrap();
+        assert_eq!(got.recv().await, Some(n + 1), "{relay}");
+    }
+    let twice = Dock::new(sid("twice"), || Relay)
+        .inbox(cid("letters"))
+        .inbox(cid("letters"));
+    let refused = kernel.dock(twice).await;
+    assert!(
+        matches!(refused, Err(DockError::ChannelCollision { .. })),
+        "{refused:?}"
+    );
+}

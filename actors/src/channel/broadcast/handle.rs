@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 
-use crate::channel::access::Grant;
-use crate::channel::handle::{handle_accessors, Port};
+use crate::channel::access::ChannelAccess;
+use crate::channel::handle::{handle_accessors, Endpoint};
 use crate::channel::outlet::{Outlet, Wake};
 use crate::channel::Inbound;
 use crate::channel::{ChannelError, Delivery, RecvError};
@@ -20,20 +20,20 @@ use super::subscription::{SubscribeOptions, SubscriptionId};
 /// A holder's handle on a broadcast channel. Cheap to clone; every message published
 /// through it carries the holder as its sender.
 pub struct BroadcastHandle<T: Send + Sync + 'static> {
-    pub(super) port: Port<BroadcastState<T>>,
+    pub(super) endpoint: Endpoint<BroadcastState<T>>,
 }
 
 impl<T: Send + Sync + 'static> Clone for BroadcastHandle<T> {
     fn clone(&self) -> Self {
         BroadcastHandle {
-            port: self.port.clone(),
+            endpoint: self.endpoint.clone(),
         }
     }
 }
 
 impl<T: Send + Sync + 'static> fmt::Debug for BroadcastHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.port.fmt(f)
+        self.endpoint.fmt(f)
     }
 }
 
@@ -44,10 +44,10 @@ impl<T: Send + Sync + 'static> BroadcastHandle<T> {
     /// subscribers; waits only if the channel's own mailbox is full. Answers the seq the
     /// message was given.
     pub async fn publish(&self, msg: impl Into<Outgoing<T>>) -> Result<Seq, ChannelError> {
-        self.port.check(Rights::WRITE)?;
-        self.port
+        self.endpoint.check(Rights::WRITE)?;
+        self.endpoint
             .call(Publish {
-                grant: Arc::clone(self.port.grant()),
+                grant: Arc::clone(self.endpoint.grant()),
                 msg: msg.into(),
             })
             .await
@@ -61,10 +61,10 @@ impl<T: Send + Sync + 'static> BroadcastHandle<T> {
         after: Seq,
         limit: usize,
     ) -> Result<Vec<Arc<Envelope<T>>>, ChannelError> {
-        self.port.check(Rights::READ)?;
-        self.port
+        self.endpoint.check(Rights::READ)?;
+        self.endpoint
             .call(Read {
-                grant: Arc::clone(self.port.grant()),
+                grant: Arc::clone(self.endpoint.grant()),
                 after,
                 limit,
                 payload: std::marker::PhantomData,
@@ -82,7 +82,7 @@ impl<T: Send + Sync + 'static> BroadcastHandle<T> {
         Ok(Subscription {
             id,
             outlet,
-            grant: Arc::clone(self.port.grant()),
+            grant: Arc::clone(self.endpoint.grant()),
         })
     }
 
@@ -102,10 +102,10 @@ impl<T: Send + Sync + 'static> BroadcastHandle<T> {
         wake: Wake<T>,
         options: SubscribeOptions,
     ) -> Result<(SubscriptionId, Arc<Outlet<T>>), ChannelError> {
-        self.port.check(Rights::READ)?;
-        self.port
+        self.endpoint.check(Rights::READ)?;
+        self.endpoint
             .call(Subscribe {
-                grant: Arc::clone(self.port.grant()),
+                grant: Arc::clone(self.endpoint.grant()),
                 wake,
                 options,
             })
@@ -114,10 +114,10 @@ impl<T: Send + Sync + 'static> BroadcastHandle<T> {
 
     /// Ends one of this holder's subscriptions; answers whether it existed.
     pub async fn unsubscribe(&self, id: SubscriptionId) -> Result<bool, ChannelError> {
-        self.port.check(Rights::NONE)?;
-        self.port
+        self.endpoint.check(Rights::NONE)?;
+        self.endpoint
             .call(Unsubscribe {
-                grant: Arc::clone(self.port.grant()),
+                grant: Arc::clone(self.endpoint.grant()),
                 id,
             })
             .await
@@ -128,7 +128,7 @@ impl<T: Send + Sync + 'static> BroadcastHandle<T> {
 pub struct Subscription<T: Send + Sync + 'static> {
     pub(super) id: SubscriptionId,
     pub(super) outlet: Arc<Outlet<T>>,
-    pub(super) grant: Arc<Grant>,
+    pub(super) grant: Arc<ChannelAccess>,
 }
 
 impl<T: Send + Sync + 'static> Subscription<T> {

@@ -138,8 +138,8 @@ impl<T: Send + Sync + 'static> Broadcast<T> {
         holder: SystemId,
         rights: Rights,
     ) -> Result<BroadcastHandle<T>, ChannelError> {
-        let (port, ()) = grant(&self.addr, self.id(), holder, rights).await?;
-        Ok(BroadcastHandle { port })
+        let (endpoint, ()) = grant(&self.addr, self.id(), holder, rights).await?;
+        Ok(BroadcastHandle { endpoint })
     }
 }
 

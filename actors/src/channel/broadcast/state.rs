@@ -6,7 +6,7 @@ use std::sync::Arc;
 use actix::prelude::*;
 use rustc_hash::FxHashMap;
 
-use crate::channel::access::Grant;
+use crate::channel::access::ChannelAccess;
 use crate::channel::actor::{ChannelActor, Core, Kind};
 use crate::channel::outlet::{missed_between, Outlet, Overflow, Push, Wake};
 use crate::channel::Inbound;
@@ -163,7 +163,7 @@ impl<T: Send + Sync + 'static> Kind for BroadcastState<T> {
     const DRAINS_THROUGH_OUTLETS: bool = true;
     type GrantExtra = ();
 
-    fn granted(&mut self, _: &Core, _: &Arc<Grant>) {}
+    fn granted(&mut self, _: &Core, _: &Arc<ChannelAccess>) {}
 
     fn revoked(&mut self, core: &mut Core, holder: &SystemId) {
         for outlet in self.subscribers.remove_holder(holder) {
@@ -199,7 +199,7 @@ impl<T: Send + Sync + 'static> Kind for BroadcastState<T> {
 }
 
 pub(crate) struct Publish<T> {
-    pub(super) grant: Arc<Grant>,
+    pub(super) grant: Arc<ChannelAccess>,
     pub(super) msg: Outgoing<T>,
 }
 
@@ -236,7 +236,7 @@ impl<T: Send + Sync + 'static> Handler<Publish<T>> for ChannelActor<BroadcastSta
 }
 
 pub(crate) struct Read<T> {
-    pub(super) grant: Arc<Grant>,
+    pub(super) grant: Arc<ChannelAccess>,
     pub(super) after: Seq,
     pub(super) limit: usize,
     pub(super) payload: std::marker::PhantomData<fn() -> T>,
@@ -270,7 +270,7 @@ impl<T: Send + Sync + 'static> Handler<Read<T>> for ChannelActor<BroadcastState<
 }
 
 pub(crate) struct Subscribe<T: Send + Sync + 'static> {
-    pub(super) grant: Arc<Grant>,
+    pub(super) grant: Arc<ChannelAccess>,
     pub(super) wake: Wake<T>,
     pub(super) options: SubscribeOptions,
 }
@@ -322,7 +322,7 @@ impl<T: Send + Sync + 'static> Handler<Subscribe<T>> for ChannelActor<BroadcastS
 }
 
 pub(crate) struct Unsubscribe {
-    pub(super) grant: Arc<Grant>,
+    pub(super) grant: Arc<ChannelAccess>,
     pub(super) id: SubscriptionId,
 }
 

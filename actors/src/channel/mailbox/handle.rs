@@ -11,7 +11,7 @@ use rustc_hash::FxBuildHasher;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use crate::channel::handle::{handle_accessors, Port};
+use crate::channel::handle::{handle_accessors, Endpoint};
 use crate::channel::outlet::{Outlet, Push, Wake};
 use crate::channel::room::{NoRoom, Room};
 use crate::channel::Inbound;
@@ -24,7 +24,7 @@ use super::state::MailboxState;
 use super::{MailboxShared, ReplySlot};
 /// A holder's handle on a mailbox: send to others, and (with READ) read its own inbox.
 pub struct MailboxHandle<T: Send + Sync + 'static> {
-    pub(super) port: Port<MailboxState<T>>,
+    pub(super) endpoint: Endpoint<MailboxState<T>>,
     pub(super) shared: Arc<MailboxShared<T>>,
     pub(super) inbox: Option<Arc<Outlet<T>>>,
     /// The hash of whom this handle last sent to, and the inbox it keeps for a
@@ -40,7 +40,7 @@ pub struct MailboxHandle<T: Send + Sync + 'static> {
 impl<T: Send + Sync + 'static> Clone for MailboxHandle<T> {
     fn clone(&self) -> Self {
         MailboxHandle::new(
-            self.port.clone(),
+            self.endpoint.clone(),
             Arc::clone(&self.shared),
             self.inbox.clone(),
         )
@@ -49,7 +49,7 @@ impl<T: Send + Sync + 'static> Clone for MailboxHandle<T> {
 
 impl<T: Send + Sync + 'static> fmt::Debug for MailboxHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.port.fmt(f)
+        self.endpoint.fmt(f)
     }
 }
 
@@ -63,12 +63,12 @@ impl<T: Send + Sync + 'static> MailboxHandle<T> {
     handle_accessors!();
 
     pub(super) fn new(
-        port: Port<MailboxState<T>>,
+        endpoint: Endpoint<MailboxState<T>>,
         shared: Arc<MailboxShared<T>>,
         inbox: Option<Arc<Outlet<T>>>,
     ) -> MailboxHandle<T> {
         MailboxHandle {
-            port,
+            endpoint,
             shared,
             inbox,
             last_to: AtomicU64::new(0),
@@ -99,7 +99,7 @@ impl<T: Send + Sync + 'static> MailboxHandle<T> {
         to: &SystemId,
         send: impl FnOnce(&Arc<Outlet<T>>, &Room) -> Result<R, ChannelError>,
     ) -> Result<R, ChannelError> {
-        self.port.check(Rights::WRITE)?;
+        self.endpoint.check(Rights::WRITE)?;
         self.shared.accepting()?;
         let hash = FxBuildHasher.hash_one(to);
         if self.last_to.load(Ordering::Relaxed) != hash {
@@ -196,7 +196,7 @@ impl<T: Send + Sync + 'static> MailboxHandle<T> {
         .map_err(|_| self.unknown(to))?;
         // Checked again: the holder may have been revoked, or the channel may have begun
         // draining, while the sender waited for room.
-        let checked = self.port.check(Rights::WRITE);
+        let checked = self.endpoint.check(Rights::WRITE);
         if let Err(refused) = checked.and_then(|()| self.shared.accepting()) {
             room.give(1);
             return Err(refused);
@@ -269,7 +269,7 @@ impl<T: Send + Sync + 'static> MailboxHandle<T> {
         request: &mut Inbound<T>,
         msg: impl Into<Outgoing<T>>,
     ) -> Result<Seq, ChannelError> {
-        self.port.check(Rights::WRITE)?;
+        self.endpoint.check(Rights::WRITE)?;
         if request.channel() != self.channel() {
             return Err(ChannelError::WrongChannel {
                 expected: request.channel().clone(),
@@ -300,7 +300,7 @@ impl<T: Send + Sync + 'static> MailboxHandle<T> {
     }
 
     fn inbox(&self) -> Result<&Arc<Outlet<T>>, ChannelError> {
-        self.port.check(Rights::READ)?;
+        self.endpoint.check(Rights::READ)?;
         self.inbox
             .as_ref()
             .ok_or_else(|| self.unknown(self.holder()))

@@ -3,7 +3,9 @@
 //! A holder with READ gets an inbox; any holder with WRITE may send to it. Senders wait
 //! while the recipient's inbox is full (`send`), or are refused (`try_send`); a recipient
 //! that never reads holds up only the senders writing to it. The recipient takes
-//! messages with `recv` or has them pushed to an actor.
+//! messages with `recv` or has them pushed to an actor. A send goes from the sender's
+//! handle straight into the recipient's inbox, not through the channel's actor, which
+//! only grants, revokes, counts and drains.
 //!
 //! `request` sends a message and resolves with its correlated reply: each request
 //! carries its own reply slot, so any number of concurrent requests from one sender each
@@ -245,8 +247,12 @@ impl<T: Send + Sync + 'static> Mailbox<T> {
         holder: SystemId,
         rights: Rights,
     ) -> Result<MailboxHandle<T>, ChannelError> {
-        let (port, inbox) = grant(&self.addr, self.id(), holder, rights).await?;
-        Ok(MailboxHandle::new(port, Arc::clone(&self.shared), inbox))
+        let (endpoint, inbox) = grant(&self.addr, self.id(), holder, rights).await?;
+        Ok(MailboxHandle::new(
+            endpoint,
+            Arc::clone(&self.shared),
+            inbox,
+        ))
     }
 }
 

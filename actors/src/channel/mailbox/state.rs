@@ -5,7 +5,7 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use crate::channel::access::Grant;
+use crate::channel::access::ChannelAccess;
 use crate::channel::actor::{Core, Kind};
 use crate::channel::outlet::Outlet;
 use crate::channel::room::Room;
@@ -35,7 +35,7 @@ impl<T: Send + Sync + 'static> Kind for MailboxState<T> {
     const DRAINS_THROUGH_OUTLETS: bool = true;
     type GrantExtra = Option<Arc<Outlet<T>>>;
 
-    fn granted(&mut self, core: &Core, grant: &Arc<Grant>) -> Option<Arc<Outlet<T>>> {
+    fn granted(&mut self, core: &Core, grant: &Arc<ChannelAccess>) -> Option<Arc<Outlet<T>>> {
         let holder = grant.holder();
         let mut inboxes = self.shared.inboxes_mut();
         if !grant.rights().contains(Rights::READ) {

@@ -56,7 +56,7 @@ pub(super) trait DeadLetterSink<T>: Send + Sync {
 
 impl<T: Send + Sync + 'static> DeadLetterSink<T> for WorkQueueHandle<DeadLetter<T>> {
     fn check_writable(&self) -> Result<(), ChannelError> {
-        self.port.check(Rights::WRITE)
+        self.endpoint.check(Rights::WRITE)
     }
 
     fn offer(&self, letter: DeadLetter<T>) -> Result<(), ChannelError> {

@@ -15,7 +15,7 @@ use super::messages::{
 use super::options::{SettleReport, WorkerId, WorkerOptions};
 use super::state::QueueState;
 use super::token::ClaimToken;
-use crate::channel::handle::{handle_accessors, Port};
+use crate::channel::handle::{handle_accessors, Endpoint};
 use crate::channel::outlet::{Outlet, Wake};
 use crate::channel::Inbound;
 use crate::channel::{ChannelError, Delivery};
@@ -25,7 +25,7 @@ use crate::rights::Rights;
 
 /// A holder's handle on a work queue.
 pub struct WorkQueueHandle<T: Send + Sync + 'static> {
-    pub(super) port: Port<QueueState<T>>,
+    pub(super) endpoint: Endpoint<QueueState<T>>,
     pub(super) permits: Arc<Semaphore>,
     pub(super) capacity: usize,
 }
@@ -33,7 +33,7 @@ pub struct WorkQueueHandle<T: Send + Sync + 'static> {
 impl<T: Send + Sync + 'static> Clone for WorkQueueHandle<T> {
     fn clone(&self) -> Self {
         WorkQueueHandle {
-            port: self.port.clone(),
+            endpoint: self.endpoint.clone(),
             permits: Arc::clone(&self.permits),
             capacity: self.capacity,
         }
@@ -42,7 +42,7 @@ impl<T: Send + Sync + 'static> Clone for WorkQueueHandle<T> {
 
 impl<T: Send + Sync + 'static> fmt::Debug for WorkQueueHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.port.fmt(f)
+        self.endpoint.fmt(f)
     }
 }
 
@@ -50,7 +50,7 @@ impl<T: Send + Sync + 'static> WorkQueueHandle<T> {
     handle_accessors!();
 
     pub(super) fn closed(&self) -> ChannelError {
-        self.port.closed()
+        self.endpoint.closed()
     }
 
     fn full(&self) -> ChannelError {
@@ -62,7 +62,7 @@ impl<T: Send + Sync + 'static> WorkQueueHandle<T> {
 
     /// Enqueues an item (needs WRITE), waiting while the queue is full.
     pub async fn send(&self, msg: impl Into<Outgoing<T>>) -> Result<Seq, ChannelError> {
-        self.port.check(Rights::WRITE)?;
+        self.endpoint.check(Rights::WRITE)?;
         let permit = Arc::clone(&self.permits)
             .acquire_owned()
             .await
@@ -74,7 +74,7 @@ impl<T: Send + Sync + 'static> WorkQueueHandle<T> {
 
     /// Enqueues an item (needs WRITE), or fails with [`ChannelError::Full`] at once.
     pub async fn try_send(&self, msg: impl Into<Outgoing<T>>) -> Result<Seq, ChannelError> {
-        self.port.check(Rights::WRITE)?;
+        self.endpoint.check(Rights::WRITE)?;
         let permit = self.try_permits(1)?;
         self.enqueue(vec![msg.into()], permit)
             .await
@@ -88,7 +88,7 @@ impl<T: Send + Sync + 'static> WorkQueueHandle<T> {
         I: IntoIterator<Item = M>,
         M: Into<Outgoing<T>>,
     {
-        self.port.check(Rights::WRITE)?;
+        self.endpoint.check(Rights::WRITE)?;
         let msgs: Vec<Outgoing<T>> = msgs.into_iter().map(Into::into).collect();
         if msgs.is_empty() || msgs.len() > self.capacity {
             return Err(ChannelError::BatchTooLarge {
@@ -119,9 +119,9 @@ impl<T: Send + Sync + 'static> WorkQueueHandle<T> {
         msgs: Vec<Outgoing<T>>,
         permit: OwnedSemaphorePermit,
     ) -> Result<RangeInclusive<Seq>, ChannelError> {
-        self.port
+        self.endpoint
             .call(Enqueue {
-                grant: Arc::clone(self.port.grant()),
+                grant: Arc::clone(self.endpoint.grant()),
                 msgs,
                 permit,
             })
@@ -131,14 +131,14 @@ impl<T: Send + Sync + 'static> WorkQueueHandle<T> {
     /// Enqueues without waiting for the queue's answer; used by the queue itself to
     /// dead-letter, where waiting would stall it. Fails at once if there is no room.
     pub(super) fn offer(&self, msg: T) -> Result<(), ChannelError> {
-        self.port.check(Rights::WRITE)?;
+        self.endpoint.check(Rights::WRITE)?;
         let permit = self.try_permits(1)?;
         let enqueue = Enqueue {
-            grant: Arc::clone(self.port.grant()),
+            grant: Arc::clone(self.endpoint.grant()),
             msgs: vec![Outgoing::new(msg)],
             permit,
         };
-        self.port.addr().try_send(enqueue).map_err(|e| match e {
+        self.endpoint.addr().try_send(enqueue).map_err(|e| match e {
             actix::dev::SendError::Full(_) => self.full(),
             actix::dev::SendError::Closed(_) => self.closed(),
         })
@@ -181,10 +181,10 @@ impl<T: Send + Sync + 'static> WorkQueueHandle<T> {
         lease: Duration,
         park: bool,
     ) -> Result<ClaimReply<T>, ChannelError> {
-        self.port.check(Rights::READ)?;
-        self.port
+        self.endpoint.check(Rights::READ)?;
+        self.endpoint
             .call(Claim {
-                grant: Arc::clone(self.port.grant()),
+                grant: Arc::clone(self.endpoint.grant()),
                 max,
                 lease,
                 park,
@@ -231,10 +231,10 @@ impl<T: Send + Sync + 'static> WorkQueueHandle<T> {
         &self,
         claims: Vec<(ClaimToken, Settle)>,
     ) -> Result<SettleReport, ChannelError> {
-        self.port.check(Rights::READ)?;
-        self.port
+        self.endpoint.check(Rights::READ)?;
+        self.endpoint
             .call(SettleClaims {
-                grant: Arc::clone(self.port.grant()),
+                grant: Arc::clone(self.endpoint.grant()),
                 claims,
                 retire: None,
             })
@@ -246,14 +246,14 @@ impl<T: Send + Sync + 'static> WorkQueueHandle<T> {
     /// a spawned task if the queue's mailbox is full.
     pub(crate) fn settle_now(&self, claims: Vec<(ClaimToken, Settle)>, retire: Option<WorkerId>) {
         let msg = SettleClaims {
-            grant: Arc::clone(self.port.grant()),
+            grant: Arc::clone(self.endpoint.grant()),
             claims,
             retire,
         };
-        match self.port.addr().try_send(msg) {
+        match self.endpoint.addr().try_send(msg) {
             Ok(()) | Err(actix::dev::SendError::Closed(_)) => {}
             Err(actix::dev::SendError::Full(msg)) => {
-                let addr = self.port.addr().clone();
+                let addr = self.endpoint.addr().clone();
                 actix::spawn(async move {
                     let _ = addr.send(msg).await;
                 });
@@ -264,10 +264,10 @@ impl<T: Send + Sync + 'static> WorkQueueHandle<T> {
     /// Returns every item this holder has claimed to the queue (after a crash or
     /// restart). Answers how many.
     pub async fn release_all(&self) -> Result<usize, ChannelError> {
-        self.port.check(Rights::READ)?;
-        self.port
+        self.endpoint.check(Rights::READ)?;
+        self.endpoint
             .call(ReleaseClaims {
-                grant: Arc::clone(self.port.grant()),
+                grant: Arc::clone(self.endpoint.grant()),
             })
             .await
     }
@@ -288,10 +288,10 @@ impl<T: Send + Sync + 'static> WorkQueueHandle<T> {
         wake: Wake<T>,
         options: WorkerOptions,
     ) -> Result<(WorkerId, Arc<Outlet<T>>), ChannelError> {
-        self.port.check(Rights::READ)?;
-        self.port
+        self.endpoint.check(Rights::READ)?;
+        self.endpoint
             .call(RegisterWorker {
-                grant: Arc::clone(self.port.grant()),
+                grant: Arc::clone(self.endpoint.grant()),
                 wake,
                 options,
             })
@@ -301,10 +301,10 @@ impl<T: Send + Sync + 'static> WorkQueueHandle<T> {
     /// Unregisters one of this holder's workers, returning its unsettled items to the
     /// queue. Answers whether it was registered.
     pub async fn unregister_worker(&self, id: WorkerId) -> Result<bool, ChannelError> {
-        self.port.check(Rights::NONE)?;
-        self.port
+        self.endpoint.check(Rights::NONE)?;
+        self.endpoint
             .call(UnregisterWorker {
-                grant: Arc::clone(self.port.grant()),
+                grant: Arc::clone(self.endpoint.grant()),
                 id,
             })
             .await

@@ -12,7 +12,7 @@ use super::lease_problem;
 use super::options::{SettleReport, WorkerId, WorkerOptions};
 use super::state::{Ctx, QueueState, Queued, WaitingClaim, Worker};
 use super::token::ClaimToken;
-use crate::channel::access::Grant;
+use crate::channel::access::ChannelAccess;
 use crate::channel::actor::ChannelActor;
 use crate::channel::outlet::{Outlet, Wake};
 use crate::channel::Inbound;
@@ -22,7 +22,7 @@ use crate::ids::Seq;
 use crate::rights::Rights;
 
 pub(crate) struct Enqueue<T> {
-    pub(super) grant: Arc<Grant>,
+    pub(super) grant: Arc<ChannelAccess>,
     pub(super) msgs: Vec<Outgoing<T>>,
     /// Room reserved for `msgs`: kept by the queue on success, returned on refusal.
     pub(super) permit: OwnedSemaphorePermit,
@@ -68,7 +68,7 @@ pub(crate) enum ClaimReply<T> {
 }
 
 pub(crate) struct Claim<T> {
-    pub(super) grant: Arc<Grant>,
+    pub(super) grant: Arc<ChannelAccess>,
     pub(super) max: usize,
     pub(super) lease: Duration,
     pub(super) park: bool,
@@ -141,7 +141,7 @@ pub(crate) enum Settle {
 /// if given. Nothing is dispatched until the whole batch is done, so a retiring worker
 /// never receives the room its own settlements free.
 pub(crate) struct SettleClaims {
-    pub(super) grant: Arc<Grant>,
+    pub(super) grant: Arc<ChannelAccess>,
     pub(super) claims: Vec<(ClaimToken, Settle)>,
     pub(super) retire: Option<WorkerId>,
 }
@@ -230,7 +230,7 @@ impl<T: Send + Sync + 'static> Handler<SettleClaims> for ChannelActor<QueueState
 }
 
 pub(crate) struct ReleaseClaims {
-    pub(super) grant: Arc<Grant>,
+    pub(super) grant: Arc<ChannelAccess>,
 }
 
 impl Message for ReleaseClaims {
@@ -251,7 +251,7 @@ impl<T: Send + Sync + 'static> Handler<ReleaseClaims> for ChannelActor<QueueStat
 }
 
 pub(crate) struct RegisterWorker<T: Send + Sync + 'static> {
-    pub(super) grant: Arc<Grant>,
+    pub(super) grant: Arc<ChannelAccess>,
     pub(super) wake: Wake<T>,
     pub(super) options: WorkerOptions,
 }
@@ -306,7 +306,7 @@ impl<T: Send + Sync + 'static> Handler<RegisterWorker<T>> for ChannelActor<Queue
 }
 
 pub(crate) struct UnregisterWorker {
-    pub(super) grant: Arc<Grant>,
+    pub(super) grant: Arc<ChannelAccess>,
     pub(super) id: WorkerId,
 }
 

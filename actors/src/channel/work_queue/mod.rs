@@ -219,9 +219,9 @@ impl<T: Send + Sync + 'static> WorkQueue<T> {
         holder: SystemId,
         rights: Rights,
     ) -> Result<WorkQueueHandle<T>, ChannelError> {
-        let (port, ()) = grant(&self.addr, self.id(), holder, rights).await?;
+        let (endpoint, ()) = grant(&self.addr, self.id(), holder, rights).await?;
         Ok(WorkQueueHandle {
-            port,
+            endpoint,
             permits: Arc::clone(&self.permits),
             capacity: self.capacity,
         })

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use super::dead_letter::{DeadLetter, DeadLetterReason, DeadLetterSink};
 use super::options::WorkerId;
 use super::token::ClaimToken;
-use crate::channel::access::Grant;
+use crate::channel::access::ChannelAccess;
 use crate::channel::actor::{ChannelActor, Core, Kind};
 use crate::channel::outlet::{Outlet, Push};
 use crate::channel::Inbound;
@@ -313,7 +313,7 @@ impl<T: Send + Sync + 'static> Kind for QueueState<T> {
     const DRAINS_THROUGH_OUTLETS: bool = false;
     type GrantExtra = ();
 
-    fn granted(&mut self, _: &Core, _: &Arc<Grant>) {}
+    fn granted(&mut self, _: &Core, _: &Arc<ChannelAccess>) {}
 
     fn revoked(&mut self, core: &mut Core, holder: &SystemId) {
         let workers: Vec<WorkerId> = self
