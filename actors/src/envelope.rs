@@ -170,9 +170,6 @@ static NO_METADATA: Metadata = Metadata::new();
 impl<T> Envelope<T> {
     /// Stamps an outgoing message. Only channels call this: the sender comes from the
     /// handle's grant, the seq from the channel's counter.
-    ///
-    /// The envelope is written straight into its shared allocation: built on the stack
-    /// and then moved, it was copied once more per message.
     pub(crate) fn stamp(
         channel: &ChannelId,
         seq: Seq,
@@ -186,7 +183,6 @@ impl<T> Envelope<T> {
 
     /// Stamps an outgoing message with a given time (nanoseconds since the Unix epoch):
     /// a simulation's virtual clock.
-    #[allow(unsafe_code)] // built in place; see BENCHMARKS.md
     pub(crate) fn stamp_at(
         channel: &ChannelId,
         seq: Seq,
@@ -202,12 +198,7 @@ impl<T> Envelope<T> {
         } = outgoing;
         let extras =
             extras.filter(|extras| extras.reply_to.is_some() || !extras.metadata.is_empty());
-        let slot = Arc::<Envelope<T>>::new_uninit();
-        // SAFETY: the allocation was made just above and no one else has it, so writing
-        // through its pointer races with nothing; `Arc::get_mut` would prove the same
-        // with a locked compare-and-swap on every message.
-        let place = Arc::as_ptr(&slot).cast_mut();
-        unsafe { &mut *place }.write(Envelope {
+        Arc::new(Envelope {
             id: MessageId::unique(),
             seq,
             sent_at,
@@ -217,9 +208,7 @@ impl<T> Envelope<T> {
             correlation,
             extras,
             payload,
-        });
-        // SAFETY: every field was written just above.
-        unsafe { slot.assume_init() }
+        })
     }
 
     /// The message's unique id.

@@ -238,25 +238,6 @@ impl<T: Send + Sync + 'static> Outlet<T> {
         &self.channel
     }
 
-    /// Starts loading the outlet's hot bytes (the `Arc` counts before it and the fields
-    /// up to `direct`, at most two cache lines), so that a fan-out reaching it a few
-    /// outlets later finds them in cache: the locked swap of `notified` on a missing line
-    /// would otherwise wait for memory, one outlet at a time.
-    #[allow(unsafe_code)] // a prefetch; its cost and saving belong in BENCHMARKS.md
-    pub(crate) fn prefetch(self: &Arc<Self>) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            let start = Arc::as_ptr(self).cast::<i8>();
-            // SAFETY: SSE, which `prefetch` needs, is part of every x86_64 target, and a
-            // prefetch never faults or reads into the program: any address is fine.
-            unsafe {
-                _mm_prefetch::<_MM_HINT_T0>(start.wrapping_sub(16));
-                _mm_prefetch::<_MM_HINT_T0>(start.wrapping_add(47));
-            }
-        }
-    }
-
     /// Channel side: queue an item for the consumer, applying the outlet's overflow
     /// policy if its buffer is full.
     ///

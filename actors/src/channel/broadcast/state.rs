@@ -13,13 +13,10 @@ use crate::channel::Inbound;
 use crate::channel::{ChannelError, ChannelKind, ChannelStats, CloseReason, MAX_BATCH};
 use crate::envelope::{Envelope, Outgoing};
 use crate::ids::{Seq, SystemId};
-
-/// How many outlets ahead a fan-out prefetches: far enough to hide a memory load
-/// behind the pushes in between, near enough that the line is still cached.
-const PREFETCH_AHEAD: usize = 8;
 use crate::rights::Rights;
 
 use super::subscription::{StartAt, SubscribeOptions, SubscriptionId};
+
 /// The subscribers, laid out so that a publish streams through nothing but outlet
 /// pointers; who owns each subscription is kept apart, for the rare operations that ask.
 /// Those are indexed, so that undocking each of n agents costs O(1), not a scan of all
@@ -71,9 +68,6 @@ impl<T: Send + Sync + 'static> Subscribers<T> {
     fn retain(&mut self, mut keep: impl FnMut(&Arc<Outlet<T>>) -> bool) {
         let mut index = 0;
         while index < self.outlets.len() {
-            if let Some(ahead) = self.outlets.get(index + PREFETCH_AHEAD) {
-                ahead.prefetch();
-            }
             if keep(&self.outlets[index]) {
                 index += 1;
             } else {
