@@ -10,11 +10,12 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use actix::{Actor, Addr, Context};
 use actix_rt::{Arbiter, ArbiterHandle};
-use rustc_hash::FxHashMap;
+use dashmap::DashMap;
+use rustc_hash::FxBuildHasher;
 
 use crate::ids::SystemId;
 
@@ -95,7 +96,8 @@ pub struct ArbiterPool {
 
 struct PoolInner {
     arbiters: Vec<Arbiter>,
-    assigned: Mutex<FxHashMap<SystemId, usize>>,
+    /// Read by every placement, from any arbiter: sharded, so they share no lock.
+    assigned: DashMap<SystemId, usize, FxBuildHasher>,
     next: AtomicUsize,
 }
 
@@ -111,7 +113,7 @@ impl ArbiterPool {
         Ok(ArbiterPool {
             inner: Arc::new(PoolInner {
                 arbiters: (0..size).map(|_| Arbiter::new()).collect(),
-                assigned: Mutex::new(FxHashMap::default()),
+                assigned: DashMap::default(),
                 next: AtomicUsize::new(0),
             }),
         })
@@ -129,14 +131,13 @@ impl ArbiterPool {
 
     /// The arbiter `owner` is assigned to, assigning the next one round-robin on first use.
     pub fn arbiter_for(&self, owner: &SystemId) -> ArbiterHandle {
-        let mut assigned = self
-            .inner
-            .assigned
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let index = *assigned
-            .entry(owner.clone())
-            .or_insert_with(|| self.inner.next.fetch_add(1, Ordering::Relaxed) % self.len());
+        let index =
+            match self.inner.assigned.get(owner) {
+                Some(index) => *index,
+                None => *self.inner.assigned.entry(owner.clone()).or_insert_with(|| {
+                    self.inner.next.fetch_add(1, Ordering::Relaxed) % self.len()
+                }),
+            };
         self.inner.arbiters[index].handle()
     }
 
@@ -149,11 +150,7 @@ impl ArbiterPool {
     /// Forgets `owner`'s assignment (after it is gone for good), so the map stays as
     /// large as the set of live owners.
     pub fn release(&self, owner: &SystemId) {
-        self.inner
-            .assigned
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .remove(owner);
+        self.inner.assigned.remove(owner);
     }
 
     /// Stops every arbiter of the pool, and with them the actors placed there.

@@ -1,13 +1,13 @@
 //! [`Gateway`]: what the HTTP surface serves — the kernel, its remote systems and the
 //! tokens that act as them.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 #[cfg(feature = "http")]
 use std::time::SystemTime;
 
+use dashmap::DashMap;
 use exokern_actors::kernel::{DockError, KernelHandle, RemoteDock, RemoteSystem};
 use exokern_actors::SystemId;
 
@@ -56,7 +56,8 @@ pub struct Gateway {
 struct Inner {
     kernel: KernelHandle,
     limits: HttpLimits,
-    remotes: RwLock<HashMap<SystemId, RemoteSystem>>,
+    /// Read by every request, from any worker thread: sharded, so they share no lock.
+    remotes: DashMap<SystemId, RemoteSystem>,
     tokens: RwLock<TokenStore>,
 }
 
@@ -65,13 +66,14 @@ impl fmt::Debug for Gateway {
         f.debug_struct("Gateway")
             .field("kernel", &self.inner.kernel)
             .field("limits", &self.inner.limits)
-            .field("remotes", &read(&self.inner.remotes).len())
+            .field("remotes", &self.inner.remotes.len())
             .finish()
     }
 }
 
-// A panic while a lock is held cannot leave these maps half-changed (every write is one
-// insert or one flag), so a poisoned lock is used as is.
+// A panic while the lock is held cannot leave the store half-changed (every write is
+// one insert or one flag), so a poisoned lock is used as is.
+#[cfg(feature = "http")]
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
     lock.read().unwrap_or_else(PoisonError::into_inner)
 }
@@ -87,7 +89,7 @@ impl Gateway {
             inner: Arc::new(Inner {
                 kernel,
                 limits,
-                remotes: RwLock::default(),
+                remotes: DashMap::default(),
                 tokens: RwLock::default(),
             }),
         }
@@ -112,7 +114,7 @@ impl Gateway {
 
     /// Serves a remote system docked with [`KernelHandle::dock_remote`].
     pub fn add(&self, remote: RemoteSystem) {
-        write(&self.inner.remotes).insert(remote.id().clone(), remote);
+        self.inner.remotes.insert(remote.id().clone(), remote);
     }
 
     /// Mints a token acting as `system`, valid for `ttl` (forever if `None`).
@@ -141,7 +143,7 @@ impl Gateway {
         let system = read(&self.inner.tokens)
             .verify(presented, SystemTime::now())?
             .clone();
-        Ok(match read(&self.inner.remotes).get(&system) {
+        Ok(match self.inner.remotes.get(&system) {
             Some(remote) => Authenticated::Remote(remote.clone()),
             None => Authenticated::NotServed(system),
         })
