@@ -13,7 +13,7 @@ use exokern_actors::protocol::ModuleLoad;
 use serde_json::{json, Value};
 
 use crate::audit_file::JsonLinesAudit;
-use crate::config::{ChannelConfig, ChannelKind, Config, ModuleConfig, Runner};
+use crate::config::{ChannelConfig, ChannelKind, Config, ModuleConfig, RemoteConfig, Runner};
 use crate::http::{Gateway, HttpLimits};
 
 /// Why a configuration did not come up. Whatever had started is shut down.
@@ -61,6 +61,22 @@ pub enum LaunchError {
     },
 }
 
+impl LaunchError {
+    fn module(module: &ModuleConfig) -> impl FnOnce(GovernanceError) -> LaunchError + '_ {
+        |error| LaunchError::Module {
+            module: module.id.to_string(),
+            error,
+        }
+    }
+
+    fn remote(remote: &RemoteConfig) -> impl FnOnce(DockError) -> LaunchError + '_ {
+        |error| LaunchError::Remote {
+            remote: remote.id.to_string(),
+            error,
+        }
+    }
+}
+
 /// A constellation brought up from a config.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -106,19 +122,13 @@ pub async fn preflight(config: &Config) -> Result<(), LaunchError> {
         preflight
             .module(&module_load(module))
             .await
-            .map_err(|error| LaunchError::Module {
-                module: module.id.to_string(),
-                error,
-            })?;
+            .map_err(LaunchError::module(module))?;
     }
     for remote in &config.remotes {
         preflight
             .remote(&remote.dock())
             .await
-            .map_err(|error| LaunchError::Remote {
-                remote: remote.id.to_string(),
-                error,
-            })?;
+            .map_err(LaunchError::remote(remote))?;
     }
     Ok(())
 }
@@ -168,19 +178,13 @@ async fn populate(gateway: &Gateway, config: &Config) -> Result<(), LaunchError>
         kernel
             .load_module(module_load(module))
             .await
-            .map_err(|error| LaunchError::Module {
-                module: module.id.to_string(),
-                error,
-            })?;
+            .map_err(LaunchError::module(module))?;
     }
     for remote in &config.remotes {
         gateway
             .dock(remote.dock())
             .await
-            .map_err(|error| LaunchError::Remote {
-                remote: remote.id.to_string(),
-                error,
-            })?;
+            .map_err(LaunchError::remote(remote))?;
         for token in &remote.tokens {
             gateway
                 .accept(token.clone())
