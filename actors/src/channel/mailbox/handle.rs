@@ -135,13 +135,10 @@ impl<T: Send + Sync + 'static> MailboxHandle<T> {
         to: &SystemId,
         send: impl FnOnce(&Arc<Outlet<T>>, &Room) -> Result<R, ChannelError>,
     ) -> Result<R, ChannelError> {
-        let inbox = self
-            .shared
-            .inboxes
-            .get(to)
-            .ok_or_else(|| self.unknown(to))?;
+        let inboxes = self.shared.inboxes();
+        let inbox = inboxes.get(to).ok_or_else(|| self.unknown(to))?;
         let room = inbox.credits().ok_or_else(|| self.unknown(to))?;
-        send(&inbox, room)
+        send(inbox, room)
     }
 
     /// Stamps a message and puts it into `to`'s inbox, where a credit was taken for it;

@@ -37,9 +37,9 @@ impl<T: Send + Sync + 'static> Kind for MailboxState<T> {
 
     fn granted(&mut self, core: &Core, grant: &Arc<ChannelAccess>) -> Option<Arc<Outlet<T>>> {
         let holder = grant.holder();
-        let inboxes = &self.shared.inboxes;
+        let mut inboxes = self.shared.inboxes_mut();
         if !grant.rights().contains(Rights::READ) {
-            if let Some((_, inbox)) = inboxes.remove(holder) {
+            if let Some(inbox) = inboxes.remove(holder) {
                 close_inbox(&inbox, CloseReason::Revoked);
             }
             return None;
@@ -54,12 +54,12 @@ impl<T: Send + Sync + 'static> Kind for MailboxState<T> {
                 Arc::clone(&core.drain),
             )
         });
-        Some(Arc::clone(&inbox))
+        Some(Arc::clone(inbox))
     }
 
     fn revoked(&mut self, core: &mut Core, holder: &SystemId) {
-        let removed = self.shared.inboxes.remove(holder);
-        if let Some((_, inbox)) = removed {
+        let removed = self.shared.inboxes_mut().remove(holder);
+        if let Some(inbox) = removed {
             core.counters.dropped += close_inbox(&inbox, CloseReason::Revoked) as u64;
         }
     }
@@ -70,16 +70,7 @@ impl<T: Send + Sync + 'static> Kind for MailboxState<T> {
 
     fn close(&mut self, _: &mut Core) -> u64 {
         let undelivered = self.pending();
-        let recipients: Vec<SystemId> = self
-            .shared
-            .inboxes
-            .iter()
-            .map(|e| e.key().clone())
-            .collect();
-        let removed = recipients
-            .iter()
-            .filter_map(|r| self.shared.inboxes.remove(r));
-        for (_, inbox) in removed {
+        for (_, inbox) in self.shared.inboxes_mut().drain() {
             // Recipients still take what their inboxes hold.
             inbox.close(CloseReason::ChannelStopped);
             if let Some(room) = inbox.credits() {
