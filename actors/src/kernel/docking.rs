@@ -95,11 +95,13 @@ impl KernelActor {
         for (channel, link) in requested {
             // A system may publish to the mailbox it reads its inbox from: one grant
             // with both rights, its handle both the host's inbox and a port.
-            let onto_inbox = link.is_none()
-                && grants
+            let inbox_grant = link.is_none().then(|| {
+                grants
                     .iter()
-                    .any(|(e, _, l)| e.id() == channel && matches!(l, Some(Link::Inbox)));
-            if seen.contains(&channel) && !onto_inbox {
+                    .position(|(e, _, l)| e.id() == channel && matches!(l, Some(Link::Inbox)))
+            });
+            let inbox_grant = inbox_grant.flatten();
+            if seen.contains(&channel) && inbox_grant.is_none() {
                 return Err(DockError::ChannelCollision {
                     channel: channel.clone(),
                 });
@@ -131,11 +133,8 @@ impl KernelActor {
                     *rights
                 }
             };
-            match grants
-                .iter_mut()
-                .find(|(e, ..)| onto_inbox && e.id() == channel)
-            {
-                Some((_, inbox_rights, _)) => *inbox_rights |= rights,
+            match inbox_grant {
+                Some(index) => grants[index].1 |= rights,
                 None => grants.push((entry.clone(), rights, link)),
             }
         }
@@ -408,14 +407,8 @@ async fn wire<S: System>(
             Some(Link::Subscribe(options)) => builder.subscribe(typed(port), options),
             Some(Link::Worker(options)) => builder.worker(typed(port), options),
             Some(Link::Inbox) => {
-                let describes = port.describes.clone();
-                let inbox: MailboxHandle<S::Message> = typed(port);
-                let handle = Box::new(inbox.clone());
-                ports.insert(
-                    entry.id().clone(),
-                    Port { handle, describes },
-                    entry.visibility,
-                );
+                let inbox = typed_ref::<MailboxHandle<S::Message>>(&port).clone();
+                ports.insert(entry.id().clone(), port, entry.visibility);
                 builder.inbox(inbox)
             }
             None => {
@@ -475,6 +468,12 @@ async fn wire<S: System>(
 }
 
 /// The typed handle inside a port whose type the plan checked.
+fn typed_ref<H: 'static>(port: &Port) -> &H {
+    port.handle
+        .downcast_ref::<H>()
+        .unwrap_or_else(|| unreachable!("the dock plan checked the channel's type"))
+}
+
 fn typed<H: 'static>(port: Port) -> H {
     *port
         .handle

@@ -96,16 +96,13 @@ impl Handler<Load> for ModuleLoaderActor {
         let load = async move {
             let framework = framework.map_err(|e| (e, None))?;
             let name = Arc::<str>::from(request.framework.as_str());
-            let (executors, privileged) = (
-                request
-                    .executors
-                    .iter()
-                    .map(|e| Arc::from(e.as_str()))
-                    .collect(),
-                request.privileged,
-            );
             let requester = caller.as_ref().map(|c| c.id.clone());
-            let Vetted { dock, rule } = vet(&*policy, &*framework, requester, request).await?;
+            let Vetted {
+                dock,
+                executors,
+                privileged,
+                rule,
+            } = vet(&*policy, &*framework, requester, request).await?;
             let docked = dock
                 .dock(kernel, executors, privileged)
                 .await

@@ -48,6 +48,9 @@ impl fmt::Debug for Preflight {
 /// A module the policy admitted and its framework built: what is left is the dock.
 pub(super) struct Vetted {
     pub(super) dock: ModuleDock,
+    /// The executors it starts with a capability on, and its privilege, as asked.
+    pub(super) executors: Vec<Arc<str>>,
+    pub(super) privileged: bool,
     /// The deciding module rule, for the audit record of the load.
     pub(super) rule: Option<Arc<str>>,
 }
@@ -92,10 +95,10 @@ impl Preflight {
     /// which can still fail on the running kernel's state (a channel or id already taken).
     pub async fn module(&self, request: &ModuleLoad) -> Result<(), GovernanceError> {
         let framework = self.framework(request)?;
-        vet(&*self.policy, &*framework, None, request.clone())
+        let vetted = vet(&*self.policy, &*framework, None, request.clone())
             .await
             .map_err(|(error, _)| error)?;
-        for executor in &request.executors {
+        for executor in &vetted.executors {
             executor_grant(&*self.policy, &request.module_id, executor)
                 .await
                 .map_err(|error| GovernanceError::Dock(Box::new(error)))?;
@@ -156,7 +159,12 @@ pub(super) async fn vet(
             dock.id()
         )));
     }
-    Ok(Vetted { dock, rule })
+    Ok(Vetted {
+        dock,
+        executors: query.executors,
+        privileged: query.privileged,
+        rule,
+    })
 }
 
 /// The capability policy's decision on `system`'s initial capability on `executor`.
