@@ -27,6 +27,7 @@ mod error;
 mod handle;
 mod inbound;
 mod mailbox;
+mod notice;
 mod options;
 mod outlet;
 mod room;

@@ -12,16 +12,12 @@
 //! queues and inboxes never overflow because they only push what the consumer has room
 //! for.
 //!
-//! The notice (`notified`) and "something waits" (`pending`) flags are atomics so that a
-//! consumer can finish a batch without taking the lock. The producer sets `pending`
-//! before swapping `notified`; the consumer clears `notified` before reading `pending`. With
-//! both sequentially consistent, one of them always sees the other, so no push is left
-//! without a notice.
+//! The notice that hands a batch over without the lock is in [`notice`](super::notice).
 
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::atomic::AtomicBool;
-use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+use std::sync::atomic::Ordering::SeqCst;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Waker;
 
@@ -29,6 +25,7 @@ use actix::dev::SendError;
 use actix::Recipient;
 use tokio::sync::Notify;
 
+use crate::channel::notice::{Handover, Notice, Settle};
 use crate::channel::room::Room;
 use crate::channel::{CloseReason, Delivery, Inbound, RecvError};
 use crate::ids::{ChannelId, Seq};
@@ -134,10 +131,7 @@ impl DrainSignal {
 // miss per send.
 #[repr(C)]
 pub(crate) struct Outlet<T: Send + Sync + 'static> {
-    /// The consumer has been told and has not yet seen the outlet empty.
-    notified: AtomicBool,
-    /// The buffer holds something for the consumer: items, a lag report, or the close.
-    pending: AtomicBool,
+    notice: Notice,
     /// What a full buffer does; `None` for outlets that never get more than they can hold.
     overflow: Option<Overflow>,
     /// `credits` is set. Read on every item taken, here rather than where the credits
@@ -206,8 +200,7 @@ impl<T: Send + Sync + 'static> Outlet<T> {
         drain: Arc<DrainSignal>,
     ) -> Arc<Outlet<T>> {
         Arc::new(Outlet {
-            notified: AtomicBool::new(false),
-            pending: AtomicBool::new(false),
+            notice: Notice::new(),
             counted: credits.is_some(),
             capacity: u32::try_from(capacity).unwrap_or(u32::MAX),
             overflow,
@@ -242,31 +235,29 @@ impl<T: Send + Sync + 'static> Outlet<T> {
     /// policy if its buffer is full.
     ///
     /// For an idle push consumer that has seen everything, the item is handed over
-    /// inside the notice without taking the lock. Only the channel pushes, so no
-    /// other push races this one. A consumer restoring an untaken item sets `pending`
-    /// before clearing `notified`, so having won `notified` we see that item on the second look
-    /// and queue behind it rather than overtake it.
+    /// inside the notice without taking the lock.
     pub(crate) fn push(self: &Arc<Self>, item: Inbound<T>) -> Push {
         let Some(recipient) = &self.direct else {
             return self.push_locked(item);
         };
-        if self.pending.load(SeqCst) || self.notified.swap(true, SeqCst) {
-            return self.push_locked(item);
-        }
-        if self.pending.load(SeqCst) {
-            // We own the notice, but a restored item waits: queue behind it and notify.
-            let mut buffer = self.lock();
-            buffer.items.push_back(item);
-            self.pending.store(true, SeqCst);
-            drop(buffer);
-            self.send(recipient, self.delivery());
-            return Push::Queued;
-        }
-        let delivery = Delivery::new(Arc::clone(self), self.capacity, Some(item));
-        if self.send(recipient, delivery) {
-            Push::Queued
-        } else {
-            Push::Gone
+        match self.notice.hand_over() {
+            Handover::Queue => self.push_locked(item),
+            Handover::QueueAndTell => {
+                let mut buffer = self.lock();
+                buffer.items.push_back(item);
+                self.notice.set_pending(true);
+                drop(buffer);
+                self.send(recipient, self.delivery());
+                Push::Queued
+            }
+            Handover::Inline => {
+                let delivery = Delivery::new(Arc::clone(self), self.capacity, Some(item));
+                if self.send(recipient, delivery) {
+                    Push::Queued
+                } else {
+                    Push::Gone
+                }
+            }
         }
     }
 
@@ -277,7 +268,7 @@ impl<T: Send + Sync + 'static> Outlet<T> {
         }
         if !buffer.has_pending() {
             if let Wake::Actor(recipient) = &buffer.wake {
-                if !self.notified.swap(true, SeqCst) {
+                if self.notice.claim() {
                     // The consumer is idle and has seen everything: hand the item over
                     // inside the notice.
                     let recipient = recipient.clone();
@@ -336,7 +327,7 @@ impl<T: Send + Sync + 'static> Outlet<T> {
         buffer.detached = true;
         let dropped = buffer.items.len();
         buffer.items.clear();
-        self.mark_pending(buffer.has_pending());
+        self.notice.set_pending(buffer.has_pending());
         drop(buffer);
         self.release_credits(dropped);
         dropped
@@ -355,7 +346,7 @@ impl<T: Send + Sync + 'static> Outlet<T> {
     pub(crate) fn set_wake(self: &Arc<Self>, wake: Wake<T>) {
         let mut buffer = self.lock();
         buffer.wake = wake;
-        self.notified.store(false, SeqCst);
+        self.notice.clear();
         if buffer.has_pending() {
             self.tell_consumer(buffer);
         }
@@ -367,11 +358,8 @@ impl<T: Send + Sync + 'static> Outlet<T> {
     /// goes to sleep on it. If an actor refuses its notice, it is gone, and the lock is
     /// taken again to mark the outlet detached.
     fn tell_consumer(self: &Arc<Self>, buffer: MutexGuard<'_, Buffer<T>>) {
-        self.mark_pending(true);
-        // A consumer still told of earlier items reads `pending` after it clears `notified`,
-        // and `pending` stays set while we hold the lock: a busy consumer's outlet
-        // costs no locked operation per push.
-        if self.notified.load(SeqCst) || self.notified.swap(true, SeqCst) {
+        self.notice.set_pending(true);
+        if !self.notice.claim() {
             return;
         }
         match &buffer.wake {
@@ -394,15 +382,6 @@ impl<T: Send + Sync + 'static> Outlet<T> {
                 drop(buffer);
                 self.send(&recipient, self.delivery());
             }
-        }
-    }
-
-    /// Sets `pending`, with the lock held. Every write to it is made under the lock, so
-    /// one that would not change it is skipped: a locked exchange per message saved while
-    /// the buffer stays non-empty.
-    fn mark_pending(&self, pending: bool) {
-        if self.pending.load(Relaxed) != pending {
-            self.pending.store(pending, SeqCst);
         }
     }
 
@@ -446,7 +425,7 @@ impl<T: Send + Sync + 'static> Outlet<T> {
     /// Consumer side, without the lock: the consumer has been told of items it has not
     /// yet taken to the end.
     pub(crate) fn is_notified(&self) -> bool {
-        self.notified.load(SeqCst)
+        self.notice.is_set()
     }
 
     /// A delivery of what waits, at most a buffer's worth: the notice sent to an actor,
@@ -464,17 +443,17 @@ impl<T: Send + Sync + 'static> Outlet<T> {
             if buffer.has_pending() {
                 Next::Item(item)
             } else {
-                self.notified.store(false, SeqCst);
+                self.notice.clear();
                 Next::Last(item)
             }
         } else {
-            self.notified.store(false, SeqCst);
+            self.notice.clear();
             match buffer.closed {
                 Some(reason) => Next::Closed(reason),
                 None => Next::Empty,
             }
         };
-        self.mark_pending(buffer.has_pending());
+        self.notice.set_pending(buffer.has_pending());
         drop(buffer);
         match next {
             Next::Last(_) => {
@@ -489,21 +468,21 @@ impl<T: Send + Sync + 'static> Outlet<T> {
 
     /// Consumer side, without the lock: `true` if the buffer holds something to take.
     pub(super) fn has_pending(&self) -> bool {
-        self.pending.load(SeqCst)
+        self.notice.is_pending()
     }
 
     /// Consumer side, without the lock, once the consumer has taken everything: clears
     /// the notice. Answers whether the delivery is done; `false` means something
     /// arrived meanwhile and this delivery takes it.
     pub(super) fn settle_idle(&self) -> bool {
-        self.notified.store(false, SeqCst);
-        if !self.pending.load(SeqCst) {
-            self.drain.note_emptied();
-            return true;
+        match self.notice.settle() {
+            Settle::Empty => {
+                self.drain.note_emptied();
+                true
+            }
+            Settle::ToldAgain => true,
+            Settle::TakeMore => false,
         }
-        // Something arrived while the notice was set. Take it here, unless the
-        // producer has already notified again and another delivery is on its way.
-        self.notified.swap(true, SeqCst)
     }
 
     /// Consumer side: an item handed over inside a notice was taken.
@@ -517,16 +496,16 @@ impl<T: Send + Sync + 'static> Outlet<T> {
         let mut buffer = self.lock();
         if !buffer.detached {
             buffer.items.push_front(item);
-            self.pending.store(true, SeqCst);
+            self.notice.set_pending(true);
         }
-        self.notified.store(false, SeqCst);
+        self.notice.clear();
     }
 
     /// Consumer side: everything buffered, at once (a consumer being retired).
     pub(crate) fn take_all(&self) -> Vec<Inbound<T>> {
         let mut buffer = self.lock();
         let taken: Vec<Inbound<T>> = buffer.items.drain(..).collect();
-        self.mark_pending(buffer.has_pending());
+        self.notice.set_pending(buffer.has_pending());
         drop(buffer);
         self.release_credits(taken.len());
         taken
@@ -558,7 +537,7 @@ impl<T: Send + Sync + 'static> Outlet<T> {
     /// push notify again, or notify now if the delivery stopped at its budget.
     pub(super) fn delivery_ended(self: &Arc<Self>, exhausted: bool) {
         let buffer = self.lock();
-        self.notified.store(false, SeqCst);
+        self.notice.clear();
         if exhausted && buffer.has_pending() {
             self.tell_consumer(buffer);
         }
@@ -724,7 +703,7 @@ mod tests {
     }
 
     #[test]
-    fn a_host_is_woken_once_per_doorbell_and_a_ring_before_its_waker_stays_set() {
+    fn a_host_is_woken_once_per_notice_and_a_notice_before_its_waker_stays_set() {
         let out = host_outlet();
         out.push(item(1));
         assert!(
