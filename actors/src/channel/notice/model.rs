@@ -209,10 +209,16 @@ impl Seen {
     }
 }
 
+/// What the producer does: push the items `1..=pushes`, then close if `close`.
+struct Produce {
+    pushes: u32,
+    close: bool,
+}
+
 /// Runs `produce` on one thread against a consumer on another; `restore_first` makes the
 /// consumer drop the first notice that carries an item. Answers what the consumer saw and
 /// what was left in the buffer.
-fn race(produce: fn(&Outlet), restore_first: bool) -> (Seen, Vec<u32>, Arc<Outlet>) {
+fn race(produce: Produce, restore_first: bool) -> (Seen, Vec<u32>, Arc<Outlet>) {
     let outlet = Outlet::new();
     let consumer = {
         let outlet = Arc::clone(&outlet);
@@ -232,7 +238,12 @@ fn race(produce: fn(&Outlet), restore_first: bool) -> (Seen, Vec<u32>, Arc<Outle
             seen
         })
     };
-    produce(&outlet);
+    for item in 1..=produce.pushes {
+        outlet.push(item);
+    }
+    if produce.close {
+        outlet.close();
+    }
     outlet.mailbox.send(Mail::Done);
     let seen = consumer.join().unwrap();
     let left: Vec<u32> = outlet
@@ -250,10 +261,9 @@ fn race(produce: fn(&Outlet), restore_first: bool) -> (Seen, Vec<u32>, Arc<Outle
 fn pushes_racing_a_settling_consumer_are_each_delivered_once_in_order() {
     loom::model(|| {
         let (seen, left, outlet) = race(
-            |outlet| {
-                outlet.push(1);
-                outlet.push(2);
-                outlet.push(3);
+            Produce {
+                pushes: 3,
+                close: false,
             },
             false,
         );
@@ -267,10 +277,9 @@ fn pushes_racing_a_settling_consumer_are_each_delivered_once_in_order() {
 fn a_close_racing_a_settling_consumer_comes_once_after_every_item() {
     loom::model(|| {
         let (seen, left, _) = race(
-            |outlet| {
-                outlet.push(1);
-                outlet.push(2);
-                outlet.close();
+            Produce {
+                pushes: 2,
+                close: true,
             },
             false,
         );
@@ -284,10 +293,9 @@ fn a_close_racing_a_settling_consumer_comes_once_after_every_item() {
 fn an_item_restored_from_a_dropped_notice_is_not_overtaken_and_not_stranded() {
     loom::model(|| {
         let (seen, left, outlet) = race(
-            |outlet| {
-                outlet.push(1);
-                outlet.push(2);
-                outlet.push(3);
+            Produce {
+                pushes: 3,
+                close: false,
             },
             true,
         );
