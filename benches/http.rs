@@ -3,6 +3,9 @@
 //! and retained) beside a plain actix-web handler at the same path that decodes the same
 //! JSON and does nothing else. One HTTP worker each; the client keeps 1 or 32 requests
 //! in flight over pooled keep-alive connections.
+//!
+//! Beside them, the check every request starts with: a bearer token verified against a
+//! store of 256, by one thread or by two at once, as two HTTP workers would.
 
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -12,6 +15,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use exokern::http::{routes, Gateway, HttpLimits};
 use exokern::kernel::{Kernel, RemoteDock, Visibility};
 use exokern::prelude::*;
+use exokern::tokens::TokenStore;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -130,12 +134,45 @@ fn publish(c: &mut Criterion) {
     group.finish();
 }
 
+fn verify_token(c: &mut Criterion) {
+    let store = TokenStore::new();
+    let tokens: Vec<String> = (0..256)
+        .map(|i| {
+            let system: SystemId = format!("remote-{i}").parse().unwrap();
+            store.mint(system, None).0.secret().to_owned()
+        })
+        .collect();
+    let mut group = c.benchmark_group("token_verify");
+    for threads in [1u64, 2] {
+        group.throughput(Throughput::Elements(threads));
+        group.bench_with_input(BenchmarkId::new("threads", threads), &threads, |b, &n| {
+            b.iter_custom(|iters| {
+                let start = Instant::now();
+                std::thread::scope(|scope| {
+                    for t in 0..n {
+                        let (store, tokens) = (&store, &tokens);
+                        scope.spawn(move || {
+                            for i in 0..iters {
+                                let token = &tokens[((i + t * 128) % 256) as usize];
+                                let verified = store.verify(token, std::time::SystemTime::now());
+                                assert!(verified.is_ok());
+                            }
+                        });
+                    }
+                });
+                start.elapsed()
+            })
+        });
+    }
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3))
         .sample_size(30);
-    targets = publish
+    targets = publish, verify_token
 }
 criterion_main!(benches);

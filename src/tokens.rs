@@ -10,11 +10,11 @@
 //! use exokern::tokens::{TokenError, TokenStore};
 //! use exokern::SystemId;
 //!
-//! let mut store = TokenStore::new();
+//! let store = TokenStore::new();
 //! let remote = SystemId::new("remote-1").unwrap();
 //! let (token, _record) = store.mint(remote.clone(), Some(Duration::from_secs(3600)));
 //! let now = SystemTime::now();
-//! assert_eq!(store.verify(token.secret(), now), Ok(&remote));
+//! assert_eq!(store.verify(token.secret(), now), Ok(remote.clone()));
 //! let forged = format!("exo.0011223344556677.{}", "ab".repeat(32));
 //! assert_eq!(store.verify(&forged, now), Err(TokenError::Unknown));
 //! assert_eq!(store.verify("exo.0011223344556677.00", now), Err(TokenError::Malformed));
@@ -22,10 +22,10 @@
 //! assert_eq!(store.verify(token.secret(), now), Err(TokenError::Revoked));
 //! ```
 
-use std::collections::HashMap;
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
+use dashmap::DashMap;
 use exokern_actors::SystemId;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -118,10 +118,11 @@ struct Held {
     revoked: bool,
 }
 
-/// The tokens a kernel accepts, by id.
+/// The tokens a kernel accepts, by id. Every request reads it, from any HTTP worker, so it
+/// is sharded: readers share no lock, and minting or revoking locks one shard.
 #[derive(Debug, Default)]
 pub struct TokenStore {
-    tokens: HashMap<String, Held>,
+    tokens: DashMap<String, Held>,
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -153,7 +154,7 @@ impl TokenStore {
 
     /// Mints a token for `system`, valid for `ttl` (forever if `None`), and keeps its
     /// record. The token itself is not kept: hand it to the remote system now.
-    pub fn mint(&mut self, system: SystemId, ttl: Option<Duration>) -> (Token, TokenRecord) {
+    pub fn mint(&self, system: SystemId, ttl: Option<Duration>) -> (Token, TokenRecord) {
         let id = hex(&random::<ID_BYTES>());
         let secret = hex(&random::<SECRET_BYTES>());
         let record = TokenRecord {
@@ -172,7 +173,7 @@ impl TokenStore {
 
     /// Accepts tokens matching `record` (as a config file stores it); replaces a record
     /// with the same id.
-    pub fn insert(&mut self, record: TokenRecord) -> Result<(), RecordError> {
+    pub fn insert(&self, record: TokenRecord) -> Result<(), RecordError> {
         let hash = record.hash()?;
         self.tokens.insert(
             record.id,
@@ -187,7 +188,7 @@ impl TokenStore {
     }
 
     /// The system `presented` acts as, at `now`.
-    pub fn verify(&self, presented: &str, now: SystemTime) -> Result<&SystemId, TokenError> {
+    pub fn verify(&self, presented: &str, now: SystemTime) -> Result<SystemId, TokenError> {
         let mut parts = presented.split('.');
         let (Some(PREFIX), Some(id), Some(secret), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -208,21 +209,21 @@ impl TokenStore {
         if held.expires.is_some_and(|at| at <= now) {
             return Err(TokenError::Expired);
         }
-        Ok(&held.system)
+        Ok(held.system.clone())
     }
 
     /// Stops accepting the token with `id`; answers whether there was one.
-    pub fn revoke(&mut self, id: &str) -> bool {
+    pub fn revoke(&self, id: &str) -> bool {
         self.tokens
             .get_mut(id)
-            .map(|held| held.revoked = true)
+            .map(|mut held| held.revoked = true)
             .is_some()
     }
 
     /// Stops accepting every token of `system`; answers how many there were.
-    pub fn revoke_system(&mut self, system: &SystemId) -> usize {
+    pub fn revoke_system(&self, system: &SystemId) -> usize {
         let mut count = 0;
-        for held in self.tokens.values_mut().filter(|h| &h.system == system) {
+        for mut held in self.tokens.iter_mut().filter(|h| &h.system == system) {
             held.revoked = true;
             count += 1;
         }

@@ -219,10 +219,10 @@ fn token_prints_a_token_and_the_record_that_accepts_it() {
     let config = exokern::config::Config::load(&path).unwrap();
     let record = config.remotes[0].tokens[0].clone();
     assert!(record.expires.is_some());
-    let mut store = exokern::tokens::TokenStore::new();
+    let store = exokern::tokens::TokenStore::new();
     store.insert(record).unwrap();
     let verified = store.verify(token, std::time::SystemTime::now());
-    assert_eq!(verified.map(|s| s.as_str()), Ok("ada"));
+    assert_eq!(verified, Ok("ada".parse().unwrap()));
     let (code, _, err) = run(&["token", "kernel.core"]);
     assert_eq!(code, 2);
     assert!(err.contains("reserved"), "{err}");

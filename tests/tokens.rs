@@ -11,13 +11,13 @@ fn sid(name: &str) -> SystemId {
 
 #[test]
 fn a_minted_token_acts_as_its_system_and_only_it() {
-    let mut store = TokenStore::new();
+    let store = TokenStore::new();
     let now = SystemTime::now();
     let (ada, ada_record) = store.mint(sid("ada"), None);
     let (bob, _) = store.mint(sid("bob"), None);
     assert_ne!(ada.secret(), bob.secret());
-    assert_eq!(store.verify(ada.secret(), now), Ok(&sid("ada")));
-    assert_eq!(store.verify(bob.secret(), now), Ok(&sid("bob")));
+    assert_eq!(store.verify(ada.secret(), now), Ok(sid("ada")));
+    assert_eq!(store.verify(bob.secret(), now), Ok(sid("bob")));
     assert!(!ada_record.sha256.is_empty());
     assert!(
         !ada.secret().contains(&ada_record.sha256),
@@ -32,7 +32,7 @@ fn a_minted_token_acts_as_its_system_and_only_it() {
 
 #[test]
 fn forged_and_malformed_tokens_are_refused() {
-    let mut store = TokenStore::new();
+    let store = TokenStore::new();
     let (token, record) = store.mint(sid("ada"), None);
     let now = SystemTime::now();
     // The right id with another secret: a forgery.
@@ -62,7 +62,7 @@ fn forged_and_malformed_tokens_are_refused() {
 
 #[test]
 fn tokens_expire_and_are_revoked_by_id_or_system() {
-    let mut store = TokenStore::new();
+    let store = TokenStore::new();
     let now = SystemTime::now();
     let (short, _) = store.mint(sid("ada"), Some(Duration::from_secs(60)));
     assert!(store.verify(short.secret(), now).is_ok());
@@ -89,11 +89,11 @@ fn tokens_expire_and_are_revoked_by_id_or_system() {
 #[test]
 fn a_stored_record_accepts_its_token_in_another_store() {
     let (token, record) = TokenStore::new().mint(sid("ada"), None);
-    let mut kernel = TokenStore::new();
+    let kernel = TokenStore::new();
     kernel.insert(record.clone()).unwrap();
     assert_eq!(
         kernel.verify(token.secret(), SystemTime::now()),
-        Ok(&sid("ada"))
+        Ok(sid("ada"))
     );
     let broken = TokenRecord {
         sha256: "xyz".into(),

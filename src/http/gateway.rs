@@ -2,7 +2,7 @@
 //! tokens that act as them.
 
 use std::fmt;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 #[cfg(feature = "http")]
 use std::time::SystemTime;
@@ -56,9 +56,10 @@ pub struct Gateway {
 struct Inner {
     kernel: KernelHandle,
     limits: HttpLimits,
-    /// Read by every request, from any worker thread: sharded, so they share no lock.
+    /// Read by every request, from any worker thread: sharded, so they share no lock, as
+    /// the tokens are.
     remotes: DashMap<SystemId, RemoteSystem>,
-    tokens: RwLock<TokenStore>,
+    tokens: TokenStore,
 }
 
 impl fmt::Debug for Gateway {
@@ -71,17 +72,6 @@ impl fmt::Debug for Gateway {
     }
 }
 
-// A panic while the lock is held cannot leave the store half-changed (every write is
-// one insert or one flag), so a poisoned lock is used as is.
-#[cfg(feature = "http")]
-fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    lock.read().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    lock.write().unwrap_or_else(PoisonError::into_inner)
-}
-
 impl Gateway {
     /// A gateway to `kernel`, with no remote systems yet.
     pub fn new(kernel: KernelHandle, limits: HttpLimits) -> Gateway {
@@ -90,7 +80,7 @@ impl Gateway {
                 kernel,
                 limits,
                 remotes: DashMap::default(),
-                tokens: RwLock::default(),
+                tokens: TokenStore::new(),
             }),
         }
     }
@@ -119,30 +109,28 @@ impl Gateway {
 
     /// Mints a token acting as `system`, valid for `ttl` (forever if `None`).
     pub fn mint(&self, system: SystemId, ttl: Option<Duration>) -> (Token, TokenRecord) {
-        write(&self.inner.tokens).mint(system, ttl)
+        self.inner.tokens.mint(system, ttl)
     }
 
     /// Accepts tokens matching `record` (as `exokern token` printed it).
     pub fn accept(&self, record: TokenRecord) -> Result<(), RecordError> {
-        write(&self.inner.tokens).insert(record)
+        self.inner.tokens.insert(record)
     }
 
     /// Stops accepting the token with id `id`; answers whether there was one.
     pub fn revoke_token(&self, id: &str) -> bool {
-        write(&self.inner.tokens).revoke(id)
+        self.inner.tokens.revoke(id)
     }
 
     /// Stops accepting every token of `system`; answers how many there were.
     pub fn revoke_tokens_of(&self, system: &SystemId) -> usize {
-        write(&self.inner.tokens).revoke_system(system)
+        self.inner.tokens.revoke_system(system)
     }
 
     /// The remote system a presented token acts as.
     #[cfg(feature = "http")]
     pub(crate) fn authenticate(&self, presented: &str) -> Result<Authenticated, TokenError> {
-        let system = read(&self.inner.tokens)
-            .verify(presented, SystemTime::now())?
-            .clone();
+        let system = self.inner.tokens.verify(presented, SystemTime::now())?;
         Ok(match self.inner.remotes.get(&system) {
             Some(remote) => Authenticated::Remote(remote.clone()),
             None => Authenticated::NotServed(system),
