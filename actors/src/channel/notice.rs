@@ -40,6 +40,7 @@ pub(super) enum Handover {
 }
 
 impl Notice {
+    #[inline]
     pub(super) fn new() -> Notice {
         Notice {
             notified: AtomicBool::new(false),
@@ -49,6 +50,7 @@ impl Notice {
 
     /// Producer side, with the lock held and `pending` set: `true` if this call won the
     /// notice and must tell the consumer.
+    #[inline]
     pub(super) fn claim(&self) -> bool {
         store_then_load();
         // A consumer still told of earlier items reads `pending` after it clears
@@ -60,6 +62,7 @@ impl Notice {
     /// races this one). A consumer restoring an untaken item sets `pending` before
     /// clearing `notified`, so having won `notified` we see that item on the second look
     /// and queue behind it rather than overtake it.
+    #[inline]
     pub(super) fn hand_over(&self) -> Handover {
         if self.pending.load(SeqCst) || self.notified.swap(true, SeqCst) {
             Handover::Queue
@@ -73,6 +76,7 @@ impl Notice {
     /// With the lock held: records whether the buffer holds something. Every write is made
     /// under the lock, so one that would not change the flag is skipped: a locked exchange
     /// per message saved while the buffer stays non-empty.
+    #[inline]
     pub(super) fn set_pending(&self, pending: bool) {
         if self.pending.load(Relaxed) != pending {
             self.pending.store(pending, SeqCst);
@@ -80,17 +84,20 @@ impl Notice {
     }
 
     /// `true` if the buffer holds something to take.
+    #[inline]
     pub(super) fn is_pending(&self) -> bool {
         self.pending.load(SeqCst)
     }
 
     /// `true` if the consumer has been told of items it has not yet taken to the end.
+    #[inline]
     pub(super) fn is_set(&self) -> bool {
         self.notified.load(SeqCst)
     }
 
     /// Consumer side (or a producer replacing the consumer, with the lock held): the next
     /// push tells the consumer again.
+    #[inline]
     pub(super) fn clear(&self) {
         // An exchange rather than a store: it orders the clear after every exchange the
         // producer made (a sequentially consistent store is an exchange on x86 anyway).
@@ -98,6 +105,7 @@ impl Notice {
     }
 
     /// Consumer side, without the lock, once it has taken everything: clears the notice.
+    #[inline]
     pub(super) fn settle(&self) -> Settle {
         self.clear();
         store_then_load();

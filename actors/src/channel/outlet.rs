@@ -435,6 +435,7 @@ impl<T: Send + Sync + 'static> Outlet<T> {
     }
 
     /// Consumer side: take the next event.
+    #[inline]
     pub(super) fn next(&self) -> Next<T> {
         let mut buffer = self.lock();
         let next = if buffer.missed > 0 {
