@@ -254,10 +254,7 @@ impl KernelBuilder {
                     desk,
                     gate,
                     lifecycle,
-                    modules: Loader {
-                        loads: loader.clone().recipient(),
-                        unloads: loader.clone().recipient(),
-                    },
+                    modules: Loader::new(loader.clone().recipient(), loader.clone().recipient()),
                 };
                 let _ = started.send((managers.clone(), loader));
                 KernelActor {

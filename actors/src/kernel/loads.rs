@@ -1,6 +1,8 @@
 //! What the module loader is asked ([`Load`], [`Unload`]) and answers ([`ModuleLoaded`],
 //! [`ModuleInfo`]), and [`Loader`], where the clients send those requests.
 
+use std::sync::Arc;
+
 use actix::prelude::*;
 use serde::Serialize;
 
@@ -9,11 +11,28 @@ use super::vocabulary::Caller;
 use crate::ids::{ChannelId, SystemId};
 use crate::protocol::{GrantInfo, ModuleLoad};
 
-/// The module loader, as the clients of docked systems reach it.
+/// The module loader, as the clients of docked systems reach it. Every dock's client
+/// holds one, so the two recipients are shared: a recipient's clone is an allocation.
 #[derive(Clone)]
-pub(crate) struct Loader {
-    pub(crate) loads: Recipient<Load>,
-    pub(crate) unloads: Recipient<Unload>,
+pub(crate) struct Loader(Arc<Lines>);
+
+struct Lines {
+    loads: Recipient<Load>,
+    unloads: Recipient<Unload>,
+}
+
+impl Loader {
+    pub(crate) fn new(loads: Recipient<Load>, unloads: Recipient<Unload>) -> Loader {
+        Loader(Arc::new(Lines { loads, unloads }))
+    }
+
+    pub(crate) fn loads(&self) -> &Recipient<Load> {
+        &self.0.loads
+    }
+
+    pub(crate) fn unloads(&self) -> &Recipient<Unload> {
+        &self.0.unloads
+    }
 }
 
 impl std::fmt::Debug for Loader {
