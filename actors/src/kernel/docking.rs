@@ -95,12 +95,9 @@ impl KernelActor {
         for (channel, link) in requested {
             // A system may publish to the mailbox it reads its inbox from: one grant
             // with both rights, its handle both the host's inbox and a port.
-            let inbox_grant = link.is_none().then(|| {
-                grants
-                    .iter()
-                    .position(|(e, _, l)| e.id() == channel && matches!(l, Some(Link::Inbox)))
+            let inbox_grant = grants.iter().position(|(e, _, l)| {
+                link.is_none() && e.id() == channel && matches!(l, Some(Link::Inbox))
             });
-            let inbox_grant = inbox_grant.flatten();
             if seen.contains(&channel) && inbox_grant.is_none() {
                 return Err(DockError::ChannelCollision {
                     channel: channel.clone(),
@@ -467,13 +464,14 @@ async fn wire<S: System>(
     })
 }
 
-/// The typed handle inside a port whose type the plan checked.
+/// The typed handle inside a port whose type the plan checked, borrowed.
 fn typed_ref<H: 'static>(port: &Port) -> &H {
     port.handle
         .downcast_ref::<H>()
         .unwrap_or_else(|| unreachable!("the dock plan checked the channel's type"))
 }
 
+/// The typed handle inside a port whose type the plan checked, taken out of it.
 fn typed<H: 'static>(port: Port) -> H {
     *port
         .handle
