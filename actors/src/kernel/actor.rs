@@ -54,10 +54,15 @@ impl KernelChannels {
     }
 }
 
+/// The kernel's managers, shared: every docked system's client holds them, so a dock
+/// costs one reference count, not a clone of each address (a recipient's is an
+/// allocation).
+pub(crate) type Managers = Arc<ManagerSet>;
+
 /// The addresses of the kernel's managers, all on the kernel's arbiter, and the desk
 /// capability requests are decided with.
-#[derive(Debug, Clone)]
-pub(crate) struct Managers {
+#[derive(Debug)]
+pub(crate) struct ManagerSet {
     pub(crate) caps: Addr<CapabilityActor>,
     pub(crate) desk: Arc<Desk>,
     pub(crate) gate: Addr<ActionGateActor>,

@@ -8,7 +8,7 @@ use std::time::Duration;
 use actix::{Actor, AsyncContext};
 use tokio::sync::oneshot;
 
-use super::actor::{KernelActor, KernelChannels, Managers};
+use super::actor::{KernelActor, KernelChannels, ManagerSet};
 use super::audit::{Audit, AuditSink};
 use super::channels::ChannelEntry;
 use super::desk::Desk;
@@ -249,13 +249,16 @@ impl KernelBuilder {
             move |ctx: &mut actix::Context<KernelActor>| {
                 let loader =
                     ModuleLoaderActor::new(ctx.address(), preflight, audit.clone()).start();
-                let managers = Managers {
+                let managers = Arc::new(ManagerSet {
                     caps,
                     desk,
                     gate,
                     lifecycle,
-                    modules: Loader::new(loader.clone().recipient(), loader.clone().recipient()),
-                };
+                    modules: Loader {
+                        loads: loader.clone().recipient(),
+                        unloads: loader.clone().recipient(),
+                    },
+                });
                 let _ = started.send((managers.clone(), loader));
                 KernelActor {
                     id,

@@ -288,7 +288,7 @@ impl KernelClient {
     /// initial capabilities are held by the module, not by this system.
     pub async fn load_module(&self, request: ModuleLoad) -> Result<ModuleLoaded, GovernanceError> {
         self.answer(|| {
-            self.line.managers.modules.loads().send(Load {
+            self.line.managers.modules.loads.send(Load {
                 caller: Some(Arc::clone(&self.line.member)),
                 request,
             })
@@ -299,7 +299,7 @@ impl KernelClient {
     /// Unloads a module (privileged systems only): a full undock.
     pub async fn unload_module(&self, module: SystemId) -> Result<(), GovernanceError> {
         self.answer(|| {
-            self.line.managers.modules.unloads().send(Unload {
+            self.line.managers.modules.unloads.send(Unload {
                 caller: Some(Arc::clone(&self.line.member)),
                 module,
             })

@@ -178,7 +178,7 @@ impl KernelHandle {
     pub async fn load_module(&self, request: ModuleLoad) -> Result<ModuleLoaded, GovernanceError> {
         self.managers
             .modules
-            .loads()
+            .loads
             .send(Load {
                 caller: None,
                 request,
@@ -191,7 +191,7 @@ impl KernelHandle {
     pub async fn unload_module(&self, module: &SystemId) -> Result<(), GovernanceError> {
         self.managers
             .modules
-            .unloads()
+            .unloads
             .send(Unload {
                 caller: None,
                 module: module.clone(),

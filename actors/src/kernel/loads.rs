@@ -1,8 +1,6 @@
 //! What the module loader is asked ([`Load`], [`Unload`]) and answers ([`ModuleLoaded`],
 //! [`ModuleInfo`]), and [`Loader`], where the clients send those requests.
 
-use std::sync::Arc;
-
 use actix::prelude::*;
 use serde::Serialize;
 
@@ -11,28 +9,10 @@ use super::vocabulary::Caller;
 use crate::ids::{ChannelId, SystemId};
 use crate::protocol::{GrantInfo, ModuleLoad};
 
-/// The module loader, as the clients of docked systems reach it. Every dock's client
-/// holds one, so the two recipients are shared: a recipient's clone is an allocation.
-#[derive(Clone)]
-pub(crate) struct Loader(Arc<Lines>);
-
-struct Lines {
-    loads: Recipient<Load>,
-    unloads: Recipient<Unload>,
-}
-
-impl Loader {
-    pub(crate) fn new(loads: Recipient<Load>, unloads: Recipient<Unload>) -> Loader {
-        Loader(Arc::new(Lines { loads, unloads }))
-    }
-
-    pub(crate) fn loads(&self) -> &Recipient<Load> {
-        &self.0.loads
-    }
-
-    pub(crate) fn unloads(&self) -> &Recipient<Unload> {
-        &self.0.unloads
-    }
+/// The module loader, as the clients of docked systems reach it.
+pub(crate) struct Loader {
+    pub(crate) loads: Recipient<Load>,
+    pub(crate) unloads: Recipient<Unload>,
 }
 
 impl std::fmt::Debug for Loader {
