@@ -211,6 +211,40 @@ impl<T> Envelope<T> {
         })
     }
 
+    /// An envelope read back from a store, as it was stamped.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn restore(
+        channel: &ChannelId,
+        seq: Seq,
+        id: MessageId,
+        sent_at: u64,
+        sender: SystemId,
+        recipient: Option<SystemId>,
+        correlation: Option<MessageId>,
+        reply_to: Option<ChannelId>,
+        metadata: Metadata,
+        payload: T,
+    ) -> SharedEnvelope<T> {
+        let extras = (reply_to.is_some() || !metadata.is_empty())
+            .then(|| Box::new(Extras { reply_to, metadata }));
+        Arc::new(Envelope {
+            id,
+            seq,
+            sent_at,
+            channel: channel.clone(),
+            sender,
+            recipient,
+            correlation,
+            extras,
+            payload,
+        })
+    }
+
+    /// Nanoseconds since the Unix epoch at which the channel accepted it.
+    pub(crate) fn sent_at_nanos(&self) -> u64 {
+        self.sent_at
+    }
+
     /// The message's unique id.
     pub fn id(&self) -> MessageId {
         self.id

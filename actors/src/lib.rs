@@ -15,6 +15,7 @@ pub mod protocol;
 mod rights;
 mod serde_with;
 pub mod simulation;
+pub mod store;
 pub mod system;
 pub mod systems;
 

@@ -146,6 +146,14 @@ pub enum ChannelError {
         /// The limit.
         limit: usize,
     },
+    /// The channel's store could not keep the change; see the error for what to do.
+    #[error("channel `{channel}` could not keep the change: {error}")]
+    Store {
+        /// The channel.
+        channel: ChannelId,
+        /// What the store said.
+        error: crate::store::StoreError,
+    },
     /// Too many callers are already parked waiting on this channel.
     #[error("channel `{channel}` already has {limit} waiting claims: claim without waiting, or add push workers")]
     TooManyWaiters {

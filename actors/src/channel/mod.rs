@@ -74,6 +74,14 @@ pub enum StartError {
     /// There is no arbiter to run it on.
     #[error(transparent)]
     Placement(#[from] PlacementError),
+    /// Its store could not give back what it kept.
+    #[error("channel `{channel}` cannot start: {error}")]
+    Store {
+        /// The channel.
+        channel: ChannelId,
+        /// What the store said.
+        error: crate::store::StoreError,
+    },
 }
 
 impl StartError {

@@ -8,7 +8,7 @@ use crate::envelope::Envelope;
 use crate::rights::Rights;
 
 /// Why an item was dead-lettered.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum DeadLetterReason {
@@ -52,7 +52,14 @@ impl<T> DeadLetter<T> {
 pub(super) trait DeadLetterSink<T>: Send + Sync {
     fn check_writable(&self) -> Result<(), ChannelError>;
     fn offer(&self, letter: DeadLetter<T>) -> Result<(), ChannelError>;
+    /// Sends `letter`, waiting for room and for the dead-letter channel's answer: a
+    /// durable queue forgets a dead letter only once its dead-letter channel has it.
+    fn hand_over(&self, letter: DeadLetter<T>) -> HandOver;
 }
+
+/// The answer to [`DeadLetterSink::hand_over`].
+pub(super) type HandOver =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), ChannelError>>>>;
 
 impl<T: Send + Sync + 'static> DeadLetterSink<T> for WorkQueueHandle<DeadLetter<T>> {
     fn check_writable(&self) -> Result<(), ChannelError> {
@@ -61,5 +68,10 @@ impl<T: Send + Sync + 'static> DeadLetterSink<T> for WorkQueueHandle<DeadLetter<
 
     fn offer(&self, letter: DeadLetter<T>) -> Result<(), ChannelError> {
         WorkQueueHandle::offer(self, letter)
+    }
+
+    fn hand_over(&self, letter: DeadLetter<T>) -> HandOver {
+        let handle = self.clone();
+        Box::pin(async move { handle.send(letter).await.map(drop) })
     }
 }

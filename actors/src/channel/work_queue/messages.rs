@@ -8,9 +8,10 @@ use actix::prelude::*;
 use tokio::sync::{oneshot, OwnedSemaphorePermit};
 use tokio::time::Instant;
 
+use super::item::Queued;
 use super::lease_problem;
 use super::options::{SettleReport, WorkerId, WorkerOptions};
-use super::state::{Ctx, QueueState, Queued, WaitingClaim, Worker};
+use super::state::{Ctx, QueueState, Staged, WaitingClaim, Worker};
 use super::token::ClaimToken;
 use crate::channel::access::ChannelAccess;
 use crate::channel::actor::ChannelActor;
@@ -33,10 +34,12 @@ impl<T: Send + Sync + 'static> Message for Enqueue<T> {
 }
 
 impl<T: Send + Sync + 'static> Handler<Enqueue<T>> for ChannelActor<QueueState<T>> {
-    type Result = Result<RangeInclusive<Seq>, ChannelError>;
+    type Result = ActorResponse<Self, Result<RangeInclusive<Seq>, ChannelError>>;
 
     fn handle(&mut self, msg: Enqueue<T>, ctx: &mut Ctx<T>) -> Self::Result {
-        self.core.check_write(&msg.grant)?;
+        if let Err(error) = self.core.check_write(&msg.grant) {
+            return ActorResponse::reply(Err(error));
+        }
         msg.permit.forget();
         let state = &mut self.kind;
         let first = state.last_seq.next();
@@ -49,16 +52,58 @@ impl<T: Send + Sync + 'static> Handler<Enqueue<T>> for ChannelActor<QueueState<T
                 None,
                 outgoing,
             );
-            state.ready.push_back(Queued {
+            let item = Queued {
                 envelope,
                 attempts: 0,
                 last_error: None,
-            });
+            };
+            match &state.journal {
+                Some(journal) => {
+                    journal.put(&item.envelope);
+                    state.staged.push_back(Staged {
+                        item,
+                        durable: false,
+                    });
+                }
+                None => state.ready.push_back(item),
+            }
             self.core.counters.accepted += 1;
         }
-        let last = state.last_seq;
-        self.settled(ctx);
-        Ok(first..=last)
+        let range = first..=state.last_seq;
+        let Some(journal) = &state.journal else {
+            self.settled(ctx);
+            return ActorResponse::reply(Ok(range));
+        };
+        let synced = journal.sync();
+        ActorResponse::r#async(actix::fut::wrap_future(synced).map(
+            move |outcome, act: &mut Self, ctx| {
+                let state = &mut act.kind;
+                let mine = |staged: &Staged<T>| range.contains(&staged.item.envelope.seq());
+                match outcome {
+                    Ok(()) => {
+                        state
+                            .staged
+                            .iter_mut()
+                            .filter(|s| mine(s))
+                            .for_each(|s| s.durable = true);
+                        state.promote();
+                        act.settled(ctx);
+                        Ok(range)
+                    }
+                    Err(error) => {
+                        let before = state.staged.len();
+                        state.staged.retain(|s| !mine(s));
+                        state.permits.add_permits(before - state.staged.len());
+                        state.promote();
+                        act.settled(ctx);
+                        Err(ChannelError::Store {
+                            channel: act.core.id.clone(),
+                            error,
+                        })
+                    }
+                }
+            },
+        ))
     }
 }
 
@@ -151,9 +196,39 @@ impl Message for SettleClaims {
 }
 
 impl<T: Send + Sync + 'static> Handler<SettleClaims> for ChannelActor<QueueState<T>> {
-    type Result = Result<SettleReport, ChannelError>;
+    type Result = ActorResponse<Self, Result<SettleReport, ChannelError>>;
 
     fn handle(&mut self, msg: SettleClaims, ctx: &mut Ctx<T>) -> Self::Result {
+        let report = match self.settle(msg, ctx) {
+            Ok(report) => report,
+            Err(error) => return ActorResponse::reply(Err(error)),
+        };
+        let Some(journal) = &self.kind.journal else {
+            return ActorResponse::reply(Ok(report));
+        };
+        if report.settled == 0 {
+            return ActorResponse::reply(Ok(report));
+        }
+        let synced = journal.sync();
+        ActorResponse::r#async(actix::fut::wrap_future(synced).map(
+            move |outcome, act: &mut Self, _| {
+                outcome
+                    .map(|()| report)
+                    .map_err(|error| ChannelError::Store {
+                        channel: act.core.id.clone(),
+                        error,
+                    })
+            },
+        ))
+    }
+}
+
+impl<T: Send + Sync + 'static> ChannelActor<QueueState<T>> {
+    fn settle(
+        &mut self,
+        msg: SettleClaims,
+        ctx: &mut Ctx<T>,
+    ) -> Result<SettleReport, ChannelError> {
         self.core.check(&msg.grant, Rights::READ)?;
         // A lease is over at its deadline, whether or not its timer has run yet.
         self.kind.expire(&mut self.core, Instant::now());
@@ -183,6 +258,9 @@ impl<T: Send + Sync + 'static> Handler<SettleClaims> for ChannelActor<QueueState
             match how {
                 Settle::Ack => {
                     state.unlease(token.seq);
+                    if let Some(journal) = &state.journal {
+                        journal.remove(token.seq);
+                    }
                     state.permits.add_permits(1);
                     self.core.counters.acked += 1;
                 }
@@ -194,6 +272,9 @@ impl<T: Send + Sync + 'static> Handler<SettleClaims> for ChannelActor<QueueState
                 Settle::Return => {
                     let mut item = state.unlease(token.seq).expect("checked live").item;
                     item.attempts -= 1;
+                    if let Some(journal) = &state.journal {
+                        journal.mark(&item, None);
+                    }
                     back.push((item, false));
                 }
                 Settle::Extend(lease) => {

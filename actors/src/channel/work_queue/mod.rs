@@ -43,9 +43,14 @@ use crate::channel::options::{actor_options, ActorOptions};
 use crate::channel::{ChannelError, StartError};
 use crate::ids::{ChannelId, Seq, SystemId};
 use crate::rights::Rights;
+use crate::store::Store;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 mod dead_letter;
 mod handle;
+mod item;
+mod journal;
 mod messages;
 mod options;
 mod state;
@@ -58,6 +63,7 @@ pub use options::{SettleReport, WorkerId, WorkerOptions};
 pub use token::{ClaimToken, ParseClaimTokenError};
 
 use dead_letter::DeadLetterSink;
+use journal::OpenJournal;
 
 /// The longest lease a claim may hold (a week): a worker that needs longer extends it.
 pub const MAX_LEASE: Duration = Duration::from_secs(7 * 24 * 60 * 60);
@@ -84,6 +90,7 @@ pub struct WorkQueueBuilder<T: Send + Sync + 'static> {
     dead_letter: Option<Box<dyn DeadLetterSink<T>>>,
     max_waiting: usize,
     max_workers: usize,
+    journal: Option<OpenJournal<T>>,
     actor: ActorOptions,
 }
 
@@ -94,6 +101,7 @@ impl<T: Send + Sync + 'static> fmt::Debug for WorkQueueBuilder<T> {
             .field("capacity", &self.capacity)
             .field("lease", &self.lease)
             .field("max_attempts", &self.max_attempts)
+            .field("durable", &self.journal.is_some())
             .finish()
     }
 }
@@ -139,6 +147,20 @@ impl<T: Send + Sync + 'static> WorkQueueBuilder<T> {
         self
     }
 
+    /// Keeps the queue in `store`: an item whose send returned `Ok` survives a crash of
+    /// the process and is delivered after the restart unless it was acked, and an ack
+    /// that returned `Ok` is never undone. Sends and acks are answered once the commit
+    /// that holds them is durable; items are delivered only from then on. At start the
+    /// queue reads back what the store kept: unacked items, with their deliveries so far
+    /// (a claim open at the crash counts as one), and seqs go on from the last one.
+    pub fn store(mut self, store: Arc<dyn Store>) -> Self
+    where
+        T: Serialize + DeserializeOwned,
+    {
+        self.journal = Some(journal::opener(store));
+        self
+    }
+
     actor_options!();
 
     /// Starts the queue's actor.
@@ -160,8 +182,21 @@ impl<T: Send + Sync + 'static> WorkQueueBuilder<T> {
             })?;
         }
         let permits = Arc::new(Semaphore::new(self.capacity));
-        let state = QueueState {
+        let (journal, restored) = match self.journal {
+            Some(open) => {
+                let (journal, restored) = open(&self.id).map_err(|error| StartError::Store {
+                    channel: self.id.clone(),
+                    error,
+                })?;
+                (Some(journal), Some(restored))
+            }
+            None => (None, None),
+        };
+        let mut state = QueueState {
             ready: VecDeque::new(),
+            staged: VecDeque::new(),
+            handover: Vec::new(),
+            journal,
             in_flight: FxHashMap::default(),
             expiries: BTreeSet::new(),
             timer: None,
@@ -177,6 +212,9 @@ impl<T: Send + Sync + 'static> WorkQueueBuilder<T> {
             max_attempts: self.max_attempts,
             dead_letter: self.dead_letter,
         };
+        if let Some(restored) = restored {
+            state.restore(&self.id, restored);
+        }
         let core = Core::new(self.id.clone(), self.capacity);
         let (addr, control) = self.actor.start(core, state)?;
         Ok(WorkQueue {
@@ -208,6 +246,7 @@ impl<T: Send + Sync + 'static> WorkQueue<T> {
             dead_letter: None,
             max_waiting: 1024,
             max_workers: 1024,
+            journal: None,
             actor: ActorOptions::default(),
         }
     }

@@ -10,6 +10,8 @@ use tokio::sync::{oneshot, Semaphore};
 use tokio::time::Instant;
 
 use super::dead_letter::{DeadLetter, DeadLetterReason, DeadLetterSink};
+use super::item::Queued;
+use super::journal::{Journal, Restored};
 use super::options::WorkerId;
 use super::token::ClaimToken;
 use crate::channel::access::ChannelAccess;
@@ -17,16 +19,7 @@ use crate::channel::actor::{ChannelActor, Core, Kind};
 use crate::channel::outlet::{Outlet, Push};
 use crate::channel::Inbound;
 use crate::channel::{ChannelError, ChannelKind, ChannelStats, CloseReason};
-use crate::envelope::Envelope;
 use crate::ids::{Seq, SystemId};
-
-/// An item in the queue, between deliveries.
-pub(super) struct Queued<T> {
-    pub(super) envelope: Arc<Envelope<T>>,
-    /// Deliveries so far.
-    pub(super) attempts: u32,
-    pub(super) last_error: Option<String>,
-}
 
 /// A delivered item awaiting its ack.
 pub(super) struct Lease<T> {
@@ -53,8 +46,19 @@ pub(super) struct WaitingClaim<T> {
     pub(super) reply: oneshot::Sender<Result<Vec<Inbound<T>>, ChannelError>>,
 }
 
+/// An item accepted by a durable queue, waiting for the commit that keeps it.
+pub(super) struct Staged<T> {
+    pub(super) item: Queued<T>,
+    pub(super) durable: bool,
+}
+
 pub(crate) struct QueueState<T: Send + Sync + 'static> {
     pub(super) ready: VecDeque<Queued<T>>,
+    /// Accepted items not yet durable, in seq order (durable queues only).
+    pub(super) staged: VecDeque<Staged<T>>,
+    /// Dead letters a durable queue still has to hand to its dead-letter channel.
+    pub(super) handover: Vec<DeadLetter<T>>,
+    pub(super) journal: Option<Journal<T>>,
     pub(super) in_flight: FxHashMap<Seq, Lease<T>>,
     pub(super) expiries: BTreeSet<(Instant, Seq)>,
     pub(super) timer: Option<(Instant, SpawnHandle)>,
@@ -74,6 +78,23 @@ pub(crate) struct QueueState<T: Send + Sync + 'static> {
 pub(super) type Ctx<T> = Context<ChannelActor<QueueState<T>>>;
 
 impl<T: Send + Sync + 'static> QueueState<T> {
+    /// Takes back what a durable queue's store kept.
+    pub(super) fn restore(&mut self, id: &crate::ids::ChannelId, restored: Restored<T>) {
+        let held = restored.ready.len() + restored.dead.len();
+        let taken = self.permits.forget_permits(held);
+        if taken < held {
+            tracing::warn!(channel = %id, held, capacity = taken, "the store holds more items than the queue's capacity; producers wait until it drains below it");
+        }
+        self.last_seq = restored.last_seq;
+        self.ready.extend(restored.ready);
+        self.handover
+            .extend(restored.dead.into_iter().map(|(item, reason)| DeadLetter {
+                envelope: item.envelope,
+                attempts: item.attempts,
+                reason,
+            }));
+    }
+
     /// Hands `item` to `holder` under a fresh lease.
     pub(super) fn lease(
         &mut self,
@@ -88,6 +109,9 @@ impl<T: Send + Sync + 'static> QueueState<T> {
             core.counters.redelivered += 1;
         }
         core.counters.delivered += 1;
+        if let Some(journal) = &self.journal {
+            journal.mark(&item, None);
+        }
         let seq = item.envelope.seq();
         let nonce = uuid::Uuid::new_v4().as_u64_pair().0;
         let deadline = Instant::now() + lease;
@@ -135,7 +159,21 @@ impl<T: Send + Sync + 'static> QueueState<T> {
                     tracing::warn!(channel = %core.id, %seq, attempts = max, "item discarded after its last attempt: no dead-letter channel is set");
                 }
             }
-            _ => self.ready.push_front(item),
+            _ => {
+                if let Some(journal) = &self.journal {
+                    journal.mark(&item, None);
+                }
+                self.ready.push_front(item)
+            }
+        }
+    }
+
+    /// Moves the staged items whose commit is durable, from the front, to the ready
+    /// queue.
+    pub(super) fn promote(&mut self) {
+        while self.staged.front().is_some_and(|staged| staged.durable) {
+            let staged = self.staged.pop_front().expect("checked");
+            self.ready.push_back(staged.item);
         }
     }
 
@@ -169,6 +207,32 @@ impl<T: Send + Sync + 'static> QueueState<T> {
         reason: DeadLetterReason,
     ) -> bool {
         core.counters.dead_lettered += 1;
+        if let Some(journal) = &self.journal {
+            let seq = item.envelope.seq();
+            let letter = DeadLetter {
+                envelope: item.envelope,
+                attempts: item.attempts,
+                reason,
+            };
+            if self.dead_letter.is_some() {
+                // Kept, marked, until the dead-letter channel has it; its room comes
+                // back then.
+                journal.mark(
+                    &Queued {
+                        envelope: Arc::clone(&letter.envelope),
+                        attempts: letter.attempts,
+                        last_error: None,
+                    },
+                    Some(&letter.reason),
+                );
+                self.handover.push(letter);
+                return true;
+            }
+            journal.remove(seq);
+            self.permits.add_permits(1);
+            core.counters.dropped += 1;
+            return false;
+        }
         self.permits.add_permits(1);
         let Some(dlq) = &self.dead_letter else {
             core.counters.dropped += 1;
@@ -280,9 +344,30 @@ impl<T: Send + Sync + 'static> ChannelActor<QueueState<T>> {
     /// Everything that follows a change to the queue: dispatch ready items, re-arm the
     /// lease timer, and finish a drain if nothing is left.
     pub(super) fn settled(&mut self, ctx: &mut Ctx<T>) {
+        self.hand_over(ctx);
         self.kind.dispatch(&mut self.core);
         self.arm_timer(ctx);
         self.check_drained(ctx);
+    }
+
+    /// Sends a durable queue's dead letters on, forgetting each once its dead-letter
+    /// channel has it.
+    pub(super) fn hand_over(&mut self, ctx: &mut Ctx<T>) {
+        let Some(dlq) = &self.kind.dead_letter else {
+            return;
+        };
+        for letter in std::mem::take(&mut self.kind.handover) {
+            let seq = letter.envelope.seq();
+            let sent = dlq.hand_over(letter);
+            ctx.spawn(actix::fut::wrap_future(sent).map(move |outcome, act: &mut Self, _| {
+                if let Err(error) = outcome {
+                    tracing::error!(channel = %act.core.id, %seq, %error, "dead letter not handed over; it stays in this queue's store and is handed over again at the next start");
+                } else if let Some(journal) = &act.kind.journal {
+                    journal.remove(seq);
+                }
+                act.kind.permits.add_permits(1);
+            }));
+        }
     }
 
     /// Keeps one timer armed for the earliest lease deadline.
@@ -332,11 +417,17 @@ impl<T: Send + Sync + 'static> Kind for QueueState<T> {
     }
 
     fn pending(&self) -> u64 {
-        (self.ready.len() + self.in_flight.len()) as u64
+        (self.staged.len() + self.ready.len() + self.in_flight.len()) as u64
     }
 
     fn close(&mut self, core: &mut Core) -> u64 {
         let undelivered = self.pending();
+        if self.journal.is_some() {
+            // A durable queue's items stay in its store, for the next start.
+            self.staged.clear();
+            self.ready.clear();
+            self.in_flight.clear();
+        }
         let mut leftovers: Vec<Queued<T>> = self.in_flight.drain().map(|(_, l)| l.item).collect();
         leftovers.sort_by_key(|item| item.envelope.seq());
         leftovers.extend(self.ready.drain(..));
@@ -361,7 +452,7 @@ impl<T: Send + Sync + 'static> Kind for QueueState<T> {
     }
 
     fn fill_stats(&self, stats: &mut ChannelStats) {
-        stats.depth = self.ready.len() as u64;
+        stats.depth = (self.staged.len() + self.ready.len()) as u64;
         stats.in_flight = self.in_flight.len() as u64;
         stats.lag = self
             .workers

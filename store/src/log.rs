@@ -1,0 +1,145 @@
+//! [`DiskLog`]: one channel's log in the store's file.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use exokern_actors::store::{Change, Kept, Log, Recovered, StoreError, Synced};
+use exokern_actors::{ChannelId, Seq};
+use redb::{ReadableDatabase, ReadableTable, TableError};
+use rustc_hash::FxHashMap;
+
+use crate::file::{unseal, LAST_SEQ, MARKS, RECORDS};
+use crate::{Inner, SyncMode};
+
+/// One channel's log: its changes go to the store's writer, its records are read back
+/// from the file.
+pub(crate) struct DiskLog {
+    pub(crate) channel: ChannelId,
+    pub(crate) number: u32,
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for DiskLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DiskLog")
+            .field("channel", &self.channel)
+            .field("file", &self.inner.shared.file.0)
+            .finish()
+    }
+}
+
+impl Drop for DiskLog {
+    fn drop(&mut self) {
+        self.inner.release(self.number);
+    }
+}
+
+impl Log for DiskLog {
+    fn recover(&self) -> Result<Recovered, StoreError> {
+        let shared = &self.inner.shared;
+        // An earlier log of this channel may have left changes in the writer's hands.
+        shared.flush();
+        let file = &shared.file;
+        let txn = shared.with_db(|db| db.begin_read().map_err(|e| file.error(e)))?;
+        let range = (self.number, 0)..=(self.number, u64::MAX);
+        let channel = self.channel.as_str();
+        let mut marks = FxHashMap::default();
+        match txn.open_table(MARKS) {
+            Ok(table) => {
+                for entry in table.range(range.clone()).map_err(|e| file.error(e))? {
+                    let (key, value) = entry.map_err(|e| file.error(e))?;
+                    let key = key.value();
+                    let value = value.value();
+                    let mark =
+                        unseal(key, value).ok_or_else(|| file.damaged("marks", channel, key.1))?;
+                    marks.insert(key.1, mark.to_vec());
+                }
+            }
+            Err(TableError::TableDoesNotExist(_)) => {}
+            Err(error) => return Err(file.error(error)),
+        }
+        let mut records = Vec::new();
+        match txn.open_table(RECORDS) {
+            Ok(table) => {
+                for entry in table.range(range).map_err(|e| file.error(e))? {
+                    let (key, value) = entry.map_err(|e| file.error(e))?;
+                    let key = key.value();
+                    let value = value.value();
+                    let record = unseal(key, value)
+                        .ok_or_else(|| file.damaged("records", channel, key.1))?;
+                    records.push(Kept::new(
+                        Seq::new(key.1),
+                        record.to_vec(),
+                        marks.remove(&key.1),
+                    ));
+                }
+            }
+            Err(TableError::TableDoesNotExist(_)) => {}
+            Err(error) => return Err(file.error(error)),
+        }
+        let kept_last = match txn.open_table(LAST_SEQ) {
+            Ok(table) => table
+                .get(self.number)
+                .map_err(|e| file.error(e))?
+                .map_or(0, |v| v.value()),
+            Err(TableError::TableDoesNotExist(_)) => 0,
+            Err(error) => return Err(file.error(error)),
+        };
+        let last_record = records.last().map_or(0, |kept| kept.seq.get());
+        Ok(Recovered::new(
+            Seq::new(kept_last.max(last_record)),
+            records,
+        ))
+    }
+
+    fn write(&self, change: Change) {
+        let shared = &self.inner.shared;
+        let mut pending = shared.pending();
+        if pending.shutdown {
+            return;
+        }
+        let first = pending.open.is_empty();
+        if first {
+            pending.opened_at = Some(Instant::now());
+        }
+        pending.open.add(self.number, change);
+        let wake = match shared.mode {
+            SyncMode::Always => true,
+            SyncMode::Batch { max_changes, .. } => first || pending.open.changes >= max_changes,
+        };
+        drop(pending);
+        if wake {
+            shared.wake.notify_one();
+        }
+    }
+
+    fn sync(&self) -> Synced {
+        let (reply, synced) = Synced::pending(self.channel.as_str());
+        let shared = &self.inner.shared;
+        let mut pending = shared.pending();
+        if pending.shutdown {
+            drop(pending);
+            reply.send(Err(StoreError::Closed {
+                log: self.channel.to_string(),
+            }));
+            return synced;
+        }
+        match shared.mode {
+            SyncMode::Always => {
+                let mut batch = std::mem::take(&mut pending.open);
+                pending.opened_at = None;
+                batch.waiters.push(reply);
+                pending.sealed.push_back(batch);
+            }
+            SyncMode::Batch { .. } => {
+                if pending.open.is_empty() {
+                    pending.opened_at = Some(Instant::now());
+                }
+                pending.open.waiters.push(reply);
+            }
+        }
+        drop(pending);
+        shared.wake.notify_one();
+        synced
+    }
+}
