@@ -81,6 +81,48 @@ pub struct KernelConfig {
     pub audit_file: Option<PathBuf>,
     /// `[kernel.network]`.
     pub network: NetworkConfig,
+    /// `[kernel.storage]`: where channels with `store = "disk"` keep their logs.
+    pub storage: StorageConfig,
+}
+
+/// `[kernel.storage]`: where and how channels with `store = "disk"` are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StorageConfig {
+    /// `dir` (default `data`), resolved against the config file's folder.
+    pub dir: PathBuf,
+    /// `sync` (default `batch`): when a commit reaches the disk.
+    pub sync: Sync,
+}
+
+/// `sync`: when a durable channel's commit reaches the disk. Either way a send or ack is
+/// answered only once it is on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Sync {
+    /// `"always"`: one commit, and one fsync, per send or ack.
+    Always,
+    /// `"batch"`: changes are gathered for up to `batch_ms` after the first (default 1)
+    /// or until there are `batch_max` (default 8,192), then committed together.
+    Batch {
+        /// `batch_ms`.
+        window: Duration,
+        /// `batch_max`.
+        max_changes: usize,
+    },
+}
+
+/// `store` on a `[[channels]]` table: where the channel keeps what it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ChannelStore {
+    /// `"memory"` (the default): lost when the process ends.
+    #[default]
+    Memory,
+    /// `"disk"`: in `[kernel.storage] dir`; survives a crash (work queues and
+    /// broadcasts).
+    Disk,
 }
 
 /// `[kernel.network]`: where `launch --publish` serves HTTP.
@@ -129,6 +171,8 @@ pub struct ChannelConfig {
     pub lease: Option<Duration>,
     /// `max_attempts`: deliveries before an item is dead-lettered (work queues only).
     pub max_attempts: Option<u32>,
+    /// `store` (default `memory`).
+    pub store: ChannelStore,
 }
 
 /// What runs an executor's approved actions.
@@ -229,6 +273,16 @@ struct RawKernel {
     heartbeat_ms: Option<Spanned<u64>>,
     audit_file: Option<PathBuf>,
     network: Option<Spanned<NetworkConfig>>,
+    storage: Option<Spanned<RawStorage>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStorage {
+    dir: Option<PathBuf>,
+    sync: Option<Spanned<String>>,
+    batch_ms: Option<Spanned<u64>>,
+    batch_max: Option<Spanned<usize>>,
 }
 
 #[derive(Deserialize)]
@@ -242,6 +296,7 @@ struct RawChannel {
     visibility: Visibility,
     lease_ms: Option<Spanned<u64>>,
     max_attempts: Option<Spanned<u32>>,
+    store: Option<Spanned<ChannelStore>>,
 }
 
 #[derive(Deserialize)]
@@ -370,13 +425,84 @@ fn kernel(
         Some(network) => network.into_inner(),
         None => NetworkConfig::default(),
     };
+    let storage = storage(source, base, raw.storage)?;
     Ok(KernelConfig {
+        storage,
         name: raw.name.unwrap_or_else(|| id.clone()),
         id,
         policy,
         heartbeat,
         audit_file: raw.audit_file.map(|file| base.join(file)),
         network,
+    })
+}
+
+fn storage(
+    source: &Source<'_>,
+    base: &Path,
+    raw: Option<Spanned<RawStorage>>,
+) -> Result<StorageConfig, ConfigError> {
+    let Some(raw) = raw.map(Spanned::into_inner) else {
+        return Ok(StorageConfig {
+            dir: base.join("data"),
+            sync: Sync::Batch {
+                window: Duration::from_millis(1),
+                max_changes: 8192,
+            },
+        });
+    };
+    let batch_key = |key: &str, span: Range<usize>| {
+        source.error(
+            span,
+            format!("`kernel.storage.{key}` applies to `sync = \"batch\"` only: remove it, or sync in batches"),
+        )
+    };
+    let sync = match raw.sync.as_ref().map(|s| (s.get_ref().as_str(), s.span())) {
+        Some(("always", _)) => {
+            if let Some(ms) = &raw.batch_ms {
+                return Err(batch_key("batch_ms", ms.span()));
+            }
+            if let Some(max) = &raw.batch_max {
+                return Err(batch_key("batch_max", max.span()));
+            }
+            Sync::Always
+        }
+        None | Some(("batch", _)) => {
+            let window = match raw.batch_ms {
+                Some(ms) if *ms.get_ref() == 0 || *ms.get_ref() > 1000 => {
+                    return Err(source.error(
+                        ms.span(),
+                        "`kernel.storage.batch_ms` must be 1 to 1000 milliseconds",
+                    ))
+                }
+                Some(ms) => Duration::from_millis(ms.into_inner()),
+                None => Duration::from_millis(1),
+            };
+            let max_changes = match raw.batch_max {
+                Some(max) if *max.get_ref() == 0 => {
+                    return Err(source.error(
+                        max.span(),
+                        "`kernel.storage.batch_max` is 0: give at least 1",
+                    ))
+                }
+                Some(max) => max.into_inner(),
+                None => 8192,
+            };
+            Sync::Batch {
+                window,
+                max_changes,
+            }
+        }
+        Some((other, span)) => {
+            return Err(source.error(
+                span,
+                format!("`kernel.storage.sync` is {other:?}: give \"always\" or \"batch\""),
+            ))
+        }
+    };
+    Ok(StorageConfig {
+        dir: base.join(raw.dir.unwrap_or_else(|| PathBuf::from("data"))),
+        sync,
     })
 }
 
@@ -460,7 +586,20 @@ fn channels(
                 );
             }
         }
+        let store = raw
+            .store
+            .as_ref()
+            .map_or(ChannelStore::Memory, |s| *s.get_ref());
+        if let (Some(at), ChannelStore::Disk, ChannelKind::Mailbox) =
+            (raw.store.as_ref().map(Spanned::span), store, raw.kind)
+        {
+            return Err(source.error(
+                at,
+                format!("channel `{id}`: a mailbox cannot be kept on disk (work queues and broadcasts can): remove `store`"),
+            ));
+        }
         channels.push(ChannelConfig {
+            store,
             id,
             kind: raw.kind,
             capacity: raw.capacity.map(Spanned::into_inner),

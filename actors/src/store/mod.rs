@@ -22,9 +22,11 @@ use crate::ids::{ChannelId, Seq};
 
 mod codec;
 mod error;
+mod journal;
 
-pub(crate) use codec::{decode_envelope, encode_envelope};
+use codec::{decode_envelope, encode_envelope};
 pub use error::StoreError;
+pub(crate) use journal::{opener, Journal, OpenJournal, Reopened};
 
 /// Where durable channels keep their logs: one log per channel id.
 pub trait Store: Send + Sync + fmt::Debug + 'static {

@@ -25,6 +25,7 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::ops::Deref;
+use std::sync::Arc;
 
 use actix::prelude::*;
 
@@ -35,6 +36,9 @@ use crate::channel::outlet::Overflow;
 use crate::channel::{ChannelError, StartError, MAX_BATCH};
 use crate::ids::{ChannelId, Seq, SystemId};
 use crate::rights::Rights;
+use crate::store::{OpenJournal, Store};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 mod handle;
 mod state;
@@ -45,7 +49,6 @@ pub use subscription::{StartAt, SubscribeOptions, SubscriptionId};
 
 use state::{BroadcastState, Subscribers};
 /// Builds and starts a [`Broadcast`] channel.
-#[derive(Debug)]
 #[must_use = "a builder does nothing until `start` is called"]
 pub struct BroadcastBuilder<T> {
     id: ChannelId,
@@ -53,8 +56,21 @@ pub struct BroadcastBuilder<T> {
     buffer: usize,
     overflow: Overflow,
     max_subscribers: usize,
+    journal: Option<OpenJournal<T>>,
     actor: ActorOptions,
-    payload: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T> fmt::Debug for BroadcastBuilder<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BroadcastBuilder")
+            .field("id", &self.id)
+            .field("retention", &self.retention)
+            .field("buffer", &self.buffer)
+            .field("overflow", &self.overflow)
+            .field("max_subscribers", &self.max_subscribers)
+            .field("durable", &self.journal.is_some())
+            .finish()
+    }
 }
 
 impl<T: Send + Sync + 'static> BroadcastBuilder<T> {
@@ -84,6 +100,18 @@ impl<T: Send + Sync + 'static> BroadcastBuilder<T> {
         self
     }
 
+    /// Keeps the channel in `store`: the retained history survives a crash of the
+    /// process, seqs go on from the last one and are never reused, and
+    /// [`BroadcastHandle::read`] works across restarts. A publish is answered once the
+    /// commit that holds it is durable, and delivered only from then on.
+    pub fn store(mut self, store: Arc<dyn Store>) -> Self
+    where
+        T: Serialize + DeserializeOwned,
+    {
+        self.journal = Some(crate::store::opener(store));
+        self
+    }
+
     actor_options!();
 
     /// Starts the channel's actor.
@@ -95,10 +123,31 @@ impl<T: Send + Sync + 'static> BroadcastBuilder<T> {
             ));
         }
         let core = Core::new(self.id.clone(), self.retention);
+        let mut retained = VecDeque::with_capacity(self.retention.min(MAX_BATCH));
+        let mut last_seq = Seq::ZERO;
+        let journal = match self.journal {
+            Some(open) => {
+                let (journal, reopened) = open(&self.id).map_err(|error| StartError::Store {
+                    channel: self.id.clone(),
+                    error,
+                })?;
+                last_seq = reopened.last_seq;
+                // Kept beyond the retention (it was lowered since): forget them.
+                let beyond = reopened.kept.len().saturating_sub(self.retention);
+                for (env, _) in &reopened.kept[..beyond] {
+                    journal.remove(env.seq());
+                }
+                retained.extend(reopened.kept.into_iter().skip(beyond).map(|(env, _)| env));
+                Some(journal)
+            }
+            None => None,
+        };
         let state = BroadcastState {
-            retained: VecDeque::with_capacity(self.retention.min(MAX_BATCH)),
+            retained,
+            staged: VecDeque::new(),
+            journal,
             retention: self.retention,
-            last_seq: Seq::ZERO,
+            last_seq,
             subscribers: Subscribers::default(),
             next_subscription: 0,
             buffer: self.buffer,
@@ -127,7 +176,7 @@ impl<T: Send + Sync + 'static> Broadcast<T> {
             overflow: Overflow::DropOldest,
             max_subscribers: 65_536,
             actor: ActorOptions::default(),
-            payload: std::marker::PhantomData,
+            journal: None,
         }
     }
 

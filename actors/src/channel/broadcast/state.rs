@@ -14,6 +14,7 @@ use crate::channel::{ChannelError, ChannelKind, ChannelStats, CloseReason, MAX_B
 use crate::envelope::{Envelope, Outgoing};
 use crate::ids::{Seq, SystemId};
 use crate::rights::Rights;
+use crate::store::Journal;
 
 use super::subscription::{StartAt, SubscribeOptions, SubscriptionId};
 
@@ -104,6 +105,10 @@ impl<T: Send + Sync + 'static> Subscribers<T> {
 
 pub(crate) struct BroadcastState<T: Send + Sync + 'static> {
     pub(super) retained: VecDeque<Arc<Envelope<T>>>,
+    /// Published messages waiting for the commit that keeps them (durable channels
+    /// only), in seq order, each with whether that commit is done.
+    pub(super) staged: VecDeque<(Arc<Envelope<T>>, bool)>,
+    pub(super) journal: Option<Journal<T>>,
     pub(super) retention: usize,
     pub(super) last_seq: Seq,
     pub(super) subscribers: Subscribers<T>,
@@ -137,6 +142,30 @@ impl<T: Send + Sync + 'static> BroadcastState<T> {
         }
     }
 
+    /// Retains and delivers a message the channel accepted (and, if durable, kept).
+    fn publish(&mut self, core: &mut Core, env: Arc<Envelope<T>>) {
+        if self.retention > 0 {
+            if self.retained.len() == self.retention {
+                if let (Some(evicted), Some(journal)) = (self.retained.pop_front(), &self.journal) {
+                    journal.remove(evicted.seq());
+                }
+            }
+            self.retained.push_back(Arc::clone(&env));
+        } else if let Some(journal) = &self.journal {
+            journal.remove(env.seq());
+        }
+        self.subscribers
+            .retain(|outlet| BroadcastState::deliver(core, outlet, &env));
+    }
+
+    /// Publishes the staged messages whose commit is done, from the front.
+    fn promote(&mut self, core: &mut Core) {
+        while self.staged.front().is_some_and(|(_, durable)| *durable) {
+            let (env, _) = self.staged.pop_front().expect("checked");
+            self.publish(core, env);
+        }
+    }
+
     fn oldest_retained(&self) -> Seq {
         self.retained
             .front()
@@ -144,11 +173,13 @@ impl<T: Send + Sync + 'static> BroadcastState<T> {
     }
 
     /// The retained messages after `after`, and how many before them were evicted.
+    /// Found by seq, not position: a durable channel's seqs have a gap where a publish
+    /// failed to reach the disk.
     fn retained_after(&self, after: Seq) -> (u64, impl Iterator<Item = &Arc<Envelope<T>>>) {
         let oldest = self.oldest_retained();
         let missed = missed_between(after, oldest);
-        let skip = after.get().saturating_sub(oldest.get().saturating_sub(1));
-        (missed, self.retained.iter().skip(skip as usize))
+        let skip = self.retained.partition_point(|env| env.seq() <= after);
+        (missed, self.retained.iter().skip(skip))
     }
 }
 
@@ -167,11 +198,13 @@ impl<T: Send + Sync + 'static> Kind for BroadcastState<T> {
     }
 
     fn pending(&self) -> u64 {
-        self.subscribers
+        let buffered: u64 = self
+            .subscribers
             .outlets()
             .iter()
             .map(|outlet| outlet.len() as u64)
-            .sum()
+            .sum();
+        buffered + self.staged.len() as u64
     }
 
     fn close(&mut self, _: &mut Core) -> u64 {
@@ -202,30 +235,51 @@ impl<T: Send + Sync + 'static> Message for Publish<T> {
 }
 
 impl<T: Send + Sync + 'static> Handler<Publish<T>> for ChannelActor<BroadcastState<T>> {
-    type Result = Result<Seq, ChannelError>;
+    type Result = ActorResponse<Self, Result<Seq, ChannelError>>;
 
     fn handle(
         &mut self,
         Publish { grant, msg }: Publish<T>,
         _: &mut Context<Self>,
     ) -> Self::Result {
-        self.core.check_write(&grant)?;
+        if let Err(error) = self.core.check_write(&grant) {
+            return ActorResponse::reply(Err(error));
+        }
         let state = &mut self.kind;
         let seq = state.last_seq.next();
         state.last_seq = seq;
         let env = Envelope::stamp(&self.core.id, seq, grant.holder(), None, msg);
         self.core.counters.accepted += 1;
-        if state.retention > 0 {
-            if state.retained.len() == state.retention {
-                state.retained.pop_front();
-            }
-            state.retained.push_back(Arc::clone(&env));
-        }
-        let core = &mut self.core;
-        state
-            .subscribers
-            .retain(|outlet| BroadcastState::deliver(core, outlet, &env));
-        Ok(seq)
+        let Some(journal) = &state.journal else {
+            state.publish(&mut self.core, env);
+            return ActorResponse::reply(Ok(seq));
+        };
+        journal.put(&env);
+        state.staged.push_back((env, false));
+        let synced = journal.sync();
+        ActorResponse::r#async(actix::fut::wrap_future(synced).map(
+            move |outcome, act: &mut Self, ctx| {
+                let state = &mut act.kind;
+                let outcome = match outcome {
+                    Ok(()) => {
+                        if let Some(entry) = state.staged.iter_mut().find(|(e, _)| e.seq() == seq) {
+                            entry.1 = true;
+                        }
+                        Ok(seq)
+                    }
+                    Err(error) => {
+                        state.staged.retain(|(e, _)| e.seq() != seq);
+                        Err(ChannelError::Store {
+                            channel: act.core.id.clone(),
+                            error,
+                        })
+                    }
+                };
+                state.promote(&mut act.core);
+                act.check_drained(ctx);
+                outcome
+            },
+        ))
     }
 }
 

@@ -273,7 +273,7 @@ impl<T: Send + Sync + 'static> ChannelActor<QueueState<T>> {
                     let mut item = state.unlease(token.seq).expect("checked live").item;
                     item.attempts -= 1;
                     if let Some(journal) = &state.journal {
-                        journal.mark(&item, None);
+                        super::journal::mark(journal, &item, None);
                     }
                     back.push((item, false));
                 }

@@ -62,8 +62,8 @@ pub(crate) use messages::Settle;
 pub use options::{SettleReport, WorkerId, WorkerOptions};
 pub use token::{ClaimToken, ParseClaimTokenError};
 
+use crate::store::OpenJournal;
 use dead_letter::DeadLetterSink;
-use journal::OpenJournal;
 
 /// The longest lease a claim may hold (a week): a worker that needs longer extends it.
 pub const MAX_LEASE: Duration = Duration::from_secs(7 * 24 * 60 * 60);
@@ -157,7 +157,7 @@ impl<T: Send + Sync + 'static> WorkQueueBuilder<T> {
     where
         T: Serialize + DeserializeOwned,
     {
-        self.journal = Some(journal::opener(store));
+        self.journal = Some(crate::store::opener(store));
         self
     }
 
@@ -184,10 +184,12 @@ impl<T: Send + Sync + 'static> WorkQueueBuilder<T> {
         let permits = Arc::new(Semaphore::new(self.capacity));
         let (journal, restored) = match self.journal {
             Some(open) => {
-                let (journal, restored) = open(&self.id).map_err(|error| StartError::Store {
+                let store_error = |error| StartError::Store {
                     channel: self.id.clone(),
                     error,
-                })?;
+                };
+                let (journal, reopened) = open(&self.id).map_err(store_error)?;
+                let restored = journal::restore(&self.id, reopened).map_err(store_error)?;
                 (Some(journal), Some(restored))
             }
             None => (None, None),

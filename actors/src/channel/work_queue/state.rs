@@ -11,7 +11,7 @@ use tokio::time::Instant;
 
 use super::dead_letter::{DeadLetter, DeadLetterReason, DeadLetterSink};
 use super::item::Queued;
-use super::journal::{Journal, Restored};
+use super::journal::{self, Restored};
 use super::options::WorkerId;
 use super::token::ClaimToken;
 use crate::channel::access::ChannelAccess;
@@ -20,6 +20,7 @@ use crate::channel::outlet::{Outlet, Push};
 use crate::channel::Inbound;
 use crate::channel::{ChannelError, ChannelKind, ChannelStats, CloseReason};
 use crate::ids::{Seq, SystemId};
+use crate::store::Journal;
 
 /// A delivered item awaiting its ack.
 pub(super) struct Lease<T> {
@@ -110,7 +111,7 @@ impl<T: Send + Sync + 'static> QueueState<T> {
         }
         core.counters.delivered += 1;
         if let Some(journal) = &self.journal {
-            journal.mark(&item, None);
+            journal::mark(journal, &item, None);
         }
         let seq = item.envelope.seq();
         let nonce = uuid::Uuid::new_v4().as_u64_pair().0;
@@ -161,7 +162,7 @@ impl<T: Send + Sync + 'static> QueueState<T> {
             }
             _ => {
                 if let Some(journal) = &self.journal {
-                    journal.mark(&item, None);
+                    journal::mark(journal, &item, None);
                 }
                 self.ready.push_front(item)
             }
@@ -217,7 +218,8 @@ impl<T: Send + Sync + 'static> QueueState<T> {
             if self.dead_letter.is_some() {
                 // Kept, marked, until the dead-letter channel has it; its room comes
                 // back then.
-                journal.mark(
+                journal::mark(
+                    journal,
                     &Queued {
                         envelope: Arc::clone(&letter.envelope),
                         attempts: letter.attempts,
