@@ -10,10 +10,13 @@ use exokern_actors::kernel::{
     KernelError, KernelHandle, Visibility,
 };
 use exokern_actors::protocol::ModuleLoad;
+use exokern_actors::store::Store;
 use serde_json::{json, Value};
 
 use crate::audit_file::JsonLinesAudit;
-use crate::config::{ChannelConfig, ChannelKind, Config, ModuleConfig, RemoteConfig, Runner};
+use crate::config::{
+    ChannelConfig, ChannelKind, ChannelStore, Config, ModuleConfig, RemoteConfig, Runner,
+};
 use crate::http::{Gateway, HttpLimits};
 
 /// Why a configuration did not come up. Whatever had started is shut down.
@@ -34,6 +37,9 @@ pub enum LaunchError {
         /// What the system said.
         reason: String,
     },
+    /// The store of the channels kept on disk could not be opened.
+    #[error("the channels kept on disk cannot start: {0}")]
+    Storage(String),
     /// A channel did not start or register.
     #[error("channel `{channel}` did not start: {reason}")]
     Channel {
@@ -166,8 +172,9 @@ async fn populate(gateway: &Gateway, config: &Config) -> Result<(), LaunchError>
             .await
             .map_err(|_| LaunchError::Stopped)?;
     }
+    let store = open_store(config)?;
     for channel in &config.channels {
-        add_channel(kernel, channel)
+        add_channel(kernel, channel, store.as_ref())
             .await
             .map_err(|reason| LaunchError::Channel {
                 channel: channel.id.to_string(),
@@ -203,12 +210,65 @@ async fn echo(action: ApprovedAction) -> Result<Value, String> {
     }))
 }
 
-async fn add_channel(kernel: &KernelHandle, channel: &ChannelConfig) -> Result<(), String> {
+/// The store the config's channels with `store = "disk"` share, if any has it.
+#[cfg(feature = "disk")]
+fn open_store(config: &Config) -> Result<Option<Arc<dyn Store>>, LaunchError> {
+    use crate::config::Sync;
+    use exokern_store::{DiskStore, SyncMode};
+    if !config
+        .channels
+        .iter()
+        .any(|c| c.store == ChannelStore::Disk)
+    {
+        return Ok(None);
+    }
+    let storage = &config.kernel.storage;
+    let mode = match storage.sync {
+        Sync::Always => SyncMode::Always,
+        Sync::Batch {
+            window,
+            max_changes,
+        } => SyncMode::Batch {
+            max_delay: window,
+            max_changes,
+        },
+    };
+    let store = DiskStore::builder(&storage.dir)
+        .sync(mode)
+        .open()
+        .map_err(|e| LaunchError::Storage(e.to_string()))?;
+    Ok(Some(Arc::new(store)))
+}
+
+/// Without the `disk` feature, a channel kept on disk cannot start.
+#[cfg(not(feature = "disk"))]
+fn open_store(config: &Config) -> Result<Option<Arc<dyn Store>>, LaunchError> {
+    match config.channels.iter().find(|c| c.store == ChannelStore::Disk) {
+        Some(channel) => Err(LaunchError::Storage(format!(
+            "channel `{}` has `store = \"disk\"`, and this build of exokern has no disk store: build it with the `disk` feature",
+            channel.id
+        ))),
+        None => Ok(None),
+    }
+}
+
+async fn add_channel(
+    kernel: &KernelHandle,
+    channel: &ChannelConfig,
+    store: Option<&Arc<dyn Store>>,
+) -> Result<(), String> {
     let id = channel.id.clone();
     let visibility = channel.visibility;
+    let store = match channel.store {
+        ChannelStore::Disk => store.cloned(),
+        _ => None,
+    };
     match channel.kind {
         ChannelKind::Broadcast => {
             let mut builder = Broadcast::<Value>::builder(id);
+            if let Some(store) = store {
+                builder = builder.store(store);
+            }
             if let Some(retention) = channel.retention {
                 builder = builder.retention(retention);
             }
@@ -219,6 +279,9 @@ async fn add_channel(kernel: &KernelHandle, channel: &ChannelConfig) -> Result<(
         }
         ChannelKind::WorkQueue => {
             let mut builder = WorkQueue::<Value>::builder(id);
+            if let Some(store) = store {
+                builder = builder.store(store);
+            }
             if let Some(capacity) = channel.capacity {
                 builder = builder.capacity(capacity);
             }

@@ -261,3 +261,76 @@ fn paths_resolve_against_the_config_files_folder() {
     let missing = Config::load(dir.path().join("nope.toml")).unwrap_err();
     assert!(matches!(missing, ConfigError::Read { .. }), "{missing:?}");
 }
+
+#[test]
+fn durable_channels_and_their_storage_load_with_defaults() {
+    use exokern::config::{ChannelStore, Sync};
+    let config = Config::parse(
+        r#"
+        [kernel.storage]
+        dir = "state"
+        batch_ms = 5
+        batch_max = 100
+
+        [[channels]]
+        id = "jobs"
+        kind = "work_queue"
+        store = "disk"
+
+        [[channels]]
+        id = "news"
+        kind = "broadcast"
+        "#,
+        "durable.toml",
+        "/srv/app",
+    )
+    .unwrap();
+    let storage = &config.kernel.storage;
+    assert_eq!(storage.dir, std::path::Path::new("/srv/app/state"));
+    assert_eq!(
+        storage.sync,
+        Sync::Batch {
+            window: Duration::from_millis(5),
+            max_changes: 100
+        }
+    );
+    assert_eq!(config.channels[0].store, ChannelStore::Disk);
+    assert_eq!(config.channels[1].store, ChannelStore::Memory);
+
+    let defaults = Config::parse("", "empty.toml", "/srv/app").unwrap();
+    assert_eq!(
+        defaults.kernel.storage.dir,
+        std::path::Path::new("/srv/app/data")
+    );
+    assert!(matches!(defaults.kernel.storage.sync, Sync::Batch { .. }));
+    let always = parse("[kernel.storage]\nsync = \"always\"\n").unwrap();
+    assert_eq!(always.kernel.storage.sync, Sync::Always);
+}
+
+#[test]
+fn storage_mistakes_say_where_and_what() {
+    let mailbox = fails("[[channels]]\nid = \"inbox\"\nkind = \"mailbox\"\nstore = \"disk\"\n");
+    assert!(mailbox.contains("test.toml:4"), "{mailbox}");
+    assert!(
+        mailbox.contains("a mailbox cannot be kept on disk"),
+        "{mailbox}"
+    );
+    let unknown = fails("[[channels]]\nid = \"jobs\"\nkind = \"work_queue\"\nstore = \"tape\"\n");
+    assert!(unknown.contains("unknown variant `tape`"), "{unknown}");
+    let sync = fails("[kernel.storage]\nsync = \"sometimes\"\n");
+    assert!(
+        sync.contains("test.toml:2") && sync.contains("\"always\" or \"batch\""),
+        "{sync}"
+    );
+    let window = fails("[kernel.storage]\nsync = \"always\"\nbatch_ms = 3\n");
+    assert!(
+        window.contains("test.toml:3") && window.contains("`sync = \"batch\"` only"),
+        "{window}"
+    );
+    let zero = fails("[kernel.storage]\nbatch_ms = 0\n");
+    assert!(zero.contains("1 to 1000 milliseconds"), "{zero}");
+    let none = fails("[kernel.storage]\nbatch_max = 0\n");
+    assert!(none.contains("give at least 1"), "{none}");
+    let key = fails("[kernel.storage]\nfolder = \"x\"\n");
+    assert!(key.contains("unknown field `folder`"), "{key}");
+}

@@ -154,6 +154,7 @@ impl<T: Send + Sync + 'static> WorkQueueHandle<T> {
         match self.request_claim(max, lease, false).await? {
             ClaimReply::Ready(items) => Ok(items),
             ClaimReply::Parked(_) => Ok(Vec::new()),
+            ClaimReply::Syncing(rx) => rx.await.map_err(|_| self.closed())?,
         }
     }
 
@@ -167,6 +168,7 @@ impl<T: Send + Sync + 'static> WorkQueueHandle<T> {
     ) -> Result<Vec<Inbound<T>>, ChannelError> {
         match self.request_claim(max, lease, true).await? {
             ClaimReply::Ready(items) => Ok(items),
+            ClaimReply::Syncing(rx) => rx.await.map_err(|_| self.closed())?,
             ClaimReply::Parked(rx) => match tokio::time::timeout(wait, rx).await {
                 Ok(Ok(result)) => result,
                 Ok(Err(_)) => Err(self.closed()),

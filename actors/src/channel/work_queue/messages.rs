@@ -109,7 +109,11 @@ impl<T: Send + Sync + 'static> Handler<Enqueue<T>> for ChannelActor<QueueState<T
 
 pub(crate) enum ClaimReply<T> {
     Ready(Vec<Inbound<T>>),
+    /// No items yet: the answer comes when some are ready, if the claimer waits.
     Parked(oneshot::Receiver<Result<Vec<Inbound<T>>, ChannelError>>),
+    /// Items claimed from a durable queue: the answer comes once their deliveries are
+    /// counted on disk.
+    Syncing(oneshot::Receiver<Result<Vec<Inbound<T>>, ChannelError>>),
 }
 
 pub(crate) struct Claim<T> {
@@ -168,6 +172,11 @@ impl<T: Send + Sync + 'static> Handler<Claim<T>> for ChannelActor<QueueState<T>>
             })
             .collect();
         self.arm_timer(ctx);
+        if self.kind.journal.is_some() {
+            let (reply, rx) = oneshot::channel();
+            self.kind.answer_when_kept(&self.core, items, reply);
+            return Ok(ClaimReply::Syncing(rx));
+        }
         Ok(ClaimReply::Ready(items))
     }
 }

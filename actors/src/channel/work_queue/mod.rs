@@ -151,8 +151,12 @@ impl<T: Send + Sync + 'static> WorkQueueBuilder<T> {
     /// the process and is delivered after the restart unless it was acked, and an ack
     /// that returned `Ok` is never undone. Sends and acks are answered once the commit
     /// that holds them is durable; items are delivered only from then on. At start the
-    /// queue reads back what the store kept: unacked items, with their deliveries so far
-    /// (a claim open at the crash counts as one), and seqs go on from the last one.
+    /// queue reads back what the store kept: unacked items, with their deliveries so far,
+    /// and seqs go on from the last one. A claim is answered once its deliveries are
+    /// counted on disk, so an item claimed before a crash comes back with the next
+    /// attempt number; a push worker's deliveries are counted with the next commit, not
+    /// waited for. Items of a stopped durable queue stay in the store, never
+    /// dead-lettered.
     pub fn store(mut self, store: Arc<dyn Store>) -> Self
     where
         T: Serialize + DeserializeOwned,

@@ -291,11 +291,39 @@ impl<T: Send + Sync + 'static> QueueState<T> {
                 self.lease(core, item, &waiting.holder, waiting.lease, None)
             })
             .collect();
+        if self.journal.is_some() {
+            self.answer_when_kept(core, items, waiting.reply);
+            return;
+        }
         if let Err(Ok(items)) = waiting.reply.send(Ok(items)) {
             // The claimer gave up between our check and the send: take the items back.
             let seqs = items.iter().map(|i| i.seq()).collect();
             self.release(core, seqs);
         }
+    }
+
+    /// Answers a claim of a durable queue once the marks counting its deliveries are on
+    /// disk, so that a crash after the answer redelivers them with the next attempt
+    /// number. If that commit fails, the claimer is told and the leases run out.
+    pub(super) fn answer_when_kept(
+        &self,
+        core: &Core,
+        items: Vec<Inbound<T>>,
+        reply: oneshot::Sender<Result<Vec<Inbound<T>>, ChannelError>>,
+    ) {
+        let Some(journal) = &self.journal else {
+            let _ = reply.send(Ok(items));
+            return;
+        };
+        let synced = journal.sync();
+        let channel = core.id.clone();
+        actix::spawn(async move {
+            let outcome = synced
+                .await
+                .map(|()| items)
+                .map_err(|error| ChannelError::Store { channel, error });
+            let _ = reply.send(outcome);
+        });
     }
 
     pub(super) fn next_free_worker(&mut self) -> Option<usize> {
