@@ -172,7 +172,7 @@ async fn populate(gateway: &Gateway, config: &Config) -> Result<(), LaunchError>
             .await
             .map_err(|_| LaunchError::Stopped)?;
     }
-    let store = open_store(config)?;
+    let store = open_store(config).map_err(LaunchError::Storage)?;
     for channel in &config.channels {
         add_channel(kernel, channel, store.as_ref())
             .await
@@ -212,7 +212,7 @@ async fn echo(action: ApprovedAction) -> Result<Value, String> {
 
 /// The store the config's channels with `store = "disk"` share, if any has it.
 #[cfg(feature = "disk")]
-fn open_store(config: &Config) -> Result<Option<Arc<dyn Store>>, LaunchError> {
+fn open_store(config: &Config) -> Result<Option<Arc<dyn Store>>, String> {
     use crate::config::Sync;
     use exokern_store::{DiskStore, SyncMode};
     if !config
@@ -236,18 +236,18 @@ fn open_store(config: &Config) -> Result<Option<Arc<dyn Store>>, LaunchError> {
     let store = DiskStore::builder(&storage.dir)
         .sync(mode)
         .open()
-        .map_err(|e| LaunchError::Storage(e.to_string()))?;
+        .map_err(|e| e.to_string())?;
     Ok(Some(Arc::new(store)))
 }
 
 /// Without the `disk` feature, a channel kept on disk cannot start.
 #[cfg(not(feature = "disk"))]
-fn open_store(config: &Config) -> Result<Option<Arc<dyn Store>>, LaunchError> {
+fn open_store(config: &Config) -> Result<Option<Arc<dyn Store>>, String> {
     match config.channels.iter().find(|c| c.store == ChannelStore::Disk) {
-        Some(channel) => Err(LaunchError::Storage(format!(
+        Some(channel) => Err(format!(
             "channel `{}` has `store = \"disk\"`, and this build of exokern has no disk store: build it with the `disk` feature",
             channel.id
-        ))),
+        )),
         None => Ok(None),
     }
 }
