@@ -33,7 +33,12 @@ struct Run {
 
 fn child(mode: &str, dir: &std::path::Path, run: u64) -> std::process::Child {
     Command::new(std::env::current_exe().unwrap())
-        .args(["child_process", "--exact", "--nocapture", "--test-threads=1"])
+        .args([
+            "child_process",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(MODE, mode)
         .env(DIR, dir)
         .env(RUN, run.to_string())
@@ -70,13 +75,20 @@ fn crash_after(dir: &std::path::Path, run: u64, lines: usize) -> Run {
 fn drain(dir: &std::path::Path, run: u64) -> Run {
     let process = child("drain", dir, run);
     let output = process.wait_with_output().unwrap();
-    assert!(output.status.success(), "the draining run failed: {}", output.status);
+    assert!(
+        output.status.success(),
+        "the draining run failed: {}",
+        output.status
+    );
     let lines: Vec<String> = String::from_utf8(output.stdout)
         .unwrap()
         .lines()
         .map(str::to_owned)
         .collect();
-    assert!(lines.iter().any(|l| l == "done"), "the draining run did not finish");
+    assert!(
+        lines.iter().any(|l| l == "done"),
+        "the draining run did not finish"
+    );
     Run { lines }
 }
 
@@ -87,7 +99,10 @@ fn is_answer(line: &str) -> bool {
 }
 
 fn numbers(line: &str) -> Vec<u64> {
-    line.split(' ').skip(1).map(|n| n.parse().unwrap()).collect()
+    line.split(' ')
+        .skip(1)
+        .map(|n| n.parse().unwrap())
+        .collect()
 }
 
 /// Holds every promise against what the runs printed, in order.
@@ -116,7 +131,11 @@ fn check(runs: &[Run]) {
                 }
                 Some("got") => got.entry(n[0]).or_default().push((r, l, n[1])),
                 Some("pub") => {
-                    assert!(published.insert(n[0], n[1]).is_none(), "seq {} answered twice", n[0]);
+                    assert!(
+                        published.insert(n[0], n[1]).is_none(),
+                        "seq {} answered twice",
+                        n[0]
+                    );
                 }
                 Some("hist") => history.push((n[0], n[1])),
                 _ => {}
@@ -134,21 +153,34 @@ fn check(runs: &[Run]) {
     for (id, deliveries) in &got {
         if let Some(&ack) = acked.get(id) {
             for &(r, l, _) in deliveries {
-                assert!((r, l) <= ack, "item {id} came back after its ack was answered");
+                assert!(
+                    (r, l) <= ack,
+                    "item {id} came back after its ack was answered"
+                );
             }
         }
         for pair in deliveries.windows(2) {
             let ((r0, _, a0), (r1, _, a1)) = (pair[0], pair[1]);
             assert!(r1 > r0, "item {id} was delivered twice in one run");
-            assert!(a1 > a0, "item {id} came back with attempt {a1} after attempt {a0}");
+            assert!(
+                a1 > a0,
+                "item {id} came back with attempt {a1} after attempt {a0}"
+            );
         }
     }
     let seqs: Vec<u64> = history.iter().map(|(seq, _)| *seq).collect();
     let dense: Vec<u64> = (1..=seqs.len() as u64).collect();
-    assert_eq!(seqs, dense, "broadcast seqs are dense and unique across the crashes");
+    assert_eq!(
+        seqs, dense,
+        "broadcast seqs are dense and unique across the crashes"
+    );
     let by_seq: HashMap<u64, u64> = history.into_iter().collect();
     for (seq, id) in &published {
-        assert_eq!(by_seq.get(seq), Some(id), "the publish answered with seq {seq}");
+        assert_eq!(
+            by_seq.get(seq),
+            Some(id),
+            "the publish answered with seq {seq}"
+        );
     }
 }
 
@@ -228,7 +260,10 @@ fn child_process() {
         }
         let mut tasks = Vec::new();
         for p in 0..PRODUCERS {
-            let producer = jobs.grant(who(&format!("producer-{p}")), Rights::WRITE).await.unwrap();
+            let producer = jobs
+                .grant(who(&format!("producer-{p}")), Rights::WRITE)
+                .await
+                .unwrap();
             tasks.push(actix_rt::spawn(async move {
                 for i in 0.. {
                     let id = run * 10_000_000 + p * 1_000_000 + i;

@@ -174,7 +174,8 @@ impl<T: Send + Sync + 'static> Handler<Claim<T>> for ChannelActor<QueueState<T>>
         self.arm_timer(ctx);
         if self.kind.journal.is_some() {
             let (reply, rx) = oneshot::channel();
-            self.kind.answer_when_kept(&self.core, items, reply);
+            self.kind.answering.push((items, reply));
+            self.answer_kept(ctx);
             return Ok(ClaimReply::Syncing(rx));
         }
         Ok(ClaimReply::Ready(items))

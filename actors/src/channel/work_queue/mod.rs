@@ -201,6 +201,7 @@ impl<T: Send + Sync + 'static> WorkQueueBuilder<T> {
         let mut state = QueueState {
             ready: VecDeque::new(),
             staged: VecDeque::new(),
+            answering: Vec::new(),
             handover: Vec::new(),
             journal,
             in_flight: FxHashMap::default(),

@@ -40,11 +40,14 @@ pub(super) struct Worker<T: Send + Sync + 'static> {
     pub(super) unsettled: usize,
 }
 
+/// Where a claim's items go.
+pub(super) type ClaimAnswer<T> = oneshot::Sender<Result<Vec<Inbound<T>>, ChannelError>>;
+
 pub(super) struct WaitingClaim<T> {
     pub(super) holder: SystemId,
     pub(super) max: usize,
     pub(super) lease: Duration,
-    pub(super) reply: oneshot::Sender<Result<Vec<Inbound<T>>, ChannelError>>,
+    pub(super) reply: ClaimAnswer<T>,
 }
 
 /// An item accepted by a durable queue, waiting for the commit that keeps it.
@@ -57,6 +60,9 @@ pub(crate) struct QueueState<T: Send + Sync + 'static> {
     pub(super) ready: VecDeque<Queued<T>>,
     /// Accepted items not yet durable, in seq order (durable queues only).
     pub(super) staged: VecDeque<Staged<T>>,
+    /// Claims a durable queue answers once the marks counting their deliveries are on
+    /// disk.
+    pub(super) answering: Vec<(Vec<Inbound<T>>, ClaimAnswer<T>)>,
     /// Dead letters a durable queue still has to hand to its dead-letter channel.
     pub(super) handover: Vec<DeadLetter<T>>,
     pub(super) journal: Option<Journal<T>>,
@@ -292,7 +298,7 @@ impl<T: Send + Sync + 'static> QueueState<T> {
             })
             .collect();
         if self.journal.is_some() {
-            self.answer_when_kept(core, items, waiting.reply);
+            self.answering.push((items, waiting.reply));
             return;
         }
         if let Err(Ok(items)) = waiting.reply.send(Ok(items)) {
@@ -300,30 +306,6 @@ impl<T: Send + Sync + 'static> QueueState<T> {
             let seqs = items.iter().map(|i| i.seq()).collect();
             self.release(core, seqs);
         }
-    }
-
-    /// Answers a claim of a durable queue once the marks counting its deliveries are on
-    /// disk, so that a crash after the answer redelivers them with the next attempt
-    /// number. If that commit fails, the claimer is told and the leases run out.
-    pub(super) fn answer_when_kept(
-        &self,
-        core: &Core,
-        items: Vec<Inbound<T>>,
-        reply: oneshot::Sender<Result<Vec<Inbound<T>>, ChannelError>>,
-    ) {
-        let Some(journal) = &self.journal else {
-            let _ = reply.send(Ok(items));
-            return;
-        };
-        let synced = journal.sync();
-        let channel = core.id.clone();
-        actix::spawn(async move {
-            let outcome = synced
-                .await
-                .map(|()| items)
-                .map_err(|error| ChannelError::Store { channel, error });
-            let _ = reply.send(outcome);
-        });
     }
 
     pub(super) fn next_free_worker(&mut self) -> Option<usize> {
@@ -376,8 +358,48 @@ impl<T: Send + Sync + 'static> ChannelActor<QueueState<T>> {
     pub(super) fn settled(&mut self, ctx: &mut Ctx<T>) {
         self.hand_over(ctx);
         self.kind.dispatch(&mut self.core);
+        self.answer_kept(ctx);
         self.arm_timer(ctx);
         self.check_drained(ctx);
+    }
+
+    /// Answers a durable queue's claims once the marks counting their deliveries are on
+    /// disk, so that a crash after the answer redelivers them with the next attempt
+    /// number. Items whose claimer gave up meanwhile go back to the queue, as they do
+    /// in memory; if the commit fails, the claimer is told and the items go back too.
+    pub(super) fn answer_kept(&mut self, ctx: &mut Ctx<T>) {
+        let Some(journal) = &self.kind.journal else {
+            return;
+        };
+        if self.kind.answering.is_empty() {
+            return;
+        }
+        let answers = std::mem::take(&mut self.kind.answering);
+        let synced = journal.sync();
+        ctx.spawn(
+            actix::fut::wrap_future(synced).map(move |outcome, act: &mut Self, ctx| {
+                let mut back = Vec::new();
+                for (items, reply) in answers {
+                    let answer = match &outcome {
+                        Ok(()) => Ok(items),
+                        Err(error) => {
+                            back.extend(items.iter().map(|i| i.seq()));
+                            Err(ChannelError::Store {
+                                channel: act.core.id.clone(),
+                                error: error.clone(),
+                            })
+                        }
+                    };
+                    if let Err(Ok(items)) = reply.send(answer) {
+                        back.extend(items.iter().map(|i| i.seq()));
+                    }
+                }
+                if !back.is_empty() {
+                    act.kind.release(&mut act.core, back);
+                    act.settled(ctx);
+                }
+            }),
+        );
     }
 
     /// Sends a durable queue's dead letters on, forgetting each once its dead-letter
