@@ -103,8 +103,10 @@ impl Log for DiskLog {
             pending.opened_at = Some(Instant::now());
         }
         pending.open.add(self.number, change);
+        // Under `Always` the next sync seals these changes into its own commit; waking
+        // the writer now would commit them apart, one fsync more for nothing.
         let wake = match shared.mode {
-            SyncMode::Always => true,
+            SyncMode::Always => false,
             SyncMode::Batch { max_changes, .. } => first || pending.open.changes >= max_changes,
         };
         drop(pending);
