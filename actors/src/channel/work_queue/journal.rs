@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::dead_letter::DeadLetterReason;
+use super::dead_letter::{DeadLetter, DeadLetterReason};
 use super::item::Queued;
 use crate::ids::ChannelId;
 use crate::store::{Journal, Reopened, StoreError};
@@ -19,7 +19,7 @@ pub(super) struct Restored<T> {
     /// Items to deliver, in seq order, with their deliveries so far.
     pub(super) ready: Vec<Queued<T>>,
     /// Items it had given up on and not yet handed to its dead-letter channel.
-    pub(super) dead: Vec<(Queued<T>, DeadLetterReason)>,
+    pub(super) dead: Vec<DeadLetter<T>>,
 }
 
 /// The mark beside an item.
@@ -57,14 +57,17 @@ pub(super) fn restore<T>(
                 dead: None,
             },
         };
-        let item = Queued {
-            envelope,
-            attempts: mark.attempts,
-            last_error: mark.last_error,
-        };
         match mark.dead {
-            Some(reason) => restored.dead.push((item, reason)),
-            None => restored.ready.push(item),
+            Some(reason) => restored.dead.push(DeadLetter {
+                envelope,
+                attempts: mark.attempts,
+                reason,
+            }),
+            None => restored.ready.push(Queued {
+                envelope,
+                attempts: mark.attempts,
+                last_error: mark.last_error,
+            }),
         }
     }
     Ok(restored)

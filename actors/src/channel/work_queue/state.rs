@@ -94,12 +94,7 @@ impl<T: Send + Sync + 'static> QueueState<T> {
         }
         self.last_seq = restored.last_seq;
         self.ready.extend(restored.ready);
-        self.handover
-            .extend(restored.dead.into_iter().map(|(item, reason)| DeadLetter {
-                envelope: item.envelope,
-                attempts: item.attempts,
-                reason,
-            }));
+        self.handover.extend(restored.dead);
     }
 
     /// Hands `item` to `holder` under a fresh lease.
@@ -216,24 +211,15 @@ impl<T: Send + Sync + 'static> QueueState<T> {
         core.counters.dead_lettered += 1;
         if let Some(journal) = &self.journal {
             let seq = item.envelope.seq();
-            let letter = DeadLetter {
-                envelope: item.envelope,
-                attempts: item.attempts,
-                reason,
-            };
             if self.dead_letter.is_some() {
                 // Kept, marked, until the dead-letter channel has it; its room comes
                 // back then.
-                journal::mark(
-                    journal,
-                    &Queued {
-                        envelope: Arc::clone(&letter.envelope),
-                        attempts: letter.attempts,
-                        last_error: None,
-                    },
-                    Some(&letter.reason),
-                );
-                self.handover.push(letter);
+                journal::mark(journal, &item, Some(&reason));
+                self.handover.push(DeadLetter {
+                    envelope: item.envelope,
+                    attempts: item.attempts,
+                    reason,
+                });
                 return true;
             }
             journal.remove(seq);
