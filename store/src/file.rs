@@ -3,7 +3,7 @@
 use std::io;
 
 use exokern_actors::store::StoreError;
-use redb::TableDefinition;
+use redb::{ReadTransaction, ReadableTable, TableDefinition, TableError};
 
 /// Each channel's records, by (channel number, seq).
 pub(crate) const RECORDS: TableDefinition<'_, (u32, u64), &[u8]> = TableDefinition::new("records");
@@ -63,6 +63,35 @@ impl StoreFile {
                 detail: other.to_string(),
             },
         }
+    }
+
+    /// Every value `table` keeps for channel `number` (`channel` in errors), by seq,
+    /// checked against its seal; none if the table was never written.
+    pub(crate) fn unsealed(
+        &self,
+        txn: &ReadTransaction,
+        table: TableDefinition<'_, (u32, u64), &[u8]>,
+        name: &str,
+        channel: &str,
+        number: u32,
+    ) -> Result<impl Iterator<Item = (u64, Vec<u8>)>, StoreError> {
+        let table = match txn.open_table(table) {
+            Ok(table) => table,
+            Err(TableError::TableDoesNotExist(_)) => return Ok(Vec::new().into_iter()),
+            Err(error) => return Err(self.error(error)),
+        };
+        let mut values = Vec::new();
+        for entry in table
+            .range((number, 0)..=(number, u64::MAX))
+            .map_err(|e| self.error(e))?
+        {
+            let (key, value) = entry.map_err(|e| self.error(e))?;
+            let key = key.value();
+            let bytes =
+                unseal(key, value.value()).ok_or_else(|| self.damaged(name, channel, key.1))?;
+            values.push((key.1, bytes.to_vec()));
+        }
+        Ok(values.into_iter())
     }
 
     /// A value that fails its checksum.

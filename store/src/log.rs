@@ -8,7 +8,7 @@ use exokern_actors::{ChannelId, Seq};
 use redb::{ReadableDatabase, ReadableTable, TableError};
 use rustc_hash::FxHashMap;
 
-use crate::file::{unseal, LAST_SEQ, MARKS, RECORDS};
+use crate::file::{LAST_SEQ, MARKS, RECORDS};
 use crate::{Inner, SyncMode};
 
 /// One channel's log: its changes go to the store's writer, its records are read back
@@ -41,42 +41,14 @@ impl Log for DiskLog {
         shared.flush();
         let file = &shared.file;
         let txn = shared.with_db(|db| db.begin_read().map_err(|e| file.error(e)))?;
-        let range = (self.number, 0)..=(self.number, u64::MAX);
         let channel = self.channel.as_str();
-        let mut marks = FxHashMap::default();
-        match txn.open_table(MARKS) {
-            Ok(table) => {
-                for entry in table.range(range.clone()).map_err(|e| file.error(e))? {
-                    let (key, value) = entry.map_err(|e| file.error(e))?;
-                    let key = key.value();
-                    let value = value.value();
-                    let mark =
-                        unseal(key, value).ok_or_else(|| file.damaged("marks", channel, key.1))?;
-                    marks.insert(key.1, mark.to_vec());
-                }
-            }
-            Err(TableError::TableDoesNotExist(_)) => {}
-            Err(error) => return Err(file.error(error)),
-        }
-        let mut records = Vec::new();
-        match txn.open_table(RECORDS) {
-            Ok(table) => {
-                for entry in table.range(range).map_err(|e| file.error(e))? {
-                    let (key, value) = entry.map_err(|e| file.error(e))?;
-                    let key = key.value();
-                    let value = value.value();
-                    let record = unseal(key, value)
-                        .ok_or_else(|| file.damaged("records", channel, key.1))?;
-                    records.push(Kept::new(
-                        Seq::new(key.1),
-                        record.to_vec(),
-                        marks.remove(&key.1),
-                    ));
-                }
-            }
-            Err(TableError::TableDoesNotExist(_)) => {}
-            Err(error) => return Err(file.error(error)),
-        }
+        let mut marks: FxHashMap<u64, Vec<u8>> = file
+            .unsealed(&txn, MARKS, "marks", channel, self.number)?
+            .collect();
+        let records: Vec<Kept> = file
+            .unsealed(&txn, RECORDS, "records", channel, self.number)?
+            .map(|(seq, record)| Kept::new(Seq::new(seq), record, marks.remove(&seq)))
+            .collect();
         let kept_last = match txn.open_table(LAST_SEQ) {
             Ok(table) => table
                 .get(self.number)
