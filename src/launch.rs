@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 use crate::audit_file::JsonLinesAudit;
 use crate::config::{
-    ChannelConfig, ChannelKind, ChannelStore, Config, ModuleConfig, RemoteConfig, Runner,
+    ChannelConfig, ChannelKind, Config, ModuleConfig, RemoteConfig, Runner, StoreKind,
 };
 use crate::http::{Gateway, HttpLimits};
 
@@ -106,10 +106,14 @@ pub async fn launch(config: &Config) -> Result<Launched, LaunchError> {
         })?;
         builder = builder.audit_sink(sink);
     }
+    let store = open_store(config).map_err(LaunchError::Storage)?;
+    if let (StoreKind::Disk, Some(store)) = (settings.audit_store, &store) {
+        builder = builder.audit_store(Arc::clone(store));
+    }
     let kernel = builder.start().await?;
     let limits = HttpLimits::default().max_body(settings.network.max_body_bytes);
     let gateway = Gateway::new(kernel.clone(), limits);
-    match populate(&gateway, config).await {
+    match populate(&gateway, config, store.as_ref()).await {
         Ok(()) => Ok(Launched { kernel, gateway }),
         Err(error) => {
             kernel.shutdown().await;
@@ -161,7 +165,11 @@ fn module_load(module: &ModuleConfig) -> ModuleLoad {
     }
 }
 
-async fn populate(gateway: &Gateway, config: &Config) -> Result<(), LaunchError> {
+async fn populate(
+    gateway: &Gateway,
+    config: &Config,
+    store: Option<&Arc<dyn Store>>,
+) -> Result<(), LaunchError> {
     let kernel = gateway.kernel();
     for executor in &config.executors {
         let runner = executor
@@ -172,9 +180,8 @@ async fn populate(gateway: &Gateway, config: &Config) -> Result<(), LaunchError>
             .await
             .map_err(|_| LaunchError::Stopped)?;
     }
-    let store = open_store(config).map_err(LaunchError::Storage)?;
     for channel in &config.channels {
-        add_channel(kernel, channel, store.as_ref())
+        add_channel(kernel, channel, store)
             .await
             .map_err(|reason| LaunchError::Channel {
                 channel: channel.id.to_string(),
@@ -210,16 +217,26 @@ async fn echo(action: ApprovedAction) -> Result<Value, String> {
     }))
 }
 
-/// The store the config's channels with `store = "disk"` share, if any has it.
+/// What the config keeps on disk, by the name its errors give it: the first channel
+/// with `store = "disk"`, or the audit log.
+fn kept_on_disk(config: &Config) -> Option<String> {
+    if config.kernel.audit_store == StoreKind::Disk {
+        return Some("the audit log (`audit_store = \"disk\"`)".to_owned());
+    }
+    config
+        .channels
+        .iter()
+        .find(|c| c.store == StoreKind::Disk)
+        .map(|channel| format!("channel `{}` (`store = \"disk\"`)", channel.id))
+}
+
+/// The store the channels with `store = "disk"` and a disk audit log share, if the
+/// config keeps anything on disk.
 #[cfg(feature = "disk")]
 fn open_store(config: &Config) -> Result<Option<Arc<dyn Store>>, String> {
     use crate::config::Sync;
     use exokern_store::{DiskStore, SyncMode};
-    if !config
-        .channels
-        .iter()
-        .any(|c| c.store == ChannelStore::Disk)
-    {
+    if kept_on_disk(config).is_none() {
         return Ok(None);
     }
     let storage = &config.kernel.storage;
@@ -240,13 +257,12 @@ fn open_store(config: &Config) -> Result<Option<Arc<dyn Store>>, String> {
     Ok(Some(Arc::new(store)))
 }
 
-/// Without the `disk` feature, a channel kept on disk cannot start.
+/// Without the `disk` feature, nothing kept on disk can start.
 #[cfg(not(feature = "disk"))]
 fn open_store(config: &Config) -> Result<Option<Arc<dyn Store>>, String> {
-    match config.channels.iter().find(|c| c.store == ChannelStore::Disk) {
-        Some(channel) => Err(format!(
-            "channel `{}` has `store = \"disk\"`, and this build of exokern has no disk store: build it with the `disk` feature",
-            channel.id
+    match kept_on_disk(config) {
+        Some(what) => Err(format!(
+            "{what} is kept on disk, and this build of exokern has no disk store: build it with the `disk` feature"
         )),
         None => Ok(None),
     }
@@ -260,7 +276,7 @@ async fn add_channel(
     let id = channel.id.clone();
     let visibility = channel.visibility;
     let store = match channel.store {
-        ChannelStore::Disk => store.cloned(),
+        StoreKind::Disk => store.cloned(),
         _ => None,
     };
     match channel.kind {

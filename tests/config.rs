@@ -264,9 +264,12 @@ fn paths_resolve_against_the_config_files_folder() {
 
 #[test]
 fn durable_channels_and_their_storage_load_with_defaults() {
-    use exokern::config::{ChannelStore, Sync};
+    use exokern::config::{StoreKind, Sync};
     let config = Config::parse(
         r#"
+        [kernel]
+        audit_store = "disk"
+
         [kernel.storage]
         dir = "state"
         batch_ms = 5
@@ -294,8 +297,9 @@ fn durable_channels_and_their_storage_load_with_defaults() {
             max_changes: 100
         }
     );
-    assert_eq!(config.channels[0].store, ChannelStore::Disk);
-    assert_eq!(config.channels[1].store, ChannelStore::Memory);
+    assert_eq!(config.channels[0].store, StoreKind::Disk);
+    assert_eq!(config.channels[1].store, StoreKind::Memory);
+    assert_eq!(config.kernel.audit_store, StoreKind::Disk);
 
     let defaults = Config::parse("", "empty.toml", "/srv/app").unwrap();
     assert_eq!(
@@ -303,6 +307,7 @@ fn durable_channels_and_their_storage_load_with_defaults() {
         std::path::Path::new("/srv/app/data")
     );
     assert!(matches!(defaults.kernel.storage.sync, Sync::Batch { .. }));
+    assert_eq!(defaults.kernel.audit_store, StoreKind::Memory);
     let always = parse("[kernel.storage]\nsync = \"always\"\n").unwrap();
     assert_eq!(always.kernel.storage.sync, Sync::Always);
 }
@@ -317,6 +322,8 @@ fn storage_mistakes_say_where_and_what() {
     );
     let unknown = fails("[[channels]]\nid = \"jobs\"\nkind = \"work_queue\"\nstore = \"tape\"\n");
     assert!(unknown.contains("unknown variant `tape`"), "{unknown}");
+    let audit = fails("[kernel]\naudit_store = \"tape\"\n");
+    assert!(audit.contains("unknown variant `tape`"), "{audit}");
     let sync = fails("[kernel.storage]\nsync = \"sometimes\"\n");
     assert!(
         sync.contains("test.toml:2") && sync.contains("\"always\" or \"batch\""),

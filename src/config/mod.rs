@@ -79,6 +79,9 @@ pub struct KernelConfig {
     pub heartbeat: Duration,
     /// `audit_file`, resolved against the config file's folder.
     pub audit_file: Option<PathBuf>,
+    /// `audit_store` (default `memory`): `disk` keeps the audit log in
+    /// `[kernel.storage] dir` too, and answers each decision once its record is there.
+    pub audit_store: StoreKind,
     /// `[kernel.network]`.
     pub network: NetworkConfig,
     /// `[kernel.storage]`: where channels with `store = "disk"` keep their logs.
@@ -112,16 +115,17 @@ pub enum Sync {
     },
 }
 
-/// `store` on a `[[channels]]` table: where the channel keeps what it holds.
+/// `store` on a `[[channels]]` table, or `audit_store` in `[kernel]`: where the channel
+/// or the audit log keeps what it holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
-pub enum ChannelStore {
+pub enum StoreKind {
     /// `"memory"` (the default): lost when the process ends.
     #[default]
     Memory,
-    /// `"disk"`: in `[kernel.storage] dir`; survives a crash (work queues and
-    /// broadcasts).
+    /// `"disk"`: in `[kernel.storage] dir`; survives a crash (work queues, broadcasts
+    /// and the audit log).
     Disk,
 }
 
@@ -172,7 +176,7 @@ pub struct ChannelConfig {
     /// `max_attempts`: deliveries before an item is dead-lettered (work queues only).
     pub max_attempts: Option<u32>,
     /// `store` (default `memory`).
-    pub store: ChannelStore,
+    pub store: StoreKind,
 }
 
 /// What runs an executor's approved actions.
@@ -272,6 +276,8 @@ struct RawKernel {
     policy_file: Option<Spanned<PathBuf>>,
     heartbeat_ms: Option<Spanned<u64>>,
     audit_file: Option<PathBuf>,
+    #[serde(default)]
+    audit_store: StoreKind,
     network: Option<Spanned<NetworkConfig>>,
     storage: Option<Spanned<RawStorage>>,
 }
@@ -296,7 +302,7 @@ struct RawChannel {
     visibility: Visibility,
     lease_ms: Option<Spanned<u64>>,
     max_attempts: Option<Spanned<u32>>,
-    store: Option<Spanned<ChannelStore>>,
+    store: Option<Spanned<StoreKind>>,
 }
 
 #[derive(Deserialize)]
@@ -433,6 +439,7 @@ fn kernel(
         policy,
         heartbeat,
         audit_file: raw.audit_file.map(|file| base.join(file)),
+        audit_store: raw.audit_store,
         network,
     })
 }
@@ -589,8 +596,8 @@ fn channels(
         let store = raw
             .store
             .as_ref()
-            .map_or(ChannelStore::Memory, |s| *s.get_ref());
-        if let (Some(at), ChannelStore::Disk, ChannelKind::Mailbox) =
+            .map_or(StoreKind::Memory, |s| *s.get_ref());
+        if let (Some(at), StoreKind::Disk, ChannelKind::Mailbox) =
             (raw.store.as_ref().map(Spanned::span), store, raw.kind)
         {
             return Err(source.error(

@@ -210,7 +210,9 @@ impl From<GovernanceError> for ApiError {
             GovernanceError::DrainTimedOut { .. } | GovernanceError::Timeout(_) => {
                 ApiError::new(StatusCode::GATEWAY_TIMEOUT, "timeout", message)
             }
-            GovernanceError::Stopped(_) => ApiError::unavailable(message),
+            GovernanceError::Stopped(_) | GovernanceError::Unrecorded(_) => {
+                ApiError::unavailable(message)
+            }
             _ => ApiError::invalid(message),
         }
     }

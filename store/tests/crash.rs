@@ -4,8 +4,11 @@
 //! (`sent`, `acked`, `pub`) is what the store promised, and the test holds it to that:
 //! every item whose send was answered is acked in the end (or its ack was asked for when
 //! the kill came, which may have reached the disk), no acked item comes back,
-//! a claimed item comes back with a higher attempt, and the broadcast's seqs are dense
-//! and unique across the crashes, each with the message it was answered for.
+//! a claimed item comes back with a higher attempt, the broadcast's seqs are dense
+//! and unique across the crashes, each with the message it was answered for, and the
+//! audit log's seqs are dense and increasing, with every decision that was answered.
+
+mod common;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{BufRead, BufReader};
@@ -14,6 +17,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use exokern_actors::channel::{Broadcast, WorkQueue};
+use exokern_actors::kernel::{GovernanceError, Kernel};
+use exokern_actors::protocol::CapabilityRequest;
 use exokern_actors::store::Store;
 use exokern_actors::system::AgentRng;
 use exokern_actors::{Rights, Seq, SystemId};
@@ -93,7 +98,7 @@ fn drain(dir: &std::path::Path, run: u64) -> Run {
 }
 
 fn is_answer(line: &str) -> bool {
-    ["sent ", "acking ", "acked ", "pub ", "got "]
+    ["sent ", "acking ", "acked ", "pub ", "got ", "decided "]
         .iter()
         .any(|tag| line.starts_with(tag))
 }
@@ -116,6 +121,8 @@ fn check(runs: &[Run]) {
     let mut got: HashMap<u64, Vec<(usize, usize, u64)>> = HashMap::new();
     let mut published = BTreeMap::new();
     let mut history = Vec::new();
+    let mut decided = Vec::new();
+    let mut audited = Vec::new();
     for (r, run) in runs.iter().enumerate() {
         for (l, line) in run.lines.iter().enumerate() {
             let n = numbers_of(line);
@@ -138,6 +145,11 @@ fn check(runs: &[Run]) {
                     );
                 }
                 Some("hist") => history.push((n[0], n[1])),
+                Some("decided") => decided.push(format!("channel:r{}-{}", n[0], n[1])),
+                Some("audit") => {
+                    let (seq, subject) = line["audit ".len()..].split_once(' ').unwrap();
+                    audited.push((seq.parse::<u64>().unwrap(), subject.to_owned()));
+                }
                 _ => {}
             }
         }
@@ -174,6 +186,20 @@ fn check(runs: &[Run]) {
         seqs, dense,
         "broadcast seqs are dense and unique across the crashes"
     );
+    let audit_seqs: Vec<u64> = audited.iter().map(|(seq, _)| *seq).collect();
+    let dense: Vec<u64> = (1..=audit_seqs.len() as u64).collect();
+    assert!(!decided.is_empty());
+    assert_eq!(
+        audit_seqs, dense,
+        "audit seqs are dense, unique and increasing across the crashes"
+    );
+    let subjects: HashSet<&str> = audited.iter().map(|(_, s)| s.as_str()).collect();
+    for subject in &decided {
+        assert!(
+            subjects.contains(subject.as_str()),
+            "the decision on {subject} was answered, and its audit record is gone"
+        );
+    }
     let by_seq: HashMap<u64, u64> = history.into_iter().collect();
     for (seq, id) in &published {
         assert_eq!(
@@ -217,6 +243,12 @@ fn child_process() {
     let run: u64 = std::env::var(RUN).unwrap().parse().unwrap();
     actix_rt::System::new().block_on(async move {
         let store: Arc<dyn Store> = Arc::new(DiskStore::open(&dir).unwrap());
+        let kernel = Kernel::builder()
+            .audit_capacity(usize::MAX)
+            .audit_store(store.clone())
+            .start()
+            .await
+            .unwrap();
         let jobs = WorkQueue::<u64>::builder("jobs".parse().unwrap())
             .capacity(2000)
             .store(store.clone())
@@ -254,6 +286,9 @@ fn child_process() {
                 for env in &page {
                     println!("hist {} {}", env.seq(), env.payload());
                 }
+            }
+            for record in kernel.audit(0, usize::MAX) {
+                println!("audit {} {}", record.seq, record.subject);
             }
             println!("done");
             return;
@@ -294,6 +329,19 @@ fn child_process() {
                 let id = run * 10_000_000 + i;
                 let seq = desk.publish(id).await.unwrap();
                 println!("pub {seq} {id}");
+            }
+        }));
+        let clerk = common::clerk(&kernel, &format!("clerk-{run}")).await;
+        tasks.push(actix_rt::spawn(async move {
+            for i in 0.. {
+                let resource = format!("channel:r{run}-{i}").parse().unwrap();
+                match clerk
+                    .request_capability(CapabilityRequest::new(resource, Rights::READ))
+                    .await
+                {
+                    Ok(_) | Err(GovernanceError::Denied { .. }) => println!("decided {run} {i}"),
+                    Err(error) => panic!("the decision was not answered: {error}"),
+                }
             }
         }));
         println!("ready");

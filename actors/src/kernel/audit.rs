@@ -1,21 +1,26 @@
 //! The audit log: every governance decision, in order, to a memory ring and optionally
-//! a sink (the `exokern` crate provides a JSON-lines file).
+//! a sink (the `exokern` crate provides a JSON-lines file) and a durable log in a
+//! [`Store`](crate::store::Store).
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use super::error::Unrecorded;
+use super::AUDIT;
 use crate::capability::{CapabilityId, Scope};
-use crate::ids::SystemId;
+use crate::ids::{ChannelId, Seq, SystemId};
+use crate::store::{self, Change, Kept, StoreError};
 
 /// One governance decision.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditRecord {
     /// Position in the log, from 1, without gaps.
     pub seq: u64,
@@ -25,11 +30,11 @@ pub struct AuditRecord {
     /// Who asked; `None` for the embedding program (the kernel handle) or the kernel.
     pub system: Option<SystemId>,
     /// The request's type, e.g. `capability_request`, `action_authorize`, `dock`.
-    pub request: &'static str,
+    pub request: Cow<'static, str>,
     /// What it was about: a resource, an executor and target, a system.
     pub subject: Arc<str>,
     /// What was decided: `granted`, `denied`, `approved`, `escalated`, `ok`, …
-    pub decision: &'static str,
+    pub decision: Cow<'static, str>,
     /// The policy rule that decided, if one did.
     pub rule: Option<Arc<str>>,
     /// Why.
@@ -143,12 +148,12 @@ impl Entry {
     }
 }
 
-/// A record as the ring keeps it.
+/// A record as the ring keeps it: a decision of this run, kept as the kernel had it, or
+/// one read back from the durable log at start.
 #[derive(Debug)]
-struct Stored {
-    seq: u64,
-    at: Instant,
-    entry: Entry,
+enum Stored {
+    Decided { seq: u64, at: Instant, entry: Entry },
+    Restored(AuditRecord),
 }
 
 /// A moment read off both clocks, from which monotonic instants become wall-clock times.
@@ -159,10 +164,12 @@ struct Epoch {
 }
 
 impl Epoch {
-    fn now() -> Epoch {
+    /// Now, or just after `after` (the latest restored record's time) if the wall clock
+    /// reads earlier, so that timestamps follow `seq` across restarts too.
+    fn now(after: f64) -> Epoch {
         Epoch {
             at: Instant::now(),
-            wall: wall_clock(),
+            wall: wall_clock().max(after),
         }
     }
 
@@ -172,15 +179,25 @@ impl Epoch {
 }
 
 impl Stored {
+    fn seq(&self) -> u64 {
+        match self {
+            Stored::Decided { seq, .. } => *seq,
+            Stored::Restored(record) => record.seq,
+        }
+    }
+
     fn record(&self, epoch: Epoch) -> AuditRecord {
-        let entry = &self.entry;
+        let (seq, at, entry) = match self {
+            Stored::Decided { seq, at, entry } => (*seq, *at, entry),
+            Stored::Restored(record) => return record.clone(),
+        };
         AuditRecord {
-            seq: self.seq,
-            timestamp: epoch.wall(self.at),
+            seq,
+            timestamp: epoch.wall(at),
             system: entry.system.clone(),
-            request: entry.request,
+            request: Cow::Borrowed(entry.request),
             subject: entry.subject.text(),
-            decision: entry.decision,
+            decision: Cow::Borrowed(entry.decision),
             rule: entry.rule.clone(),
             reason: Arc::clone(&entry.reason),
             capability: entry.capability,
@@ -198,11 +215,19 @@ struct Log {
     sink: Option<Box<dyn AuditSink>>,
 }
 
+/// The audit's log in a store, and the latest seq known to be durable in it.
+#[derive(Debug)]
+struct Durable {
+    log: Arc<dyn store::Log>,
+    synced: AtomicU64,
+}
+
 /// The kernel's audit log, shared by its managers (all on one arbiter, so the lock is
 /// never contended).
 #[derive(Clone)]
 pub(crate) struct Audit {
     log: Arc<Mutex<Log>>,
+    durable: Option<Arc<Durable>>,
     appended: Arc<Notify>,
     /// Someone may read `kernel.audit`; until then the log is not republished there.
     watched: Arc<AtomicBool>,
@@ -214,6 +239,7 @@ impl fmt::Debug for Audit {
         f.debug_struct("Audit")
             .field("records", &(log.next - 1))
             .field("capacity", &log.capacity)
+            .field("durable", &self.durable.is_some())
             .finish()
     }
 }
@@ -225,20 +251,46 @@ pub(crate) fn wall_clock() -> f64 {
 }
 
 impl Audit {
-    pub(crate) fn new(capacity: usize, sink: Option<Box<dyn AuditSink>>) -> Audit {
-        let epoch = Epoch::now();
-        Audit {
+    /// An audit log in memory, and in `durable` if given: what `durable` kept is read
+    /// back first (its latest `capacity` records into the ring), and seqs go on after it.
+    pub(crate) fn new(
+        capacity: usize,
+        sink: Option<Box<dyn AuditSink>>,
+        durable: Option<Arc<dyn store::Log>>,
+    ) -> Result<Audit, StoreError> {
+        let mut ring = VecDeque::with_capacity(capacity.min(4096));
+        let mut last_seq = 0;
+        let mut latest = 0.0_f64;
+        if let Some(log) = &durable {
+            let recovered = log.recover()?;
+            last_seq = recovered.last_seq.get();
+            let skip = recovered.records.len().saturating_sub(capacity);
+            let name = ChannelId::kernel(AUDIT).to_string();
+            for kept in recovered.records.into_iter().skip(skip) {
+                let record = restore(&name, &kept)?;
+                latest = latest.max(record.timestamp);
+                ring.push_back(Stored::Restored(record));
+            }
+        }
+        let epoch = Epoch::now(latest);
+        Ok(Audit {
             log: Arc::new(Mutex::new(Log {
-                ring: VecDeque::with_capacity(capacity.min(4096)),
+                ring,
                 capacity,
-                next: 1,
+                next: last_seq + 1,
                 epoch,
                 last: epoch.at,
                 sink,
             })),
+            durable: durable.map(|log| {
+                Arc::new(Durable {
+                    log,
+                    synced: AtomicU64::new(last_seq),
+                })
+            }),
             appended: Arc::new(Notify::new()),
             watched: Arc::new(AtomicBool::new(false)),
-        }
+        })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Log> {
@@ -258,15 +310,26 @@ impl Audit {
         let mut log = self.lock();
         let at = at.max(log.last);
         log.last = at;
-        let stored = Stored {
+        let stored = Stored::Decided {
             seq: log.next,
             at,
             entry,
         };
         log.next += 1;
         let epoch = log.epoch;
-        if let Some(sink) = &mut log.sink {
-            sink.write(&stored.record(epoch));
+        if log.sink.is_some() || self.durable.is_some() {
+            let record = stored.record(epoch);
+            if let Some(durable) = &self.durable {
+                // Written under the lock, so the log receives records in seq order.
+                durable.log.write(Change::Put {
+                    seq: Seq::new(record.seq),
+                    record: serde_json::to_vec(&record)
+                        .expect("an audit record is strings, numbers and ids"),
+                });
+            }
+            if let Some(sink) = &mut log.sink {
+                sink.write(&record);
+            }
         }
         if log.capacity > 0 {
             if log.ring.len() == log.capacity {
@@ -274,6 +337,22 @@ impl Audit {
             }
             log.ring.push_back(stored);
         }
+    }
+
+    /// Resolves once every record appended so far is durable: at once when the log is
+    /// only in memory, or when a later sync already covered them. A decision's answer
+    /// waits for this, so no requester is told of a decision a crash could take back.
+    pub(crate) async fn settled(&self) -> Result<(), Unrecorded> {
+        let Some(durable) = &self.durable else {
+            return Ok(());
+        };
+        let upto = self.recorded();
+        if durable.synced.load(Ordering::Acquire) >= upto {
+            return Ok(());
+        }
+        durable.log.sync().await.map_err(Unrecorded)?;
+        durable.synced.fetch_max(upto, Ordering::AcqRel);
+        Ok(())
     }
 
     /// How many records were ever appended: the latest `seq`.
@@ -285,7 +364,7 @@ impl Audit {
     pub(crate) fn since(&self, after_seq: u64, limit: usize) -> Vec<AuditRecord> {
         let log = self.lock();
         // The ring holds consecutive seqs, so the first wanted record's place is known.
-        let first = log.ring.front().map_or(0, |r| r.seq);
+        let first = log.ring.front().map_or(0, Stored::seq);
         let skip = usize::try_from(after_seq.saturating_sub(first.saturating_sub(1)))
             .unwrap_or(usize::MAX);
         log.ring
@@ -315,4 +394,22 @@ impl Audit {
             sink.flush();
         }
     }
+}
+
+/// A record read back from the durable log, checked to be the one its seq keys.
+fn restore(log: &str, kept: &Kept) -> Result<AuditRecord, StoreError> {
+    let undecodable = |detail: String| StoreError::Undecodable {
+        log: log.to_owned(),
+        seq: kept.seq.get(),
+        detail,
+    };
+    let record: AuditRecord =
+        serde_json::from_slice(&kept.record).map_err(|e| undecodable(e.to_string()))?;
+    if record.seq != kept.seq.get() {
+        return Err(undecodable(format!(
+            "the record says seq {}, but is kept under seq {}",
+            record.seq, kept.seq
+        )));
+    }
+    Ok(record)
 }

@@ -29,6 +29,7 @@ use crate::ids::{ChannelId, SystemId};
 use crate::placement::Placement;
 use crate::policy::{Policy, RuleSet};
 use crate::rights::Rights;
+use crate::store::Store;
 
 /// The kernel: start one with [`Kernel::builder`].
 #[derive(Debug, Clone, Copy)]
@@ -46,6 +47,7 @@ impl Kernel {
             limits: Limits::default(),
             audit_capacity: 4096,
             audit_sink: None,
+            audit_store: None,
             max_pending_approvals: 10_000,
             heartbeat_every: DEFAULT_HEARTBEAT_INTERVAL,
             frameworks: Vec::new(),
@@ -63,6 +65,7 @@ pub struct KernelBuilder {
     limits: Limits,
     audit_capacity: usize,
     audit_sink: Option<Box<dyn AuditSink>>,
+    audit_store: Option<Arc<dyn Store>>,
     max_pending_approvals: usize,
     heartbeat_every: Duration,
     frameworks: Vec<(Arc<str>, Arc<dyn Framework>)>,
@@ -168,6 +171,25 @@ impl KernelBuilder {
         self
     }
 
+    /// Keeps the audit log in `store` as well, under the log `kernel.audit`: the kernel
+    /// reads back what it kept at start (its latest records into the ring) and goes on
+    /// from its last seq, and a decision is answered only once its record is durable,
+    /// so a crash never takes back a decision someone was told of.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use exokern_actors::kernel::Kernel;
+    /// use exokern_actors::store::Store;
+    ///
+    /// # async fn start(store: Arc<dyn Store>) -> Result<(), exokern_actors::kernel::KernelError> {
+    /// let kernel = Kernel::builder().audit_store(store).start().await?;
+    /// # let _ = kernel; Ok(()) }
+    /// ```
+    pub fn audit_store(mut self, store: Arc<dyn Store>) -> Self {
+        self.audit_store = Some(store);
+        self
+    }
+
     /// The decisions this kernel would make on modules and remote systems, asked without
     /// starting it.
     pub fn preflight(&self) -> Preflight {
@@ -195,6 +217,18 @@ impl KernelBuilder {
                 "`max_in_flight_per_system` is zero: allow at least one request".into(),
             ));
         }
+        // The audit log is read back before anything starts, so a damaged store leaves
+        // nothing running.
+        let durable = match &self.audit_store {
+            Some(store) => Some(
+                store
+                    .open(&ChannelId::kernel(AUDIT))
+                    .map_err(KernelError::Audit)?,
+            ),
+            None => None,
+        };
+        let audit = Audit::new(self.audit_capacity, self.audit_sink, durable)
+            .map_err(KernelError::Audit)?;
         let core = SystemId::kernel("core");
         let heartbeat = Broadcast::builder(ChannelId::kernel(HEARTBEAT))
             .retention(16)
@@ -208,7 +242,6 @@ impl KernelBuilder {
             approvals: approvals.grant(core.clone(), Rights::WRITE).await?,
             audit: audit_channel.grant(core.clone(), Rights::WRITE).await?,
         };
-        let audit = Audit::new(self.audit_capacity, self.audit_sink);
         let place = self.placement;
         let caps = place.start(Some(&core), |_| CapabilityActor::new())?;
         let lifecycle = {

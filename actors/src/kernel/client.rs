@@ -113,8 +113,9 @@ impl KernelClient {
         self
     }
 
-    /// Sends a request once the system has room in flight, and waits for its answer,
-    /// all within the client's timeout.
+    /// Sends a request once the system has room in flight, and waits for its answer
+    /// and for the audit records made so far to be durable, all within the client's
+    /// timeout.
     pub(super) async fn answer<R, E, F>(
         &self,
         send: impl FnOnce() -> F,
@@ -129,15 +130,17 @@ impl KernelClient {
             .map(|(activity, rank)| activity.enter_for(*rank));
         let answered = async {
             let _room = self.line.member.in_flight.acquire().await;
-            send().await
+            let answer = send().await;
+            (answer, self.line.managers.desk.audit.settled().await)
         };
         let outcome = tokio::time::timeout(self.timeout, answered).await;
         if let Some((activity, _)) = &self.line.activity {
             activity.decided();
         }
         match outcome {
-            Ok(Ok(result)) => result,
-            Ok(Err(_)) => Err(KernelStopped.into()),
+            Ok((Ok(result), Ok(()))) => result,
+            Ok((Ok(_), Err(unrecorded))) => Err(unrecorded.into()),
+            Ok((Err(_), _)) => Err(KernelStopped.into()),
             Err(_) => Err(GovernanceError::Timeout(self.timeout)),
         }
     }

@@ -7,12 +7,20 @@ use crate::ids::{ChannelId, SystemId};
 use crate::kernel::LifecycleState;
 use crate::placement::PlacementError;
 use crate::protocol::{ApprovalId, InvalidRequest};
+use crate::store::StoreError;
 use crate::system::SpawnError;
 
 /// The kernel has shut down (or its actors stopped), so it takes no more requests.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the kernel has shut down; start a new one")]
 pub struct KernelStopped;
+
+/// A decision took effect, but its record did not reach the kernel's durable audit log,
+/// so its answer is withheld: a requester is never told of a decision a crash could
+/// take back.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the decision took effect, but its audit record did not reach the store ({0}); free the disk or fix the store, then ask again")]
+pub struct Unrecorded(pub StoreError);
 
 /// Why the kernel could not start.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -33,6 +41,9 @@ pub enum KernelError {
     /// The arbiter the kernel was placed on stopped before the kernel could start.
     #[error("the kernel's arbiter stopped before the kernel started: place the kernel on a running arbiter")]
     ArbiterStopped,
+    /// The durable audit log could not be opened or read back.
+    #[error("the audit log's store: {0}")]
+    Audit(StoreError),
 }
 
 /// Why a dock was refused. A refused dock changes nothing.
@@ -108,6 +119,9 @@ pub enum DockError {
     /// The kernel is shutting down.
     #[error("the kernel is shutting down and docks nothing more")]
     ShuttingDown,
+    /// The system was docked, but its audit record is not durable.
+    #[error(transparent)]
+    Unrecorded(#[from] Unrecorded),
     /// The kernel has stopped.
     #[error(transparent)]
     Stopped(#[from] KernelStopped),
@@ -120,6 +134,9 @@ pub enum UndockError {
     /// No such system is docked.
     #[error("system `{0}` is not docked")]
     NotDocked(SystemId),
+    /// The system was undocked, but its audit record is not durable.
+    #[error(transparent)]
+    Unrecorded(#[from] Unrecorded),
     /// The kernel has stopped.
     #[error(transparent)]
     Stopped(#[from] KernelStopped),
@@ -238,6 +255,9 @@ pub enum GovernanceError {
     /// No answer within the client's timeout.
     #[error("no answer from the kernel within {0:?}")]
     Timeout(std::time::Duration),
+    /// The decision was made, but its audit record is not durable.
+    #[error(transparent)]
+    Unrecorded(#[from] Unrecorded),
     /// The kernel has stopped.
     #[error(transparent)]
     Stopped(#[from] KernelStopped),

@@ -11,7 +11,7 @@ use super::audit::{Audit, AuditRecord};
 use super::channels::{ChannelEntry, KernelChannel};
 use super::dock::Dock;
 use super::docking::DockSystem;
-use super::error::{DockError, GovernanceError, KernelStopped, UndockError};
+use super::error::{DockError, GovernanceError, KernelStopped, UndockError, Unrecorded};
 use super::gate::{Decide, Executor, ListPending, RegisterExecutor};
 use super::lifecycle::Command;
 use super::loader::{ListModules, ModuleLoaderActor, RegisterFramework};
@@ -76,11 +76,8 @@ impl KernelHandle {
     /// Docks a system: validates the whole dock, then grants its channels and spawns
     /// it; a refused dock changes nothing.
     pub async fn dock<S: System>(&self, dock: Dock<S>) -> Result<SystemRef<S>, DockError> {
-        let (system, _) = self
-            .kernel
-            .send(DockSystem { dock })
-            .await
-            .map_err(|_| KernelStopped)??;
+        let docked = self.kernel.send(DockSystem { dock }).await;
+        let (system, _) = self.settle(docked.map_err(|_| KernelStopped)?).await?;
         Ok(system)
     }
 
@@ -88,13 +85,12 @@ impl KernelHandle {
     /// grants, privilege and initial capabilities `dock` names; the answer holds the
     /// ports and client the remote acts through.
     pub async fn dock_remote(&self, dock: RemoteDock) -> Result<RemoteSystem, DockError> {
+        let docked = self.kernel.send(DockSystem {
+            dock: dock.into_dock(),
+        });
         let (system, docked) = self
-            .kernel
-            .send(DockSystem {
-                dock: dock.into_dock(),
-            })
-            .await
-            .map_err(|_| KernelStopped)??;
+            .settle(docked.await.map_err(|_| KernelStopped)?)
+            .await?;
         Ok(RemoteSystem::new(docked.docking, system))
     }
 
@@ -103,10 +99,8 @@ impl KernelHandle {
         &self,
         agents: Vec<(SystemId, SystemControl)>,
     ) -> Result<AgentLine, DockError> {
-        self.kernel
-            .send(DockAgents { agents })
-            .await
-            .map_err(|_| KernelStopped)?
+        let docked = self.kernel.send(DockAgents { agents }).await;
+        self.settle(docked.map_err(|_| KernelStopped)?).await
     }
 
     /// Undocks a simulation's agents; answers how many were docked.
@@ -118,10 +112,8 @@ impl KernelHandle {
     /// grants from every channel, stops it, and stops and unregisters the channels it
     /// owned.
     pub async fn undock(&self, system: &SystemId) -> Result<(), UndockError> {
-        self.kernel
-            .send(Undock(system.clone()))
-            .await
-            .map_err(|_| KernelStopped)?
+        let undocked = self.kernel.send(Undock(system.clone())).await;
+        self.settle(undocked.map_err(|_| KernelStopped)?).await
     }
 
     /// Registers a channel the program created, so systems can dock to it. Its id must
@@ -176,28 +168,21 @@ impl KernelHandle {
     /// requester), framework, an atomic dock, initial capabilities through the capability
     /// policy, held by the module.
     pub async fn load_module(&self, request: ModuleLoad) -> Result<ModuleLoaded, GovernanceError> {
-        self.managers
-            .modules
-            .loads
-            .send(Load {
-                caller: None,
-                request,
-            })
-            .await
-            .map_err(|_| KernelStopped)?
+        let loaded = self.managers.modules.loads.send(Load {
+            caller: None,
+            request,
+        });
+        self.settle(loaded.await.map_err(|_| KernelStopped)?).await
     }
 
     /// Unloads a module: a full undock.
     pub async fn unload_module(&self, module: &SystemId) -> Result<(), GovernanceError> {
-        self.managers
-            .modules
-            .unloads
-            .send(Unload {
-                caller: None,
-                module: module.clone(),
-            })
+        let unloaded = self.managers.modules.unloads.send(Unload {
+            caller: None,
+            module: module.clone(),
+        });
+        self.settle(unloaded.await.map_err(|_| KernelStopped)?)
             .await
-            .map_err(|_| KernelStopped)?
     }
 
     /// The modules loaded, by id.
@@ -215,11 +200,12 @@ impl KernelHandle {
         system: &SystemId,
         timeout: Option<Duration>,
     ) -> Result<LifecycleState, GovernanceError> {
-        self.managers
-            .lifecycle
-            .send(Command::new(None, command, system.clone(), timeout))
+        let commanded =
+            self.managers
+                .lifecycle
+                .send(Command::new(None, command, system.clone(), timeout));
+        self.settle(commanded.await.map_err(|_| KernelStopped)?)
             .await
-            .map_err(|_| KernelStopped)?
     }
 
     /// Approves or denies a pending approval.
@@ -229,11 +215,18 @@ impl KernelHandle {
         approve: bool,
         reason: Option<String>,
     ) -> Result<(), GovernanceError> {
-        self.managers
+        let decided = self
+            .managers
             .gate
-            .send(Decide::new(None, approval, approve, reason))
-            .await
-            .map_err(|_| KernelStopped)?
+            .send(Decide::new(None, approval, approve, reason));
+        self.settle(decided.await.map_err(|_| KernelStopped)?).await
+    }
+
+    /// `answer`, once the audit records made so far are durable: a decision is never
+    /// answered before a crash could no longer take it back.
+    async fn settle<T, E: From<Unrecorded>>(&self, answer: Result<T, E>) -> Result<T, E> {
+        self.audit.settled().await?;
+        answer
     }
 
     /// The approvals waiting for a decision.
@@ -291,13 +284,16 @@ impl KernelHandle {
     }
 
     /// Undocks every system, stops the kernel's channels and managers, flushes the audit
-    /// sink. Further requests get [`KernelStopped`].
+    /// sink and waits for the durable audit log. Further requests get [`KernelStopped`].
     pub async fn shutdown(&self) {
         let _ = self.kernel.send(Shutdown).await;
         let _ = self.managers.gate.send(StopActor).await;
         let _ = self.managers.lifecycle.send(StopActor).await;
         let _ = self.modules.send(StopActor).await;
         let _ = self.managers.caps.send(StopActor).await;
+        if let Err(error) = self.audit.settled().await {
+            tracing::error!(%error, "the audit records of the shutdown are not durable");
+        }
     }
 }
 

@@ -167,6 +167,7 @@ impl Handler<Unload> for ModuleLoaderActor {
             match kernel.send(Undock(id.clone())).await {
                 Ok(Ok(())) => Ok(()),
                 Ok(Err(UndockError::NotDocked(id))) => Err(GovernanceError::UnknownSystem(id)),
+                Ok(Err(UndockError::Unrecorded(error))) => Err(error.into()),
                 Ok(Err(UndockError::Stopped(_))) | Err(_) => Err(KernelStopped.into()),
             }
         };

@@ -44,7 +44,7 @@ pub use builder::{Kernel, KernelBuilder};
 pub use channels::KernelChannel;
 pub use client::KernelClient;
 pub use dock::Dock;
-pub use error::{DockError, GovernanceError, KernelError, KernelStopped, UndockError};
+pub use error::{DockError, GovernanceError, KernelError, KernelStopped, UndockError, Unrecorded};
 pub(crate) use extension::Docking;
 pub use gate::{Approval, ApprovedAction, Executor, ExecutorFuture};
 pub use handle::KernelHandle;

@@ -360,7 +360,10 @@ async fn a_deliberating_policy_holds_up_only_its_request_and_a_revoke_meanwhile_
         .audit(0, usize::MAX)
         .into_iter()
         .filter(|r| r.request == "capability_request" && &*r.subject == "executor:slow")
-        .map(|r| (r.decision, r.capability.is_some()))
+        .map(|r| (r.decision.into_owned(), r.capability.is_some()))
         .collect();
-    assert_eq!(requests, [("granted", true), ("denied", false)]);
+    assert_eq!(
+        requests,
+        [("granted".to_owned(), true), ("denied".to_owned(), false)]
+    );
 }

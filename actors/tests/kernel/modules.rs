@@ -187,7 +187,7 @@ async fn a_worker_executes_each_job_through_the_gate_with_the_capability_it_was_
         .map(|r| {
             (
                 r.system.map(|s| s.to_string()),
-                r.decision,
+                r.decision.into_owned(),
                 r.rule.as_deref().map(str::to_owned),
             )
         })
@@ -196,7 +196,7 @@ async fn a_worker_executes_each_job_through_the_gate_with_the_capability_it_was_
         initial,
         [(
             Some("crew".to_string()),
-            "granted",
+            "granted".to_string(),
             Some("caps".to_string())
         )]
     );

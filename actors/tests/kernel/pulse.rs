@@ -172,8 +172,8 @@ async fn every_decision_is_audited_to_the_ring_the_sink_and_kernel_audit() {
             (
                 r.seq,
                 r.system.as_ref().map(|s| s.to_string()),
-                r.request,
-                r.decision,
+                &*r.request,
+                &*r.decision,
                 r.rule.as_deref(),
             )
         })
