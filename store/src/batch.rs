@@ -7,7 +7,7 @@ use exokern_actors::store::{Change, SyncReply};
 use redb::ReadableTable;
 use rustc_hash::FxHashMap;
 
-use crate::file::{seal, LAST_SEQ, MARKS, RECORDS};
+use crate::file::{seal, DELIVERED, LAST_SEQ, MARKS, RECORDS};
 
 /// What a commit does to one key.
 enum Entry {
@@ -28,6 +28,7 @@ enum Entry {
 pub(crate) struct Batch {
     entries: BTreeMap<(u32, u64), Entry>,
     last_seq: FxHashMap<u32, u64>,
+    delivered: FxHashMap<u32, u64>,
     pub(crate) waiters: Vec<SyncReply>,
     /// Changes added, before folding: what the count window counts.
     pub(crate) changes: usize,
@@ -67,6 +68,10 @@ impl Batch {
                         );
                     }
                 }
+            }
+            Change::Delivered { through } => {
+                let kept = self.delivered.entry(channel).or_default();
+                *kept = (*kept).max(through.get());
             }
             Change::Remove { seq } => {
                 let key = (channel, seq.get());
@@ -109,15 +114,29 @@ impl Batch {
                 Entry::Known { .. } => {}
             }
         }
-        let mut last_seq = txn.open_table(LAST_SEQ)?;
-        for (&channel, &seq) in &self.last_seq {
-            let kept = last_seq.get(channel)?.map_or(0, |v| v.value());
-            if seq > kept {
-                last_seq.insert(channel, seq)?;
-            }
-        }
+        raise(txn, LAST_SEQ, &self.last_seq)?;
+        raise(txn, DELIVERED, &self.delivered)?;
         Ok(())
     }
+}
+
+/// Raises each channel's seq in `table` to the batch's, where the batch's is higher.
+fn raise(
+    txn: &redb::WriteTransaction,
+    table: redb::TableDefinition<'_, u32, u64>,
+    seqs: &FxHashMap<u32, u64>,
+) -> Result<(), redb::Error> {
+    if seqs.is_empty() {
+        return Ok(());
+    }
+    let mut table = txn.open_table(table)?;
+    for (&channel, &seq) in seqs {
+        let kept = table.get(channel)?.map_or(0, |v| v.value());
+        if seq > kept {
+            table.insert(channel, seq)?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -13,6 +13,8 @@ pub(crate) const MARKS: TableDefinition<'_, (u32, u64), &[u8]> = TableDefinition
 pub(crate) const CHANNELS: TableDefinition<'_, &str, u32> = TableDefinition::new("channels");
 /// The last seq each channel ever put, by channel number.
 pub(crate) const LAST_SEQ: TableDefinition<'_, u32, u64> = TableDefinition::new("last_seq");
+/// The highest seq each channel delivered at least once, by channel number.
+pub(crate) const DELIVERED: TableDefinition<'_, u32, u64> = TableDefinition::new("delivered");
 
 /// `bytes` with a CRC-32 of its key and contents after it. redb checksums its pages
 /// only when it repairs a file after a crash; this finds damage to any value, whenever

@@ -8,7 +8,7 @@ use exokern_actors::{ChannelId, Seq};
 use redb::{ReadableDatabase, ReadableTable, TableError};
 use rustc_hash::FxHashMap;
 
-use crate::file::{LAST_SEQ, MARKS, RECORDS};
+use crate::file::{DELIVERED, LAST_SEQ, MARKS, RECORDS};
 use crate::{Inner, SyncMode};
 
 /// One channel's log: its changes go to the store's writer, its records are read back
@@ -34,6 +34,25 @@ impl Drop for DiskLog {
     }
 }
 
+impl DiskLog {
+    /// This channel's seq in `table`, 0 if it has none.
+    fn seq_in(
+        &self,
+        txn: &redb::ReadTransaction,
+        table: redb::TableDefinition<'_, u32, u64>,
+    ) -> Result<u64, StoreError> {
+        let file = &self.inner.shared.file;
+        match txn.open_table(table) {
+            Ok(table) => Ok(table
+                .get(self.number)
+                .map_err(|e| file.error(e))?
+                .map_or(0, |v| v.value())),
+            Err(TableError::TableDoesNotExist(_)) => Ok(0),
+            Err(error) => Err(file.error(error)),
+        }
+    }
+}
+
 impl Log for DiskLog {
     fn recover(&self) -> Result<Recovered, StoreError> {
         let shared = &self.inner.shared;
@@ -49,19 +68,13 @@ impl Log for DiskLog {
             .unsealed(&txn, RECORDS, "records", channel, self.number)?
             .map(|(seq, record)| Kept::new(Seq::new(seq), record, marks.remove(&seq)))
             .collect();
-        let kept_last = match txn.open_table(LAST_SEQ) {
-            Ok(table) => table
-                .get(self.number)
-                .map_err(|e| file.error(e))?
-                .map_or(0, |v| v.value()),
-            Err(TableError::TableDoesNotExist(_)) => 0,
-            Err(error) => return Err(file.error(error)),
-        };
+        let kept_last = self.seq_in(&txn, LAST_SEQ)?;
+        let delivered = self.seq_in(&txn, DELIVERED)?;
         let last_record = records.last().map_or(0, |kept| kept.seq.get());
-        Ok(Recovered::new(
-            Seq::new(kept_last.max(last_record)),
-            records,
-        ))
+        Ok(
+            Recovered::new(Seq::new(kept_last.max(last_record)), records)
+                .delivered_through(Seq::new(delivered)),
+        )
     }
 
     fn write(&self, change: Change) {

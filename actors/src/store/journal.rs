@@ -25,6 +25,8 @@ pub(crate) struct Journal<T> {
 pub(crate) struct Reopened<T> {
     /// The last seq it ever gave.
     pub(crate) last_seq: Seq,
+    /// Every envelope up to this seq was delivered at least once.
+    pub(crate) delivered_through: Seq,
     /// The envelopes still kept, in seq order, each with its mark.
     pub(crate) kept: Vec<(SharedEnvelope<T>, Option<Vec<u8>>)>,
 }
@@ -51,6 +53,7 @@ where
         };
         let reopened = Reopened {
             last_seq: recovered.last_seq,
+            delivered_through: recovered.delivered_through,
             kept,
         };
         Ok((journal, reopened))
@@ -69,6 +72,11 @@ impl<T> Journal<T> {
     /// Replaces the mark beside the envelope at `seq`.
     pub(crate) fn mark(&self, seq: Seq, mark: Vec<u8>) {
         self.log.write(Change::Mark { seq, mark });
+    }
+
+    /// Counts every envelope up to `through` as delivered at least once.
+    pub(crate) fn delivered(&self, through: Seq) {
+        self.log.write(Change::Delivered { through });
     }
 
     /// Forgets the envelope at `seq`.

@@ -71,6 +71,13 @@ pub enum Change {
         /// The record's seq.
         seq: Seq,
     },
+    /// Every record up to `through` was delivered at least once: a work queue delivers
+    /// each item the first time in seq order, so one seq counts every first delivery
+    /// instead of a mark per item. Only grows.
+    Delivered {
+        /// The highest seq delivered at least once.
+        through: Seq,
+    },
 }
 
 /// What a log kept, as [`Log::recover`] reads it back.
@@ -79,6 +86,8 @@ pub enum Change {
 pub struct Recovered {
     /// The highest seq ever put, kept even when its record is gone.
     pub last_seq: Seq,
+    /// The highest [`Change::Delivered`] written.
+    pub delivered_through: Seq,
     /// The records still kept, in seq order.
     pub records: Vec<Kept>,
 }
@@ -98,7 +107,18 @@ pub struct Kept {
 impl Recovered {
     /// A recovery with these records and last seq.
     pub fn new(last_seq: Seq, records: Vec<Kept>) -> Recovered {
-        Recovered { last_seq, records }
+        Recovered {
+            last_seq,
+            delivered_through: Seq::ZERO,
+            records,
+        }
+    }
+
+    /// The same recovery, with every record up to `through` delivered at least once.
+    #[must_use]
+    pub fn delivered_through(mut self, through: Seq) -> Recovered {
+        self.delivered_through = through;
+        self
     }
 }
 

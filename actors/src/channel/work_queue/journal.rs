@@ -2,7 +2,9 @@
 //!
 //! Each item is kept as its envelope (put once, when accepted) with a mark beside it:
 //! how many times it was delivered, the reason given with its last nack, and, once the
-//! queue gave up on it, why. An ack removes both. Items become visible to consumers only
+//! queue gave up on it, why. An ack removes both. First deliveries go in seq order, so
+//! they need no mark: the queue keeps the highest seq it delivered, and an item at or
+//! below it without a mark was delivered once. Items become visible to consumers only
 //! once the commit that holds them is durable, so nothing is delivered that a crash
 //! could take back.
 
@@ -16,6 +18,8 @@ use crate::store::{Journal, Reopened, StoreError};
 /// What a queue finds in its log at start.
 pub(super) struct Restored<T> {
     pub(super) last_seq: crate::ids::Seq,
+    /// Every item up to this seq was delivered at least once.
+    pub(super) delivered_through: crate::ids::Seq,
     /// Items to deliver, in seq order, with their deliveries so far.
     pub(super) ready: Vec<Queued<T>>,
     /// Items it had given up on and not yet handed to its dead-letter channel.
@@ -37,8 +41,10 @@ pub(super) fn restore<T>(
     channel: &ChannelId,
     reopened: Reopened<T>,
 ) -> Result<Restored<T>, StoreError> {
+    let delivered_through = reopened.delivered_through;
     let mut restored = Restored {
         last_seq: reopened.last_seq,
+        delivered_through,
         ready: Vec::new(),
         dead: Vec::new(),
     };
@@ -52,7 +58,7 @@ pub(super) fn restore<T>(
                 })?
             }
             None => Mark {
-                attempts: 0,
+                attempts: u32::from(envelope.seq() <= delivered_through),
                 last_error: None,
                 dead: None,
             },

@@ -164,13 +164,7 @@ impl<T: Send + Sync + 'static> Handler<Claim<T>> for ChannelActor<QueueState<T>>
             });
             return Ok(ClaimReply::Parked(rx));
         }
-        let n = msg.max.min(state.ready.len());
-        let items = (0..n)
-            .map(|_| {
-                let item = state.ready.pop_front().expect("counted");
-                state.lease(&mut self.core, item, msg.grant.holder(), msg.lease, None)
-            })
-            .collect();
+        let items = state.lease_front(&mut self.core, msg.max, msg.grant.holder(), msg.lease);
         self.arm_timer(ctx);
         if self.kind.journal.is_some() {
             let (reply, rx) = oneshot::channel();

@@ -204,6 +204,7 @@ impl<T: Send + Sync + 'static> WorkQueueBuilder<T> {
             answering: Vec::new(),
             handover: Vec::new(),
             journal,
+            delivered_through: (Seq::ZERO, true),
             in_flight: FxHashMap::default(),
             expiries: BTreeSet::new(),
             timer: None,

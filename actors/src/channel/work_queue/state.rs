@@ -66,6 +66,9 @@ pub(crate) struct QueueState<T: Send + Sync + 'static> {
     /// Dead letters a durable queue still has to hand to its dead-letter channel.
     pub(super) handover: Vec<DeadLetter<T>>,
     pub(super) journal: Option<Journal<T>>,
+    /// A durable queue's highest seq delivered at least once, and whether the journal
+    /// has it yet.
+    pub(super) delivered_through: (Seq, bool),
     pub(super) in_flight: FxHashMap<Seq, Lease<T>>,
     pub(super) expiries: BTreeSet<(Instant, Seq)>,
     pub(super) timer: Option<(Instant, SpawnHandle)>,
@@ -93,6 +96,7 @@ impl<T: Send + Sync + 'static> QueueState<T> {
             tracing::warn!(channel = %id, held, capacity = taken, "the store holds more items than the queue's capacity; producers wait until it drains below it");
         }
         self.last_seq = restored.last_seq;
+        self.delivered_through = (restored.delivered_through, true);
         self.ready.extend(restored.ready);
         self.handover.extend(restored.dead);
     }
@@ -111,10 +115,21 @@ impl<T: Send + Sync + 'static> QueueState<T> {
             core.counters.redelivered += 1;
         }
         core.counters.delivered += 1;
-        if let Some(journal) = &self.journal {
-            journal::mark(journal, &item, None);
-        }
         let seq = item.envelope.seq();
+        if let Some(journal) = &self.journal {
+            if item.attempts == 1 && seq > self.delivered_through.0 {
+                // Items go out the first time in seq order (fresh ones join the ready
+                // queue at the back, in seq order; released ones have been out before),
+                // so no item below this one is still waiting for its first delivery.
+                debug_assert!(self
+                    .ready
+                    .iter()
+                    .all(|waiting| waiting.attempts > 0 || waiting.envelope.seq() > seq));
+                self.delivered_through = (seq, false);
+            } else {
+                journal::mark(journal, &item, None);
+            }
+        }
         let nonce = uuid::Uuid::new_v4().as_u64_pair().0;
         let deadline = Instant::now() + lease;
         let inbound = Inbound::work(
@@ -270,19 +285,42 @@ impl<T: Send + Sync + 'static> QueueState<T> {
                 self.remove_worker(core, id, CloseReason::Unsubscribed);
             }
         }
+        self.journal_deliveries();
+    }
+
+    /// Leases up to `max` items from the front to `holder`.
+    pub(super) fn lease_front(
+        &mut self,
+        core: &mut Core,
+        max: usize,
+        holder: &SystemId,
+        lease: Duration,
+    ) -> Vec<Inbound<T>> {
+        let n = max.min(self.ready.len());
+        let items = (0..n)
+            .map(|_| {
+                let item = self.ready.pop_front().expect("counted");
+                self.lease(core, item, holder, lease, None)
+            })
+            .collect();
+        self.journal_deliveries();
+        items
+    }
+
+    /// Writes the highest first delivery to the journal, once per batch of deliveries
+    /// rather than once per item.
+    fn journal_deliveries(&mut self) {
+        if let (Some(journal), (through, false)) = (&self.journal, self.delivered_through) {
+            journal.delivered(through);
+            self.delivered_through.1 = true;
+        }
     }
 
     pub(super) fn serve_waiting(&mut self, core: &mut Core, waiting: WaitingClaim<T>) {
         if waiting.reply.is_closed() {
             return;
         }
-        let n = waiting.max.min(self.ready.len());
-        let items: Vec<Inbound<T>> = (0..n)
-            .map(|_| {
-                let item = self.ready.pop_front().expect("counted");
-                self.lease(core, item, &waiting.holder, waiting.lease, None)
-            })
-            .collect();
+        let items = self.lease_front(core, waiting.max, &waiting.holder, waiting.lease);
         if self.journal.is_some() {
             self.answering.push((items, waiting.reply));
             return;
