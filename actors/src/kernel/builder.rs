@@ -219,14 +219,12 @@ impl KernelBuilder {
         }
         // The audit log is read back before anything starts, so a damaged store leaves
         // nothing running.
-        let durable = match &self.audit_store {
-            Some(store) => Some(
-                store
-                    .open(&ChannelId::kernel(AUDIT))
-                    .map_err(KernelError::Audit)?,
-            ),
-            None => None,
-        };
+        let durable = self
+            .audit_store
+            .as_ref()
+            .map(|store| store.open(&ChannelId::kernel(AUDIT)))
+            .transpose()
+            .map_err(KernelError::Audit)?;
         let audit = Audit::new(self.audit_capacity, self.audit_sink, durable)
             .map_err(KernelError::Audit)?;
         let core = SystemId::kernel("core");

@@ -1,10 +1,11 @@
 //! [`KernelHandle`]: the embedding program's API to a running kernel.
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix::Addr;
+use actix::{Addr, MailboxError};
 
 use super::actor::{AddChannel, KernelActor, Managers};
 use super::audit::{Audit, AuditRecord};
@@ -76,8 +77,7 @@ impl KernelHandle {
     /// Docks a system: validates the whole dock, then grants its channels and spawns
     /// it; a refused dock changes nothing.
     pub async fn dock<S: System>(&self, dock: Dock<S>) -> Result<SystemRef<S>, DockError> {
-        let docked = self.kernel.send(DockSystem { dock }).await;
-        let (system, _) = self.settle(docked.map_err(|_| KernelStopped)?).await?;
+        let (system, _) = self.settle(self.kernel.send(DockSystem { dock })).await?;
         Ok(system)
     }
 
@@ -88,9 +88,7 @@ impl KernelHandle {
         let docked = self.kernel.send(DockSystem {
             dock: dock.into_dock(),
         });
-        let (system, docked) = self
-            .settle(docked.await.map_err(|_| KernelStopped)?)
-            .await?;
+        let (system, docked) = self.settle(docked).await?;
         Ok(RemoteSystem::new(docked.docking, system))
     }
 
@@ -99,8 +97,7 @@ impl KernelHandle {
         &self,
         agents: Vec<(SystemId, SystemControl)>,
     ) -> Result<AgentLine, DockError> {
-        let docked = self.kernel.send(DockAgents { agents }).await;
-        self.settle(docked.map_err(|_| KernelStopped)?).await
+        self.settle(self.kernel.send(DockAgents { agents })).await
     }
 
     /// Undocks a simulation's agents; answers how many were docked.
@@ -112,8 +109,7 @@ impl KernelHandle {
     /// grants from every channel, stops it, and stops and unregisters the channels it
     /// owned.
     pub async fn undock(&self, system: &SystemId) -> Result<(), UndockError> {
-        let undocked = self.kernel.send(Undock(system.clone())).await;
-        self.settle(undocked.map_err(|_| KernelStopped)?).await
+        self.settle(self.kernel.send(Undock(system.clone()))).await
     }
 
     /// Registers a channel the program created, so systems can dock to it. Its id must
@@ -172,7 +168,7 @@ impl KernelHandle {
             caller: None,
             request,
         });
-        self.settle(loaded.await.map_err(|_| KernelStopped)?).await
+        self.settle(loaded).await
     }
 
     /// Unloads a module: a full undock.
@@ -181,8 +177,7 @@ impl KernelHandle {
             caller: None,
             module: module.clone(),
         });
-        self.settle(unloaded.await.map_err(|_| KernelStopped)?)
-            .await
+        self.settle(unloaded).await
     }
 
     /// The modules loaded, by id.
@@ -204,8 +199,7 @@ impl KernelHandle {
             self.managers
                 .lifecycle
                 .send(Command::new(None, command, system.clone(), timeout));
-        self.settle(commanded.await.map_err(|_| KernelStopped)?)
-            .await
+        self.settle(commanded).await
     }
 
     /// Approves or denies a pending approval.
@@ -219,12 +213,20 @@ impl KernelHandle {
             .managers
             .gate
             .send(Decide::new(None, approval, approve, reason));
-        self.settle(decided.await.map_err(|_| KernelStopped)?).await
+        self.settle(decided).await
     }
 
-    /// `answer`, once the audit records made so far are durable: a decision is never
-    /// answered before a crash could no longer take it back.
-    async fn settle<T, E: From<Unrecorded>>(&self, answer: Result<T, E>) -> Result<T, E> {
+    /// The answer to a request `sent` to a manager, once the audit records made so far
+    /// are durable: a decision is never answered before a crash could no longer take
+    /// it back.
+    async fn settle<T, E>(
+        &self,
+        sent: impl Future<Output = Result<Result<T, E>, MailboxError>>,
+    ) -> Result<T, E>
+    where
+        E: From<KernelStopped> + From<Unrecorded>,
+    {
+        let answer = sent.await.map_err(|_| KernelStopped)?;
         self.audit.settled().await?;
         answer
     }
