@@ -273,3 +273,82 @@ async fn a_full_queue_still_refuses_with_full_after_a_restart() {
     ));
     stop(q).await;
 }
+
+/// Many producers and consumers at once: sends and acks answered together by one commit
+/// each get their own answer, and a restart finds exactly the items not acked.
+#[actix_rt::test]
+async fn concurrent_sends_and_acks_each_get_their_own_answer_and_a_restart_finds_the_unacked() {
+    const PRODUCERS: usize = 16;
+    const EACH: usize = 100;
+    const TOTAL: usize = PRODUCERS * EACH;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(DiskStore::open(dir.path()).unwrap());
+    let q = start_sized(&store, TOTAL).await.unwrap();
+    let producers: Vec<_> = (0..PRODUCERS)
+        .map(|p| {
+            let producer = q.producer.clone();
+            actix_rt::spawn(async move {
+                let mut seqs = Vec::new();
+                for i in 0..EACH {
+                    seqs.push(producer.send(format!("{p}-{i}")).await.unwrap().get());
+                }
+                seqs
+            })
+        })
+        .collect();
+    let mut seqs = Vec::new();
+    for producer in producers {
+        let mine = producer.await.unwrap();
+        assert!(
+            mine.windows(2).all(|w| w[0] < w[1]),
+            "one producer's items are in its order"
+        );
+        seqs.extend(mine);
+    }
+    seqs.sort_unstable();
+    assert_eq!(
+        seqs,
+        (1..=TOTAL as u64).collect::<Vec<_>>(),
+        "each send has its own seq"
+    );
+
+    // Four consumers claim concurrently and ack the items with even seqs.
+    let consumers: Vec<_> = (0..4)
+        .map(|_| {
+            let worker = q.worker.clone();
+            actix_rt::spawn(async move {
+                let mut seen = Vec::new();
+                loop {
+                    let claimed = worker.claim(25, LEASE).await.unwrap();
+                    if claimed.is_empty() {
+                        return seen;
+                    }
+                    let (even, _): (Vec<_>, Vec<_>) =
+                        claimed.iter().partition(|i| i.seq().get() % 2 == 0);
+                    let tokens = even.iter().map(|i| i.claim_token().unwrap()).collect();
+                    let report = worker.ack_many(tokens).await.unwrap();
+                    assert_eq!(report.settled, even.len());
+                    assert!(report.stale.is_empty());
+                    seen.extend(claimed.iter().map(|i| i.seq().get()));
+                }
+            })
+        })
+        .collect();
+    let mut delivered = Vec::new();
+    for consumer in consumers {
+        delivered.extend(consumer.await.unwrap());
+    }
+    delivered.sort_unstable();
+    assert_eq!(delivered, seqs, "every item delivered once, none twice");
+    stop(q).await;
+
+    let q = restart_sized(&store, TOTAL).await;
+    let back = q.worker.claim(TOTAL, LEASE).await.unwrap();
+    let back: Vec<u64> = back.iter().map(|i| i.seq().get()).collect();
+    let odd: Vec<u64> = (1..=TOTAL as u64).filter(|s| s % 2 == 1).collect();
+    assert_eq!(
+        back, odd,
+        "the acked items are gone, the rest come back in order"
+    );
+    stop(q).await;
+}

@@ -21,6 +21,7 @@
 
 mod access;
 pub(crate) mod actor;
+mod after_sync;
 mod broadcast;
 mod delivery;
 mod error;

@@ -145,6 +145,7 @@ impl<T: Send + Sync + 'static> BroadcastBuilder<T> {
         let state = BroadcastState {
             retained,
             staged: VecDeque::new(),
+            after_sync: Default::default(),
             journal,
             retention: self.retention,
             last_seq,

@@ -8,13 +8,14 @@ use rustc_hash::FxHashMap;
 
 use crate::channel::access::ChannelAccess;
 use crate::channel::actor::{ChannelActor, Core, Kind};
+use crate::channel::after_sync::{after_sync, answer_later, AfterSync, Journaled};
 use crate::channel::outlet::{missed_between, Outlet, Overflow, Push, Wake};
 use crate::channel::Inbound;
 use crate::channel::{ChannelError, ChannelKind, ChannelStats, CloseReason, MAX_BATCH};
 use crate::envelope::{Envelope, Outgoing};
 use crate::ids::{Seq, SystemId};
 use crate::rights::Rights;
-use crate::store::Journal;
+use crate::store::{Journal, Synced};
 
 use super::subscription::{StartAt, SubscribeOptions, SubscriptionId};
 
@@ -109,6 +110,8 @@ pub(crate) struct BroadcastState<T: Send + Sync + 'static> {
     /// only), in seq order, each with whether that commit is done.
     pub(super) staged: VecDeque<(Arc<Envelope<T>>, bool)>,
     pub(super) journal: Option<Journal<T>>,
+    /// Work waiting for the journal's next sync.
+    pub(super) after_sync: AfterSync<ChannelActor<BroadcastState<T>>>,
     pub(super) retention: usize,
     pub(super) last_seq: Seq,
     pub(super) subscribers: Subscribers<T>,
@@ -235,15 +238,15 @@ impl<T: Send + Sync + 'static> Message for Publish<T> {
 }
 
 impl<T: Send + Sync + 'static> Handler<Publish<T>> for ChannelActor<BroadcastState<T>> {
-    type Result = ActorResponse<Self, Result<Seq, ChannelError>>;
+    type Result = Response<Result<Seq, ChannelError>>;
 
     fn handle(
         &mut self,
         Publish { grant, msg }: Publish<T>,
-        _: &mut Context<Self>,
+        ctx: &mut Context<Self>,
     ) -> Self::Result {
         if let Err(error) = self.core.check_write(&grant) {
-            return ActorResponse::reply(Err(error));
+            return Response::reply(Err(error));
         }
         let state = &mut self.kind;
         let seq = state.last_seq.next();
@@ -252,34 +255,46 @@ impl<T: Send + Sync + 'static> Handler<Publish<T>> for ChannelActor<BroadcastSta
         self.core.counters.accepted += 1;
         let Some(journal) = &state.journal else {
             state.publish(&mut self.core, env);
-            return ActorResponse::reply(Ok(seq));
+            return Response::reply(Ok(seq));
         };
         journal.put(&env);
         state.staged.push_back((env, false));
-        let synced = journal.sync();
-        ActorResponse::r#async(actix::fut::wrap_future(synced).map(
-            move |outcome, act: &mut Self, ctx| {
-                let state = &mut act.kind;
-                let outcome = match outcome {
-                    Ok(()) => {
-                        if let Some(entry) = state.staged.iter_mut().find(|(e, _)| e.seq() == seq) {
-                            entry.1 = true;
-                        }
-                        Ok(seq)
+        let (answer, response) = answer_later(&self.core.id);
+        after_sync(self, ctx, move |act, ctx, outcome| {
+            let state = &mut act.kind;
+            let at = state.staged.binary_search_by_key(&seq, |(e, _)| e.seq());
+            let result = match outcome {
+                Ok(()) => {
+                    if let Ok(at) = at {
+                        state.staged[at].1 = true;
                     }
-                    Err(error) => {
-                        state.staged.retain(|(e, _)| e.seq() != seq);
-                        Err(ChannelError::Store {
-                            channel: act.core.id.clone(),
-                            error,
-                        })
+                    Ok(seq)
+                }
+                Err(error) => {
+                    if let Ok(at) = at {
+                        state.staged.remove(at);
                     }
-                };
-                state.promote(&mut act.core);
-                act.check_drained(ctx);
-                outcome
-            },
-        ))
+                    Err(ChannelError::Store {
+                        channel: act.core.id.clone(),
+                        error: error.clone(),
+                    })
+                }
+            };
+            state.promote(&mut act.core);
+            act.check_drained(ctx);
+            let _ = answer.send(result);
+        });
+        response
+    }
+}
+
+impl<T: Send + Sync + 'static> Journaled for ChannelActor<BroadcastState<T>> {
+    fn after_sync(&mut self) -> &mut AfterSync<Self> {
+        &mut self.kind.after_sync
+    }
+
+    fn sync(&self) -> Synced {
+        Journal::sync_of(self.kind.journal.as_ref())
     }
 }
 

@@ -15,6 +15,7 @@ use super::state::{Ctx, QueueState, Staged, WaitingClaim, Worker};
 use super::token::ClaimToken;
 use crate::channel::access::ChannelAccess;
 use crate::channel::actor::ChannelActor;
+use crate::channel::after_sync::{after_sync, answer_later};
 use crate::channel::outlet::{Outlet, Wake};
 use crate::channel::Inbound;
 use crate::channel::{ChannelError, CloseReason, MAX_BATCH};
@@ -34,11 +35,11 @@ impl<T: Send + Sync + 'static> Message for Enqueue<T> {
 }
 
 impl<T: Send + Sync + 'static> Handler<Enqueue<T>> for ChannelActor<QueueState<T>> {
-    type Result = ActorResponse<Self, Result<RangeInclusive<Seq>, ChannelError>>;
+    type Result = Response<Result<RangeInclusive<Seq>, ChannelError>>;
 
     fn handle(&mut self, msg: Enqueue<T>, ctx: &mut Ctx<T>) -> Self::Result {
         if let Err(error) = self.core.check_write(&msg.grant) {
-            return ActorResponse::reply(Err(error));
+            return Response::reply(Err(error));
         }
         msg.permit.forget();
         let state = &mut self.kind;
@@ -70,40 +71,37 @@ impl<T: Send + Sync + 'static> Handler<Enqueue<T>> for ChannelActor<QueueState<T
             self.core.counters.accepted += 1;
         }
         let range = first..=state.last_seq;
-        let Some(journal) = &state.journal else {
+        if state.journal.is_none() {
             self.settled(ctx);
-            return ActorResponse::reply(Ok(range));
-        };
-        let synced = journal.sync();
-        ActorResponse::r#async(actix::fut::wrap_future(synced).map(
-            move |outcome, act: &mut Self, ctx| {
-                let state = &mut act.kind;
-                let mine = |staged: &Staged<T>| range.contains(&staged.item.envelope.seq());
-                match outcome {
-                    Ok(()) => {
-                        state
-                            .staged
-                            .iter_mut()
-                            .filter(|s| mine(s))
-                            .for_each(|s| s.durable = true);
-                        state.promote();
-                        act.settled(ctx);
-                        Ok(range)
-                    }
-                    Err(error) => {
-                        let before = state.staged.len();
-                        state.staged.retain(|s| !mine(s));
-                        state.permits.add_permits(before - state.staged.len());
-                        state.promote();
-                        act.settled(ctx);
-                        Err(ChannelError::Store {
-                            channel: act.core.id.clone(),
-                            error,
-                        })
-                    }
+            return Response::reply(Ok(range));
+        }
+        let (answer, response) = answer_later(&self.core.id);
+        after_sync(self, ctx, move |act, ctx, outcome| {
+            let result = match outcome {
+                Ok(()) => {
+                    act.kind
+                        .staged_in(&range)
+                        .for_each(|staged| staged.durable = true);
+                    Ok(range)
                 }
-            },
-        ))
+                Err(error) => {
+                    let state = &mut act.kind;
+                    let before = state.staged.len();
+                    state
+                        .staged
+                        .retain(|staged| !range.contains(&staged.item.envelope.seq()));
+                    state.permits.add_permits(before - state.staged.len());
+                    Err(ChannelError::Store {
+                        channel: act.core.id.clone(),
+                        error: error.clone(),
+                    })
+                }
+            };
+            act.kind.promote();
+            act.settled(ctx);
+            let _ = answer.send(result);
+        });
+        response
     }
 }
 
@@ -200,30 +198,28 @@ impl Message for SettleClaims {
 }
 
 impl<T: Send + Sync + 'static> Handler<SettleClaims> for ChannelActor<QueueState<T>> {
-    type Result = ActorResponse<Self, Result<SettleReport, ChannelError>>;
+    type Result = Response<Result<SettleReport, ChannelError>>;
 
     fn handle(&mut self, msg: SettleClaims, ctx: &mut Ctx<T>) -> Self::Result {
         let report = match self.settle(msg, ctx) {
             Ok(report) => report,
-            Err(error) => return ActorResponse::reply(Err(error)),
+            Err(error) => return Response::reply(Err(error)),
         };
-        let Some(journal) = &self.kind.journal else {
-            return ActorResponse::reply(Ok(report));
-        };
-        if report.settled == 0 {
-            return ActorResponse::reply(Ok(report));
+        if self.kind.journal.is_none() || report.settled == 0 {
+            return Response::reply(Ok(report));
         }
-        let synced = journal.sync();
-        ActorResponse::r#async(actix::fut::wrap_future(synced).map(
-            move |outcome, act: &mut Self, _| {
-                outcome
-                    .map(|()| report)
-                    .map_err(|error| ChannelError::Store {
-                        channel: act.core.id.clone(),
-                        error,
-                    })
-            },
-        ))
+        let (answer, response) = answer_later(&self.core.id);
+        after_sync(self, ctx, move |act, _, outcome| {
+            let result = match outcome {
+                Ok(()) => Ok(report),
+                Err(error) => Err(ChannelError::Store {
+                    channel: act.core.id.clone(),
+                    error: error.clone(),
+                }),
+            };
+            let _ = answer.send(result);
+        });
+        response
     }
 }
 

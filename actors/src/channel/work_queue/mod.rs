@@ -202,6 +202,7 @@ impl<T: Send + Sync + 'static> WorkQueueBuilder<T> {
             ready: VecDeque::new(),
             staged: VecDeque::new(),
             answering: Vec::new(),
+            after_sync: Default::default(),
             handover: Vec::new(),
             journal,
             delivered_through: (Seq::ZERO, true),

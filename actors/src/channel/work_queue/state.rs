@@ -1,6 +1,7 @@
 //! The queue itself, inside its actor: ready items, leases, workers, waiting claims.
 
 use std::collections::{BTreeSet, VecDeque};
+use std::ops::RangeInclusive;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,11 +17,12 @@ use super::options::WorkerId;
 use super::token::ClaimToken;
 use crate::channel::access::ChannelAccess;
 use crate::channel::actor::{ChannelActor, Core, Kind};
+use crate::channel::after_sync::{after_sync, AfterSync, Journaled};
 use crate::channel::outlet::{Outlet, Push};
 use crate::channel::Inbound;
 use crate::channel::{ChannelError, ChannelKind, ChannelStats, CloseReason};
 use crate::ids::{Seq, SystemId};
-use crate::store::Journal;
+use crate::store::{Journal, Synced};
 
 /// A delivered item awaiting its ack.
 pub(super) struct Lease<T> {
@@ -66,6 +68,8 @@ pub(crate) struct QueueState<T: Send + Sync + 'static> {
     /// Dead letters a durable queue still has to hand to its dead-letter channel.
     pub(super) handover: Vec<DeadLetter<T>>,
     pub(super) journal: Option<Journal<T>>,
+    /// Work waiting for the journal's next sync.
+    pub(super) after_sync: AfterSync<ChannelActor<QueueState<T>>>,
     /// A durable queue's highest seq delivered at least once, and whether the journal
     /// has it yet.
     pub(super) delivered_through: (Seq, bool),
@@ -183,6 +187,19 @@ impl<T: Send + Sync + 'static> QueueState<T> {
                 self.ready.push_front(item)
             }
         }
+    }
+
+    /// The staged items with seqs in `range`.
+    pub(super) fn staged_in<'a>(
+        &'a mut self,
+        range: &'a RangeInclusive<Seq>,
+    ) -> impl Iterator<Item = &'a mut Staged<T>> + 'a {
+        let start = self
+            .staged
+            .partition_point(|staged| staged.item.envelope.seq() < *range.start());
+        self.staged
+            .range_mut(start..)
+            .take_while(|staged| staged.item.envelope.seq() <= *range.end())
     }
 
     /// Moves the staged items whose commit is durable, from the front, to the ready
@@ -392,38 +409,32 @@ impl<T: Send + Sync + 'static> ChannelActor<QueueState<T>> {
     /// number. Items whose claimer gave up meanwhile go back to the queue, as they do
     /// in memory; if the commit fails, the claimer is told and the items go back too.
     pub(super) fn answer_kept(&mut self, ctx: &mut Ctx<T>) {
-        let Some(journal) = &self.kind.journal else {
-            return;
-        };
-        if self.kind.answering.is_empty() {
+        if self.kind.journal.is_none() || self.kind.answering.is_empty() {
             return;
         }
         let answers = std::mem::take(&mut self.kind.answering);
-        let synced = journal.sync();
-        ctx.spawn(
-            actix::fut::wrap_future(synced).map(move |outcome, act: &mut Self, ctx| {
-                let mut back = Vec::new();
-                for (items, reply) in answers {
-                    let answer = match &outcome {
-                        Ok(()) => Ok(items),
-                        Err(error) => {
-                            back.extend(items.iter().map(|i| i.seq()));
-                            Err(ChannelError::Store {
-                                channel: act.core.id.clone(),
-                                error: error.clone(),
-                            })
-                        }
-                    };
-                    if let Err(Ok(items)) = reply.send(answer) {
+        after_sync(self, ctx, move |act, ctx, outcome| {
+            let mut back = Vec::new();
+            for (items, reply) in answers {
+                let answer = match outcome {
+                    Ok(()) => Ok(items),
+                    Err(error) => {
                         back.extend(items.iter().map(|i| i.seq()));
+                        Err(ChannelError::Store {
+                            channel: act.core.id.clone(),
+                            error: error.clone(),
+                        })
                     }
+                };
+                if let Err(Ok(items)) = reply.send(answer) {
+                    back.extend(items.iter().map(|i| i.seq()));
                 }
-                if !back.is_empty() {
-                    act.kind.release(&mut act.core, back);
-                    act.settled(ctx);
-                }
-            }),
-        );
+            }
+            if !back.is_empty() {
+                act.kind.release(&mut act.core, back);
+                act.settled(ctx);
+            }
+        });
     }
 
     /// Sends a durable queue's dead letters on, forgetting each once its dead-letter
@@ -466,6 +477,16 @@ impl<T: Send + Sync + 'static> ChannelActor<QueueState<T>> {
             });
             self.kind.timer = Some((deadline, handle));
         }
+    }
+}
+
+impl<T: Send + Sync + 'static> Journaled for ChannelActor<QueueState<T>> {
+    fn after_sync(&mut self) -> &mut AfterSync<Self> {
+        &mut self.kind.after_sync
+    }
+
+    fn sync(&self) -> Synced {
+        Journal::sync_of(self.kind.journal.as_ref())
     }
 }
 
