@@ -46,13 +46,13 @@ impl Batch {
                 let seq = seq.get();
                 let last = self.last_seq.entry(channel).or_default();
                 *last = (*last).max(seq);
-                let record = seal((channel, seq), &record);
+                let record = seal((channel, seq), record);
                 self.entries
                     .insert((channel, seq), Entry::Fresh { record, mark: None });
             }
             Change::Mark { seq, mark } => {
                 let key = (channel, seq.get());
-                let sealed = seal(key, &mark);
+                let sealed = seal(key, mark);
                 match self.entries.get_mut(&key) {
                     Some(Entry::Known { removed: true, .. }) => {}
                     Some(Entry::Fresh { mark, .. }) | Some(Entry::Known { mark, .. }) => {

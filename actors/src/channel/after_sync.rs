@@ -1,12 +1,15 @@
 //! Work a durable channel does once its journal's changes are on disk, gathered into
-//! rounds with one sync and one future each.
+//! rounds with one sync each, driven by one future per channel.
 //!
 //! actix polls every future spawned in an actor's context each time the actor wakes,
 //! so a future per waiting send made each wake cost as much as the sends in flight:
 //! with two thousand producers the queue spent its time polling futures that were not
-//! ready. A round instead holds the work of every change made before it first runs,
-//! asks the journal for one sync then, and runs that work when the sync is done.
+//! ready. Instead, the work of every change made between two polls of the driver is
+//! one round with one sync. The driver waits on the oldest round only: a store commits
+//! in order, so the newer rounds are done no sooner (and one that was would only wait
+//! a little longer).
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{self, Poll};
@@ -22,47 +25,67 @@ use crate::store::{StoreError, Synced};
 /// What to do once a sync is done, given its outcome.
 pub(crate) type Then<A> = Box<dyn FnOnce(&mut A, &mut Context<A>, &Result<(), StoreError>) + Send>;
 
-/// An actor whose journal can be synced, holding the round not yet asked to sync.
+/// An actor whose journal can be synced, holding the work waiting for it.
 pub(crate) trait Journaled: Actor<Context = Context<Self>> {
-    /// The round that takes work now.
+    /// The work waiting for syncs.
     fn after_sync(&mut self) -> &mut AfterSync<Self>;
 
     /// A sync of everything written to the journal so far.
     fn sync(&self) -> Synced;
 }
 
-/// The work waiting for a round that has not asked for its sync yet.
+/// The work waiting for syncs: the newest round, which has not asked for its sync
+/// yet, and the rounds that have, oldest first.
 pub(crate) struct AfterSync<A: Actor<Context = Context<A>>> {
     open: Vec<Then<A>>,
+    asked: VecDeque<(Synced, Vec<Then<A>>)>,
+    /// Whether the driver is spawned.
+    driven: bool,
 }
 
 impl<A: Actor<Context = Context<A>>> Default for AfterSync<A> {
     fn default() -> AfterSync<A> {
-        AfterSync { open: Vec::new() }
+        AfterSync {
+            open: Vec::new(),
+            asked: VecDeque::new(),
+            driven: false,
+        }
     }
 }
 
 /// Runs `then` once everything `act` wrote to its journal so far is durable, or has
-/// failed to be. The work runs in the actor, in no promised order between rounds.
+/// failed to be.
 pub(crate) fn after_sync<A: Journaled>(
     act: &mut A,
     ctx: &mut Context<A>,
     then: impl FnOnce(&mut A, &mut Context<A>, &Result<(), StoreError>) + Send + 'static,
 ) {
-    let round = act.after_sync();
-    // The open list is not empty exactly while a round that has not run is spawned.
-    let spawn = round.open.is_empty();
-    round.open.push(Box::new(then));
-    if spawn {
-        ctx.spawn(Round(None));
+    let rounds = act.after_sync();
+    rounds.open.push(Box::new(then));
+    if !rounds.driven {
+        rounds.driven = true;
+        ctx.spawn(Driver);
     }
 }
 
-/// One round: `None` while it is spawned and still taking work; then its sync, which
-/// covers the changes of all its work, and the work.
-struct Round<A: Actor<Context = Context<A>>>(Option<(Synced, Vec<Then<A>>)>);
+/// Asks for the open round's sync each time it is polled (after each batch of
+/// messages the actor handles), runs the work of the rounds whose sync is done, and
+/// ends when no work is left.
+struct Driver;
 
-impl<A: Journaled> ActorFuture<A> for Round<A> {
+impl Driver {
+    fn ask<A: Journaled>(act: &mut A) {
+        if act.after_sync().open.is_empty() {
+            return;
+        }
+        let synced = act.sync();
+        let rounds = act.after_sync();
+        let work = std::mem::take(&mut rounds.open);
+        rounds.asked.push_back((synced, work));
+    }
+}
+
+impl<A: Journaled> ActorFuture<A> for Driver {
     type Output = ();
 
     fn poll(
@@ -71,15 +94,19 @@ impl<A: Journaled> ActorFuture<A> for Round<A> {
         ctx: &mut Context<A>,
         task: &mut task::Context<'_>,
     ) -> Poll<()> {
-        let (synced, work) = self
-            .get_mut()
-            .0
-            .get_or_insert_with(|| (act.sync(), std::mem::take(&mut act.after_sync().open)));
-        let outcome = std::task::ready!(Pin::new(synced).poll(task));
-        for then in std::mem::take(work) {
-            then(act, ctx, &outcome);
+        loop {
+            Driver::ask(act);
+            let rounds = act.after_sync();
+            let Some((synced, _)) = rounds.asked.front_mut() else {
+                rounds.driven = false;
+                return Poll::Ready(());
+            };
+            let outcome = std::task::ready!(Pin::new(synced).poll(task));
+            let (_, work) = rounds.asked.pop_front().expect("polled above");
+            for then in work {
+                then(act, ctx, &outcome);
+            }
         }
-        Poll::Ready(())
     }
 }
 
