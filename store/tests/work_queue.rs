@@ -258,6 +258,51 @@ async fn a_damaged_record_refuses_the_start_and_names_the_file_and_record() {
     stop(q).await;
 }
 
+/// A copy cut short (a copy that did not finish, a file system that lost its end) is
+/// refused, naming the file and how short it is: redb keeps the file's length in its
+/// header, so a missing tail is found before any record is read.
+#[actix_rt::test]
+async fn a_truncated_copy_is_refused_naming_the_file_and_its_lengths() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = Arc::new(DiskStore::open(dir.path()).unwrap());
+        let q = start(&store).await.unwrap();
+        for i in 0..200 {
+            q.producer
+                .send(format!("job {i} {}", "x".repeat(200)))
+                .await
+                .unwrap();
+        }
+        stop(q).await;
+    }
+    tokio::task::yield_now().await;
+    let original = dir.path().join(FILE_NAME);
+    let len = std::fs::metadata(&original).unwrap().len();
+    for cut in [1, 512, 4096, len / 2] {
+        let copy = tempfile::tempdir().unwrap();
+        let file = copy.path().join(FILE_NAME);
+        std::fs::copy(&original, &file).unwrap();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&file)
+            .unwrap()
+            .set_len(len - cut)
+            .unwrap();
+        let error = DiskStore::open(copy.path()).expect_err("a truncated file is refused");
+        assert!(matches!(error, StoreError::Damaged { .. }), "{error}");
+        let text = error.to_string();
+        assert!(text.contains(&file.display().to_string()), "{text}");
+        assert!(text.contains(&format!("file_len={}", len - cut)), "{text}");
+        assert!(text.contains("restore it from a backup"), "{text}");
+    }
+
+    // The original still starts with every item.
+    let store = Arc::new(DiskStore::open(dir.path()).unwrap());
+    let q = restart(&store).await;
+    assert_eq!(q.worker.claim(1000, LEASE).await.unwrap().len(), 200);
+    stop(q).await;
+}
+
 #[actix_rt::test]
 async fn a_full_queue_still_refuses_with_full_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();
