@@ -20,10 +20,11 @@ use tokio::sync::oneshot;
 use crate::channel::ChannelError;
 use crate::ids::ChannelId;
 
-use crate::store::{StoreError, Synced};
+use crate::store::Synced;
 
 /// What to do once a sync is done, given its outcome.
-pub(crate) type Then<A> = Box<dyn FnOnce(&mut A, &mut Context<A>, &Result<(), StoreError>) + Send>;
+pub(crate) type Then<A> =
+    Box<dyn FnOnce(&mut A, &mut Context<A>, &Result<(), ChannelError>) + Send>;
 
 /// An actor whose journal can be synced, holding the work waiting for it.
 pub(crate) trait Journaled: Actor<Context = Context<Self>> {
@@ -32,6 +33,9 @@ pub(crate) trait Journaled: Actor<Context = Context<Self>> {
 
     /// A sync of everything written to the journal so far.
     fn sync(&self) -> Synced;
+
+    /// The channel, named in a failed sync's error.
+    fn channel(&self) -> &ChannelId;
 }
 
 /// The work waiting for syncs: the newest round, which has not asked for its sync
@@ -58,7 +62,7 @@ impl<A: Actor<Context = Context<A>>> Default for AfterSync<A> {
 pub(crate) fn after_sync<A: Journaled>(
     act: &mut A,
     ctx: &mut Context<A>,
-    then: impl FnOnce(&mut A, &mut Context<A>, &Result<(), StoreError>) + Send + 'static,
+    then: impl FnOnce(&mut A, &mut Context<A>, &Result<(), ChannelError>) + Send + 'static,
 ) {
     let rounds = act.after_sync();
     rounds.open.push(Box::new(then));
@@ -103,6 +107,10 @@ impl<A: Journaled> ActorFuture<A> for Driver {
             };
             let outcome = std::task::ready!(Pin::new(synced).poll(task));
             let (_, work) = rounds.asked.pop_front().expect("polled above");
+            let outcome = outcome.map_err(|error| ChannelError::Store {
+                channel: act.channel().clone(),
+                error,
+            });
             for then in work {
                 then(act, ctx, &outcome);
             }

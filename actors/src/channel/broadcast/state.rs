@@ -13,7 +13,7 @@ use crate::channel::outlet::{missed_between, Outlet, Overflow, Push, Wake};
 use crate::channel::Inbound;
 use crate::channel::{ChannelError, ChannelKind, ChannelStats, CloseReason, MAX_BATCH};
 use crate::envelope::{Envelope, Outgoing};
-use crate::ids::{Seq, SystemId};
+use crate::ids::{ChannelId, Seq, SystemId};
 use crate::rights::Rights;
 use crate::store::{Journal, Synced};
 
@@ -274,10 +274,7 @@ impl<T: Send + Sync + 'static> Handler<Publish<T>> for ChannelActor<BroadcastSta
                     if let Ok(at) = at {
                         state.staged.remove(at);
                     }
-                    Err(ChannelError::Store {
-                        channel: act.core.id.clone(),
-                        error: error.clone(),
-                    })
+                    Err(error.clone())
                 }
             };
             state.promote(&mut act.core);
@@ -295,6 +292,10 @@ impl<T: Send + Sync + 'static> Journaled for ChannelActor<BroadcastState<T>> {
 
     fn sync(&self) -> Synced {
         Journal::sync_of(self.kind.journal.as_ref())
+    }
+
+    fn channel(&self) -> &ChannelId {
+        &self.core.id
     }
 }
 

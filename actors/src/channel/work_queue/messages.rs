@@ -91,10 +91,7 @@ impl<T: Send + Sync + 'static> Handler<Enqueue<T>> for ChannelActor<QueueState<T
                         .staged
                         .retain(|staged| !range.contains(&staged.item.envelope.seq()));
                     state.permits.add_permits(before - state.staged.len());
-                    Err(ChannelError::Store {
-                        channel: act.core.id.clone(),
-                        error: error.clone(),
-                    })
+                    Err(error.clone())
                 }
             };
             act.kind.promote();
@@ -209,15 +206,8 @@ impl<T: Send + Sync + 'static> Handler<SettleClaims> for ChannelActor<QueueState
             return Response::reply(Ok(report));
         }
         let (answer, response) = answer_later(&self.core.id);
-        after_sync(self, ctx, move |act, _, outcome| {
-            let result = match outcome {
-                Ok(()) => Ok(report),
-                Err(error) => Err(ChannelError::Store {
-                    channel: act.core.id.clone(),
-                    error: error.clone(),
-                }),
-            };
-            let _ = answer.send(result);
+        after_sync(self, ctx, move |_, _, outcome| {
+            let _ = answer.send(outcome.clone().map(|()| report));
         });
         response
     }

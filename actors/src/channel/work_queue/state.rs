@@ -21,7 +21,7 @@ use crate::channel::after_sync::{after_sync, AfterSync, Journaled};
 use crate::channel::outlet::{Outlet, Push};
 use crate::channel::Inbound;
 use crate::channel::{ChannelError, ChannelKind, ChannelStats, CloseReason};
-use crate::ids::{Seq, SystemId};
+use crate::ids::{ChannelId, Seq, SystemId};
 use crate::store::{Journal, Synced};
 
 /// A delivered item awaiting its ack.
@@ -420,10 +420,7 @@ impl<T: Send + Sync + 'static> ChannelActor<QueueState<T>> {
                     Ok(()) => Ok(items),
                     Err(error) => {
                         back.extend(items.iter().map(|i| i.seq()));
-                        Err(ChannelError::Store {
-                            channel: act.core.id.clone(),
-                            error: error.clone(),
-                        })
+                        Err(error.clone())
                     }
                 };
                 if let Err(Ok(items)) = reply.send(answer) {
@@ -487,6 +484,10 @@ impl<T: Send + Sync + 'static> Journaled for ChannelActor<QueueState<T>> {
 
     fn sync(&self) -> Synced {
         Journal::sync_of(self.kind.journal.as_ref())
+    }
+
+    fn channel(&self) -> &ChannelId {
+        &self.core.id
     }
 }
 
