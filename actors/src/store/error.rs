@@ -54,4 +54,30 @@ pub enum StoreError {
         /// What the decoder said.
         detail: String,
     },
+    /// The server holding a shared channel could not be reached, or did not answer in
+    /// time. What was not answered may or may not have been kept; a send is kept once
+    /// whatever the retries, by its message id.
+    #[error("the server {server} did not answer: {detail}; check that it runs and that this process can reach it")]
+    Unavailable {
+        /// The server, as configured.
+        server: String,
+        /// What went wrong.
+        detail: String,
+    },
+    /// The server holding a shared channel refused the operation.
+    #[error("the server holding channel `{log}` refused: {detail}")]
+    Refused {
+        /// The channel.
+        log: String,
+        /// What the server said.
+        detail: String,
+    },
+    /// A shared channel is at its capacity on its server: the item was not kept.
+    #[error("channel `{log}` holds its most items ({capacity}) on its server: wait for consumers and send again")]
+    AtCapacity {
+        /// The channel.
+        log: String,
+        /// Its capacity.
+        capacity: usize,
+    },
 }

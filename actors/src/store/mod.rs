@@ -6,6 +6,9 @@
 //! files: a store on disk (`exokern-store`) or on a server implements these two traits,
 //! and the channel logic stays the same whichever it is.
 //!
+//! A [`SharedQueue`] is the other seam: a work queue a server holds for the kernels of
+//! many processes, which each kernel's channel actor consumes from.
+//!
 //! A log holds one record per seq, with an optional small *mark* beside it (a work
 //! item's deliveries so far), and the last seq the channel ever gave, so that seqs go on
 //! after a restart and are never reused.
@@ -23,10 +26,12 @@ use crate::ids::{ChannelId, Seq};
 mod codec;
 mod error;
 mod journal;
+mod shared;
 
-use codec::{decode_envelope, encode_envelope};
+pub(crate) use codec::{decode_envelope, encode_envelope};
 pub use error::StoreError;
 pub(crate) use journal::{opener, Journal, OpenJournal, Reopened};
+pub use shared::{Deliveries, DeliveryTag, Fetched, Pending, Publication, Settlement, SharedQueue};
 
 /// Where durable channels keep their logs: one log per channel id.
 pub trait Store: Send + Sync + fmt::Debug + 'static {

@@ -19,6 +19,12 @@ pub enum DeadLetterReason {
     },
     /// The queue stopped before it was acked.
     ChannelStopped,
+    /// A shared queue fetched it from its server and it does not decode as the
+    /// channel's payload type.
+    Undecodable {
+        /// What the decoder said.
+        detail: String,
+    },
 }
 
 /// An item the work queue gave up on, as sent to its dead-letter channel.

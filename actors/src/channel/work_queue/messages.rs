@@ -11,6 +11,7 @@ use tokio::time::Instant;
 use super::item::Queued;
 use super::lease_problem;
 use super::options::{SettleReport, WorkerId, WorkerOptions};
+use super::remote::{self, count_accepted, Remote};
 use super::state::{Ctx, QueueState, Staged, WaitingClaim, Worker};
 use super::token::ClaimToken;
 use crate::channel::access::ChannelAccess;
@@ -20,8 +21,9 @@ use crate::channel::outlet::{Outlet, Wake};
 use crate::channel::Inbound;
 use crate::channel::{ChannelError, CloseReason, MAX_BATCH};
 use crate::envelope::{Envelope, Outgoing};
-use crate::ids::Seq;
+use crate::ids::{ChannelId, Seq};
 use crate::rights::Rights;
+use crate::store::{Pending, Publication, Settlement, StoreError};
 
 pub(crate) struct Enqueue<T> {
     pub(super) grant: Arc<ChannelAccess>,
@@ -40,6 +42,9 @@ impl<T: Send + Sync + 'static> Handler<Enqueue<T>> for ChannelActor<QueueState<T
     fn handle(&mut self, msg: Enqueue<T>, ctx: &mut Ctx<T>) -> Self::Result {
         if let Err(error) = self.core.check_write(&msg.grant) {
             return Response::reply(Err(error));
+        }
+        if let Some(remote) = &self.kind.remote {
+            return Response::fut(publish(&self.core.id, remote, msg));
         }
         msg.permit.forget();
         let state = &mut self.kind;
@@ -102,6 +107,53 @@ impl<T: Send + Sync + 'static> Handler<Enqueue<T>> for ChannelActor<QueueState<T
     }
 }
 
+/// Publishes a send to a shared queue's server. The room it took is back once the
+/// server has answered: the server bounds what the queue holds.
+fn publish<T: Send + Sync + 'static>(
+    channel: &ChannelId,
+    remote: &Remote<T>,
+    msg: Enqueue<T>,
+) -> impl std::future::Future<Output = Result<RangeInclusive<Seq>, ChannelError>> + 'static {
+    let holder = msg.grant.holder();
+    let items = msg
+        .msgs
+        .into_iter()
+        .map(|outgoing| {
+            // The server gives the seq; the record does not hold it.
+            let envelope = Envelope::stamp(channel, Seq::ZERO, holder, None, outgoing);
+            Publication::new(envelope.id(), holder.clone(), (remote.encode)(&envelope))
+        })
+        .collect();
+    let published = remote.queue.publish(items);
+    let accepted = Arc::clone(&remote.accepted);
+    let channel = channel.clone();
+    let permit = msg.permit;
+    async move {
+        let seqs = published.await.map_err(|error| match error {
+            StoreError::AtCapacity { capacity, .. } => ChannelError::Full {
+                channel: channel.clone(),
+                capacity,
+            },
+            error => ChannelError::Store {
+                channel: channel.clone(),
+                error,
+            },
+        })?;
+        drop(permit);
+        count_accepted(&accepted, seqs.len());
+        match (seqs.first(), seqs.last()) {
+            (Some(&first), Some(&last)) => Ok(first..=last),
+            _ => Err(ChannelError::Store {
+                error: StoreError::Refused {
+                    log: channel.to_string(),
+                    detail: "the server answered a publish with no seqs".to_owned(),
+                },
+                channel,
+            }),
+        }
+    }
+}
+
 pub(crate) enum ClaimReply<T> {
     Ready(Vec<Inbound<T>>),
     /// No items yet: the answer comes when some are ready, if the claimer waits.
@@ -156,8 +208,25 @@ impl<T: Send + Sync + 'static> Handler<Claim<T>> for ChannelActor<QueueState<T>>
                 max: msg.max,
                 lease: msg.lease,
                 reply,
+                round: None,
+                failed: None,
             });
+            self.fetch_wanted(ctx);
             return Ok(ClaimReply::Parked(rx));
+        }
+        if state.ready.is_empty() && state.remote.is_some() {
+            // Nothing here yet: ask the server for what is ready there.
+            let round = self.start_round(msg.max, None, ctx);
+            let (reply, rx) = oneshot::channel();
+            self.kind.waiting.push_back(WaitingClaim {
+                holder: msg.grant.holder().clone(),
+                max: msg.max,
+                lease: msg.lease,
+                reply,
+                round: Some(round),
+                failed: None,
+            });
+            return Ok(ClaimReply::Syncing(rx));
         }
         let items = state.lease_front(&mut self.core, msg.max, msg.grant.holder(), msg.lease);
         self.arm_timer(ctx);
@@ -198,10 +267,23 @@ impl<T: Send + Sync + 'static> Handler<SettleClaims> for ChannelActor<QueueState
     type Result = Response<Result<SettleReport, ChannelError>>;
 
     fn handle(&mut self, msg: SettleClaims, ctx: &mut Ctx<T>) -> Self::Result {
-        let report = match self.settle(msg, ctx) {
-            Ok(report) => report,
+        let (report, acks) = match self.settle(msg, ctx) {
+            Ok(settled) => settled,
             Err(error) => return Response::reply(Err(error)),
         };
+        if !acks.is_empty() {
+            // A shared queue's acks are answered once its server has them all.
+            let channel = self.core.id.clone();
+            return Response::fut(async move {
+                for outcome in futures_util::future::join_all(acks).await {
+                    outcome.map_err(|error| ChannelError::Store {
+                        channel: channel.clone(),
+                        error,
+                    })?;
+                }
+                Ok(report)
+            });
+        }
         if self.kind.journal.is_none() || report.settled == 0 {
             return Response::reply(Ok(report));
         }
@@ -214,11 +296,13 @@ impl<T: Send + Sync + 'static> Handler<SettleClaims> for ChannelActor<QueueState
 }
 
 impl<T: Send + Sync + 'static> ChannelActor<QueueState<T>> {
+    /// Settles each claim here; answers the report and, on a shared queue, the acks
+    /// still on their way to the server.
     fn settle(
         &mut self,
         msg: SettleClaims,
         ctx: &mut Ctx<T>,
-    ) -> Result<SettleReport, ChannelError> {
+    ) -> Result<(SettleReport, Vec<Pending<()>>), ChannelError> {
         self.core.check(&msg.grant, Rights::READ)?;
         // A lease is over at its deadline, whether or not its timer has run yet.
         self.kind.expire(&mut self.core, Instant::now());
@@ -231,6 +315,7 @@ impl<T: Send + Sync + 'static> ChannelActor<QueueState<T>> {
         }
         let holder = msg.grant.holder();
         let mut report = SettleReport::default();
+        let mut acks = Vec::new();
         // Items going back to the queue, and whether this delivery counts as an attempt.
         let mut back: Vec<(Queued<T>, bool)> = Vec::new();
         for (token, how) in msg.claims {
@@ -251,7 +336,10 @@ impl<T: Send + Sync + 'static> ChannelActor<QueueState<T>> {
                     if let Some(journal) = &state.journal {
                         journal.remove(token.seq);
                     }
-                    state.permits.add_permits(1);
+                    match &mut state.remote {
+                        Some(remote) => acks.extend(remote.settle(token.seq, Settlement::Ack)),
+                        None => state.permits.add_permits(1),
+                    }
                     self.core.counters.acked += 1;
                 }
                 Settle::Nack(reason) => {
@@ -272,6 +360,18 @@ impl<T: Send + Sync + 'static> ChannelActor<QueueState<T>> {
                     state.expiries.remove(&(entry.deadline, token.seq));
                     entry.deadline = Instant::now() + lease;
                     state.expiries.insert((entry.deadline, token.seq));
+                    if let Some(work) = state
+                        .remote
+                        .as_mut()
+                        .and_then(|remote| remote.settle(token.seq, Settlement::Working))
+                    {
+                        remote::settle_in_background(
+                            &self.core.id,
+                            token.seq,
+                            "an extension",
+                            work,
+                        );
+                    }
                 }
             }
         }
@@ -296,7 +396,7 @@ impl<T: Send + Sync + 'static> ChannelActor<QueueState<T>> {
             }
         }
         self.settled(ctx);
-        Ok(report)
+        Ok((report, acks))
     }
 }
 

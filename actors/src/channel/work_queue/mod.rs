@@ -43,16 +43,18 @@ use crate::channel::options::{actor_options, ActorOptions};
 use crate::channel::{ChannelError, StartError};
 use crate::ids::{ChannelId, Seq, SystemId};
 use crate::rights::Rights;
-use crate::store::Store;
+use crate::store::{SharedQueue, Store};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 mod dead_letter;
+mod fetching;
 mod handle;
 mod item;
 mod journal;
 mod messages;
 mod options;
+mod remote;
 mod state;
 mod token;
 
@@ -64,6 +66,7 @@ pub use token::{ClaimToken, ParseClaimTokenError};
 
 use crate::store::OpenJournal;
 use dead_letter::DeadLetterSink;
+use remote::Remote;
 
 /// The longest lease a claim may hold (a week): a worker that needs longer extends it.
 pub const MAX_LEASE: Duration = Duration::from_secs(7 * 24 * 60 * 60);
@@ -91,6 +94,7 @@ pub struct WorkQueueBuilder<T: Send + Sync + 'static> {
     max_waiting: usize,
     max_workers: usize,
     journal: Option<OpenJournal<T>>,
+    remote: Option<Remote<T>>,
     actor: ActorOptions,
 }
 
@@ -102,6 +106,7 @@ impl<T: Send + Sync + 'static> fmt::Debug for WorkQueueBuilder<T> {
             .field("lease", &self.lease)
             .field("max_attempts", &self.max_attempts)
             .field("durable", &self.journal.is_some())
+            .field("shared", &self.remote.as_ref().map(|r| &r.queue))
             .finish()
     }
 }
@@ -165,10 +170,26 @@ impl<T: Send + Sync + 'static> WorkQueueBuilder<T> {
         self
     }
 
+    /// Shares the queue through a server: every kernel, in any process, whose queue is
+    /// built on the same server queue takes from it and sends to it. The server holds
+    /// the items and bounds them; this kernel holds only what its claimers and workers
+    /// have taken, under its own leases and claim tokens. A send is answered once the
+    /// server kept it, with the seq the server gave (seqs of a batch increase, with
+    /// gaps where other kernels sent in between), and an ack once the server has it.
+    /// Dead letters go to the server queue's dead-letter stream. The server queue's
+    /// `max_attempts` is the queue's.
+    pub fn shared(mut self, queue: Arc<dyn SharedQueue>) -> Self
+    where
+        T: Serialize + DeserializeOwned,
+    {
+        self.remote = Some(Remote::new(queue));
+        self
+    }
+
     actor_options!();
 
     /// Starts the queue's actor.
-    pub fn start(self) -> Result<WorkQueue<T>, StartError> {
+    pub fn start(mut self) -> Result<WorkQueue<T>, StartError> {
         let invalid = |reason| Err(StartError::invalid(&self.id, reason));
         if self.capacity == 0 || self.capacity > Semaphore::MAX_PERMITS {
             return invalid("capacity must be at least 1");
@@ -184,6 +205,19 @@ impl<T: Send + Sync + 'static> WorkQueueBuilder<T> {
                 channel: self.id.clone(),
                 reason: format!("the dead-letter handle cannot write: {e}"),
             })?;
+        }
+        if let Some(remote) = &self.remote {
+            if self.journal.is_some() {
+                return invalid("a queue is kept in a store or shared through a server, not both");
+            }
+            if self.dead_letter.is_some() {
+                return invalid("a shared queue keeps its dead letters on its server: drop the dead-letter handle");
+            }
+            let shared = remote.queue.max_attempts();
+            if self.max_attempts.is_some() && self.max_attempts != shared {
+                return invalid("max_attempts differs from the shared queue's: set it where the shared queue is opened");
+            }
+            self.max_attempts = shared;
         }
         let permits = Arc::new(Semaphore::new(self.capacity));
         let (journal, restored) = match self.journal {
@@ -220,6 +254,7 @@ impl<T: Send + Sync + 'static> WorkQueueBuilder<T> {
             lease: self.lease,
             max_attempts: self.max_attempts,
             dead_letter: self.dead_letter,
+            remote: self.remote,
         };
         if let Some(restored) = restored {
             state.restore(&self.id, restored);
@@ -256,6 +291,7 @@ impl<T: Send + Sync + 'static> WorkQueue<T> {
             max_waiting: 1024,
             max_workers: 1024,
             journal: None,
+            remote: None,
             actor: ActorOptions::default(),
         }
     }

@@ -14,6 +14,7 @@ use super::dead_letter::{DeadLetter, DeadLetterReason, DeadLetterSink};
 use super::item::Queued;
 use super::journal::{self, Restored};
 use super::options::WorkerId;
+use super::remote::Remote;
 use super::token::ClaimToken;
 use crate::channel::access::ChannelAccess;
 use crate::channel::actor::{ChannelActor, Core, Kind};
@@ -50,6 +51,11 @@ pub(super) struct WaitingClaim<T> {
     pub(super) max: usize,
     pub(super) lease: Duration,
     pub(super) reply: ClaimAnswer<T>,
+    /// For a claim on a shared queue that does not wait: the fetch whose end answers
+    /// it, with what came by then.
+    pub(super) round: Option<u64>,
+    /// Why that fetch failed, if it did.
+    pub(super) failed: Option<ChannelError>,
 }
 
 /// An item accepted by a durable queue, waiting for the commit that keeps it.
@@ -87,6 +93,8 @@ pub(crate) struct QueueState<T: Send + Sync + 'static> {
     pub(super) lease: Duration,
     pub(super) max_attempts: Option<u32>,
     pub(super) dead_letter: Option<Box<dyn DeadLetterSink<T>>>,
+    /// The server's side of a shared queue.
+    pub(super) remote: Option<Remote<T>>,
 }
 
 pub(super) type Ctx<T> = Context<ChannelActor<QueueState<T>>>;
@@ -170,6 +178,9 @@ impl<T: Send + Sync + 'static> QueueState<T> {
     /// Puts a released item back at the front, or dead-letters it if it has had all its
     /// attempts.
     pub(super) fn requeue(&mut self, core: &mut Core, item: Queued<T>) {
+        if self.remote.is_some() {
+            return self.give_back(&core.id, item, None);
+        }
         match self.max_attempts {
             Some(max) if item.attempts >= max => {
                 let seq = item.envelope.seq();
@@ -400,6 +411,7 @@ impl<T: Send + Sync + 'static> ChannelActor<QueueState<T>> {
         self.hand_over(ctx);
         self.kind.dispatch(&mut self.core);
         self.answer_kept(ctx);
+        self.fetch_wanted(ctx);
         self.arm_timer(ctx);
         self.check_drained(ctx);
     }
@@ -520,6 +532,10 @@ impl<T: Send + Sync + 'static> Kind for QueueState<T> {
 
     fn close(&mut self, core: &mut Core) -> u64 {
         let undelivered = self.pending();
+        if self.remote.is_some() {
+            // A shared queue's items stay on its server, for the other kernels.
+            self.give_back_all(&core.id);
+        }
         if self.journal.is_some() {
             // A durable queue's items stay in its store, for the next start.
             self.staged.clear();

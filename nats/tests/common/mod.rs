@@ -1,0 +1,132 @@
+//! A real NATS server for the tests: the one CI started (`EXOKERN_NATS_URL`), or one of
+//! the test's own, on a free loopback port with a temporary store, killed when dropped.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use exokern_actors::ChannelId;
+use exokern_nats::{Nats, NatsOptions};
+
+/// A nats-server this test started and owns.
+pub struct Server {
+    child: Option<Child>,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+/// The nats-server binary: `EXOKERN_NATS_SERVER`, or `nats-server` on the PATH.
+fn binary() -> PathBuf {
+    std::env::var_os("EXOKERN_NATS_SERVER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("nats-server"))
+}
+
+impl Server {
+    /// Starts a server with JetStream on a free loopback port.
+    pub fn start() -> Server {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free loopback port")
+            .port();
+        let mut server = Server {
+            child: None,
+            port,
+            dir: tempfile::tempdir().expect("a temporary store directory"),
+        };
+        server.run();
+        server
+    }
+
+    fn run(&mut self) {
+        let child = Command::new(binary())
+            .args(["-js", "-a", "127.0.0.1", "-p", &self.port.to_string(), "-sd"])
+            .arg(self.dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start {}: {e}; install Debian's nats-server (`apt-get install nats-server`) or set EXOKERN_NATS_SERVER to its path",
+                    binary().display()
+                )
+            });
+        self.child = Some(child);
+        let until = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(
+                Instant::now() < until,
+                "nats-server did not listen on port {} within 20 s",
+                self.port
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The server's URL.
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// Kills the server with SIGKILL and waits for it to be gone.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again on the same port and store.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.run();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The server the tests share: CI's, or one started for this test binary.
+pub struct Shared {
+    url: String,
+    _own: Option<Server>,
+}
+
+impl Shared {
+    /// CI's server if `EXOKERN_NATS_URL` is set, else one of this test's own.
+    pub fn get() -> Shared {
+        match std::env::var("EXOKERN_NATS_URL") {
+            Ok(url) => Shared { url, _own: None },
+            Err(_) => {
+                let own = Server::start();
+                Shared {
+                    url: own.url(),
+                    _own: Some(own),
+                }
+            }
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// A kernel's connection.
+    pub async fn connect(&self, kernel: &str) -> Nats {
+        Nats::connect(NatsOptions::new(&self.url, kernel))
+            .await
+            .expect("the test server accepts the kernel")
+    }
+}
+
+/// A channel id no other test uses, so that tests can share one server.
+pub fn fresh_channel(prefix: &str) -> ChannelId {
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    ChannelId::new(format!("{prefix}-{}", &tag[..12])).unwrap()
+}
