@@ -21,6 +21,9 @@ use crate::connection::{Connected, Nats};
 use crate::naming::{self, WORKERS};
 use crate::NatsError;
 
+/// How long a fetch of what is ready now may stay open on the server.
+const QUICK_FETCH: Duration = Duration::from_secs(1);
+
 /// The header naming the kernel that published a message.
 pub const KERNEL_HEADER: &str = "Exokern-Kernel";
 /// The header naming the system that sent a message, as its kernel stamped it.
@@ -390,7 +393,17 @@ impl SharedQueue for NatsQueue {
                         .messages()
                         .await
                 }
-                None => queue.consumer.fetch().max_messages(max).messages().await,
+                // What is ready now; the expiry only bounds a fetch whose answer a dropped
+                // connection lost.
+                None => {
+                    queue
+                        .consumer
+                        .fetch()
+                        .max_messages(max)
+                        .expires(QUICK_FETCH)
+                        .messages()
+                        .await
+                }
             };
             match batch {
                 Ok(batch) => {

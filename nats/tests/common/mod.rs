@@ -79,8 +79,27 @@ impl Server {
         }
     }
 
-    /// Starts the server again on the same port and store.
+    /// Stops the server with SIGTERM, letting it write out its state, and waits for it
+    /// to be gone.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let status = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status()
+                .expect("kill runs");
+            assert!(status.success(), "kill -TERM failed: {status}");
+            let _ = child.wait();
+        }
+    }
+
+    /// Stops the server (SIGTERM) and starts it again on the same port and store.
     pub fn restart(&mut self) {
+        self.stop();
+        self.run();
+    }
+
+    /// Kills the server (SIGKILL) and starts it again on the same port and store.
+    pub fn crash_and_restart(&mut self) {
         self.kill();
         self.run();
     }
