@@ -18,6 +18,7 @@ use crate::config::{
     ChannelConfig, ChannelKind, Config, ModuleConfig, RemoteConfig, Runner, StoreKind,
 };
 use crate::http::{Gateway, HttpLimits};
+use crate::shared;
 
 /// Why a configuration did not come up. Whatever had started is shut down.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +41,9 @@ pub enum LaunchError {
     /// The store of the channels kept on disk could not be opened.
     #[error("the channels kept on disk cannot start: {0}")]
     Storage(String),
+    /// The NATS server of the channels shared through it could not be reached.
+    #[error("the channels shared through NATS cannot start: {0}")]
+    Nats(String),
     /// A channel did not start or register.
     #[error("channel `{channel}` did not start: {reason}")]
     Channel {
@@ -110,10 +114,14 @@ pub async fn launch(config: &Config) -> Result<Launched, LaunchError> {
     if let (StoreKind::Disk, Some(store)) = (settings.audit_store, &store) {
         builder = builder.audit_store(Arc::clone(store));
     }
+    let stores = Stores {
+        disk: store,
+        nats: shared::connect(config).await.map_err(LaunchError::Nats)?,
+    };
     let kernel = builder.start().await?;
     let limits = HttpLimits::default().max_body(settings.network.max_body_bytes);
     let gateway = Gateway::new(kernel.clone(), limits);
-    match populate(&gateway, config, store.as_ref()).await {
+    match populate(&gateway, config, &stores).await {
         Ok(()) => Ok(Launched { kernel, gateway }),
         Err(error) => {
             kernel.shutdown().await;
@@ -165,11 +173,13 @@ fn module_load(module: &ModuleConfig) -> ModuleLoad {
     }
 }
 
-async fn populate(
-    gateway: &Gateway,
-    config: &Config,
-    store: Option<&Arc<dyn Store>>,
-) -> Result<(), LaunchError> {
+/// Where the config's channels are kept beyond memory.
+struct Stores {
+    disk: Option<Arc<dyn Store>>,
+    nats: Option<shared::NatsServer>,
+}
+
+async fn populate(gateway: &Gateway, config: &Config, stores: &Stores) -> Result<(), LaunchError> {
     let kernel = gateway.kernel();
     for executor in &config.executors {
         let runner = executor
@@ -181,7 +191,7 @@ async fn populate(
             .map_err(|_| LaunchError::Stopped)?;
     }
     for channel in &config.channels {
-        add_channel(kernel, channel, store)
+        add_channel(kernel, channel, stores)
             .await
             .map_err(|reason| LaunchError::Channel {
                 channel: channel.id.to_string(),
@@ -271,12 +281,16 @@ fn open_store(config: &Config) -> Result<Option<Arc<dyn Store>>, String> {
 async fn add_channel(
     kernel: &KernelHandle,
     channel: &ChannelConfig,
-    store: Option<&Arc<dyn Store>>,
+    stores: &Stores,
 ) -> Result<(), String> {
     let id = channel.id.clone();
     let visibility = channel.visibility;
     let store = match channel.store {
-        StoreKind::Disk => store.cloned(),
+        StoreKind::Disk => stores.disk.clone(),
+        _ => None,
+    };
+    let shared = match (channel.store, &stores.nats) {
+        (StoreKind::Nats, Some(nats)) => Some(shared::work_queue(nats, channel).await?),
         _ => None,
     };
     match channel.kind {
@@ -297,6 +311,9 @@ async fn add_channel(
             let mut builder = WorkQueue::<Value>::builder(id);
             if let Some(store) = store {
                 builder = builder.store(store);
+            }
+            if let Some(shared) = shared {
+                builder = builder.shared(shared);
             }
             if let Some(capacity) = channel.capacity {
                 builder = builder.capacity(capacity);

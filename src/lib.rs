@@ -11,4 +11,9 @@ pub mod config;
 pub use exokern_store as disk;
 pub mod http;
 pub mod launch;
+/// Channels shared by kernels in many processes: the [`Nats`](nats::Nats) connection
+/// behind `store = "nats"`.
+#[cfg(feature = "nats")]
+pub use exokern_nats as nats;
+mod shared;
 pub mod tokens;

@@ -341,3 +341,88 @@ fn storage_mistakes_say_where_and_what() {
     let key = fails("[kernel.storage]\nfolder = \"x\"\n");
     assert!(key.contains("unknown field `folder`"), "{key}");
 }
+
+#[test]
+fn shared_channels_and_their_server_load_with_defaults() {
+    use exokern::config::{NatsCredentials, StoreKind};
+    let config = Config::parse(
+        r#"
+        [kernel]
+        id = "worker-a"
+
+        [kernel.nats]
+        url = "nats://10.0.0.5:4222"
+        creds_file = "secrets/kernel.creds"
+
+        [[channels]]
+        id = "jobs"
+        kind = "work_queue"
+        store = "nats"
+        stream = "JOBS"
+        "#,
+        "shared.toml",
+        "/srv/app",
+    )
+    .unwrap();
+    let nats = config.kernel.nats.as_ref().unwrap();
+    assert_eq!(nats.url, "nats://10.0.0.5:4222");
+    assert_eq!(
+        nats.credentials,
+        NatsCredentials::CredsFile("/srv/app/secrets/kernel.creds".into())
+    );
+    assert_eq!(nats.retry, Duration::from_secs(30));
+    assert_eq!(config.channels[0].store, StoreKind::Nats);
+    assert_eq!(config.channels[0].stream.as_deref(), Some("JOBS"));
+
+    let password = parse("[kernel.nats]\nurl = \"nats://h:1\"\nuser = \"k\"\npassword = \"s3cret\"\nretry_ms = 500\n").unwrap();
+    let nats = password.kernel.nats.unwrap();
+    assert_eq!(nats.retry, Duration::from_millis(500));
+    assert!(
+        !format!("{nats:?}").contains("s3cret"),
+        "the password stays out of logs"
+    );
+}
+
+#[test]
+fn shared_channel_mistakes_say_where_and_what() {
+    let server = "[kernel.nats]\nurl = \"nats://127.0.0.1:4222\"\n";
+    let no_server = fails("[[channels]]\nid = \"jobs\"\nkind = \"work_queue\"\nstore = \"nats\"\n");
+    assert!(
+        no_server.contains("test.toml:4") && no_server.contains("no `[kernel.nats]`"),
+        "{no_server}"
+    );
+    let broadcast = fails(&format!(
+        "{server}[[channels]]\nid = \"news\"\nkind = \"broadcast\"\nstore = \"nats\"\n"
+    ));
+    assert!(broadcast.contains("only work queues"), "{broadcast}");
+    let stream = fails("[[channels]]\nid = \"jobs\"\nkind = \"work_queue\"\nstream = \"JOBS\"\n");
+    assert!(
+        stream.contains("test.toml:4") && stream.contains("`store = \"nats\"` only"),
+        "{stream}"
+    );
+    let two =
+        fails("[kernel.nats]\nurl = \"nats://h:1\"\ntoken = \"t\"\ncreds_file = \"k.creds\"\n");
+    assert!(
+        two.contains("token and creds_file are set: keep one"),
+        "{two}"
+    );
+    let user = fails("[kernel.nats]\nurl = \"nats://h:1\"\nuser = \"k\"\n");
+    assert!(
+        user.contains("test.toml:3") && user.contains("needs `password`"),
+        "{user}"
+    );
+    let empty = fails("[kernel.nats]\nurl = \" \"\n");
+    assert!(empty.contains("`kernel.nats.url` is empty"), "{empty}");
+    let zero = fails("[kernel.nats]\nurl = \"nats://h:1\"\nretry_ms = 0\n");
+    assert!(
+        zero.contains("test.toml:3") && zero.contains("give at least 1"),
+        "{zero}"
+    );
+    let audit = fails("[kernel]\naudit_store = \"nats\"\n");
+    assert!(
+        audit.contains("test.toml:2") && audit.contains("in memory or on disk"),
+        "{audit}"
+    );
+    let key = fails("[kernel.nats]\nurl = \"nats://h:1\"\nhost = \"x\"\n");
+    assert!(key.contains("unknown field `host`"), "{key}");
+}

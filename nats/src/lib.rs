@@ -52,6 +52,7 @@ mod error;
 mod naming;
 mod options;
 mod queue;
+pub mod testing;
 
 pub use connection::Nats;
 pub use error::NatsError;

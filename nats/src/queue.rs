@@ -315,17 +315,23 @@ impl Inner {
                     capacity: self.capacity,
                 });
             }
+            // A server that is starting again answers for no stream until it has read
+            // its streams back, so a missing stream is waited out too.
+            let missing = error.kind() == PublishErrorKind::StreamNotFound;
             match error.kind() {
                 PublishErrorKind::TimedOut
                 | PublishErrorKind::BrokenPipe
+                | PublishErrorKind::StreamNotFound
                 | PublishErrorKind::Other => {}
                 _ => return Err(self.refused(detail)),
             }
             if Instant::now() + pause > deadline {
-                return Err(self.unavailable(format!(
-                    "a send was not kept within {:?} ({detail})",
-                    self.nats.retry_for
-                )));
+                let waited = self.nats.retry_for;
+                return Err(if missing {
+                    self.refused(format!("the stream `{}` is gone ({detail} for {waited:?}): was it deleted? A kernel that opens the channel again sets it up", self.stream))
+                } else {
+                    self.unavailable(format!("a send was not kept within {waited:?} ({detail})"))
+                });
             }
             tracing::debug!(channel = %self.channel, %detail, "a send was not answered; sending it again");
             tokio::time::sleep(pause).await;

@@ -44,8 +44,10 @@ use exokern_actors::{ChannelId, SystemId};
 use serde::Deserialize;
 use toml::Spanned;
 
+mod nats;
 mod remotes;
 
+pub use nats::{NatsConfig, NatsCredentials};
 pub use remotes::RemoteConfig;
 
 /// A configuration, loaded and checked.
@@ -86,6 +88,8 @@ pub struct KernelConfig {
     pub network: NetworkConfig,
     /// `[kernel.storage]`: where channels with `store = "disk"` keep their logs.
     pub storage: StorageConfig,
+    /// `[kernel.nats]`: the server channels with `store = "nats"` are shared through.
+    pub nats: Option<NatsConfig>,
 }
 
 /// `[kernel.storage]`: where and how channels with `store = "disk"` are kept.
@@ -127,6 +131,9 @@ pub enum StoreKind {
     /// `"disk"`: in `[kernel.storage] dir`; survives a crash (work queues, broadcasts
     /// and the audit log).
     Disk,
+    /// `"nats"`: on the server of `[kernel.nats]`, shared with every kernel that
+    /// declares the channel there (work queues).
+    Nats,
 }
 
 /// `[kernel.network]`: where `launch --publish` serves HTTP.
@@ -177,6 +184,9 @@ pub struct ChannelConfig {
     pub max_attempts: Option<u32>,
     /// `store` (default `memory`).
     pub store: StoreKind,
+    /// `stream`: the JetStream stream a channel with `store = "nats"` is kept in
+    /// (default: one named after the channel id).
+    pub stream: Option<String>,
 }
 
 /// What runs an executor's approved actions.
@@ -276,10 +286,10 @@ struct RawKernel {
     policy_file: Option<Spanned<PathBuf>>,
     heartbeat_ms: Option<Spanned<u64>>,
     audit_file: Option<PathBuf>,
-    #[serde(default)]
-    audit_store: StoreKind,
+    audit_store: Option<Spanned<StoreKind>>,
     network: Option<Spanned<NetworkConfig>>,
     storage: Option<Spanned<RawStorage>>,
+    nats: Option<Spanned<nats::RawNats>>,
 }
 
 #[derive(Deserialize)]
@@ -303,6 +313,7 @@ struct RawChannel {
     lease_ms: Option<Spanned<u64>>,
     max_attempts: Option<Spanned<u32>>,
     store: Option<Spanned<StoreKind>>,
+    stream: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -370,7 +381,7 @@ impl Config {
         })?;
         let base = base.as_ref();
         let kernel = kernel(&source, base, raw.kernel)?;
-        let channels = channels(&source, raw.channels)?;
+        let channels = channels(&source, raw.channels, kernel.nats.is_some())?;
         let executors = executors(&source, raw.executors)?;
         let modules = modules(&source, raw.modules, &channels, &executors)?;
         let remotes = remotes::remotes(&source, raw.remotes, &channels, &executors, &modules)?;
@@ -432,14 +443,29 @@ fn kernel(
         None => NetworkConfig::default(),
     };
     let storage = storage(source, base, raw.storage)?;
+    let audit_store = match raw.audit_store {
+        Some(store) if *store.get_ref() == StoreKind::Nats => {
+            return Err(source.error(
+                store.span(),
+                "`kernel.audit_store` is \"nats\": the audit log is kept in memory or on disk",
+            ))
+        }
+        Some(store) => store.into_inner(),
+        None => StoreKind::Memory,
+    };
+    let nats = raw
+        .nats
+        .map(|raw| nats::nats(source, base, raw))
+        .transpose()?;
     Ok(KernelConfig {
         storage,
+        nats,
         name: raw.name.unwrap_or_else(|| id.clone()),
         id,
         policy,
         heartbeat,
         audit_file: raw.audit_file.map(|file| base.join(file)),
-        audit_store: raw.audit_store,
+        audit_store,
         network,
     })
 }
@@ -533,6 +559,7 @@ fn policy_file(path: &Path) -> Result<RuleSet, String> {
 fn channels(
     source: &Source<'_>,
     raw: Vec<Spanned<RawChannel>>,
+    has_nats: bool,
 ) -> Result<Vec<ChannelConfig>, ConfigError> {
     let mut seen = HashSet::new();
     let mut channels = Vec::with_capacity(raw.len());
@@ -605,8 +632,31 @@ fn channels(
                 format!("channel `{id}`: a mailbox cannot be kept on disk (work queues and broadcasts can): remove `store`"),
             ));
         }
+        if let Some(at) = raw.store.as_ref().map(Spanned::span) {
+            if store == StoreKind::Nats && raw.kind != ChannelKind::WorkQueue {
+                return Err(source.error(
+                    at,
+                    format!("channel `{id}`: only work queues are shared through NATS so far: use `store = \"memory\"` or `\"disk\"`"),
+                ));
+            }
+            if store == StoreKind::Nats && !has_nats {
+                return Err(source.error(
+                    at,
+                    format!("channel `{id}` is kept on NATS, but there is no `[kernel.nats]`: add it with the server's `url`"),
+                ));
+            }
+        }
+        if let (Some(stream), false) = (&raw.stream, store == StoreKind::Nats) {
+            return Err(source.error(
+                stream.span(),
+                format!(
+                    "channel `{id}`: `stream` applies to channels with `store = \"nats\"` only"
+                ),
+            ));
+        }
         channels.push(ChannelConfig {
             store,
+            stream: raw.stream.map(Spanned::into_inner),
             id,
             kind: raw.kind,
             capacity: raw.capacity.map(Spanned::into_inner),

@@ -88,6 +88,11 @@ impl<T> Remote<T> {
         }
     }
 
+    /// Items the server has kept for this kernel's senders.
+    pub(super) fn accepted(&self) -> u64 {
+        self.accepted.load(Ordering::Relaxed)
+    }
+
     /// Items asked of the server and not yet come.
     pub(super) fn asked(&self) -> usize {
         self.rounds.values().sum()

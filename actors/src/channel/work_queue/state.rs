@@ -566,6 +566,10 @@ impl<T: Send + Sync + 'static> Kind for QueueState<T> {
     }
 
     fn fill_stats(&self, stats: &mut ChannelStats) {
+        if let Some(remote) = &self.remote {
+            // A shared queue's sends are counted once its server kept them.
+            stats.accepted += remote.accepted();
+        }
         stats.depth = (self.staged.len() + self.ready.len()) as u64;
         stats.in_flight = self.in_flight.len() as u64;
         stats.lag = self

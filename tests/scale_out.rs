@@ -1,0 +1,101 @@
+//! The README's "Scaling out": two `exokern launch` processes, a producer kernel and a
+//! worker kernel, share a work queue through a real NATS server.
+#![cfg(feature = "nats")]
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use exokern::nats::testing::{fresh_channel, SharedServer};
+
+/// The example config, on this test's server and channel, writing its audit into `dir`.
+fn config(example: &str, url: &str, channel: &str, dir: &Path) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(Path::new("examples/scale-out").join(example)).unwrap();
+    let text = text
+        .replace("nats://127.0.0.1:4222", url)
+        .replace("\"jobs\"", &format!("\"{channel}\""));
+    let path = dir.join(example);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn launch(config: &Path) -> Child {
+    Command::new(assert_cmd::cargo::cargo_bin("exokern"))
+        .arg("launch")
+        .arg(config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// The worker kernel's approved `compile` actions so far.
+fn compiled(audit: &Path) -> usize {
+    std::fs::read_to_string(audit)
+        .unwrap_or_default()
+        .lines()
+        .filter(|line| {
+            line.contains("\"subject\":\"compile service-a with build\"")
+                && line.contains("\"decision\":\"approved\"")
+        })
+        .count()
+}
+
+#[test]
+fn a_worker_kernel_runs_the_jobs_a_producer_kernel_in_another_process_sends() {
+    let server = SharedServer::get();
+    let channel = fresh_channel("jobs");
+    let dir = tempfile::tempdir().unwrap();
+    let producer = config("producer.toml", server.url(), channel.as_str(), dir.path());
+    let worker = config("worker.toml", server.url(), channel.as_str(), dir.path());
+    let audit = dir.path().join("worker-audit.jsonl");
+
+    let mut kernels = [launch(&producer), launch(&worker)];
+    let until = Instant::now() + Duration::from_secs(60);
+    while compiled(&audit) < 50 {
+        if Instant::now() > until {
+            for kernel in &mut kernels {
+                let _ = kernel.kill();
+            }
+            panic!("the worker kernel ran {} jobs in 60 s", compiled(&audit));
+        }
+        for kernel in &mut kernels {
+            assert!(
+                kernel.try_wait().unwrap().is_none(),
+                "a kernel exited: {:?}",
+                kernel.try_wait()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for kernel in &mut kernels {
+        kernel.kill().unwrap();
+        kernel.wait().unwrap();
+    }
+}
+
+#[test]
+fn a_kernel_whose_server_is_away_does_not_start_and_says_which_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("nats://127.0.0.1:{port}");
+    let producer = config("producer.toml", &url, "jobs", dir.path());
+    let output = Command::new(assert_cmd::cargo::cargo_bin("exokern"))
+        .arg("launch")
+        .arg(&producer)
+        .arg("--once")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("the channels shared through NATS cannot start")
+            && stderr.contains(&url)
+            && stderr.contains("nats-server -js"),
+        "{stderr}"
+    );
+}
