@@ -47,13 +47,16 @@
 //! }
 //! ```
 
+mod broadcast;
 mod connection;
 mod error;
 mod naming;
 mod options;
+mod publishing;
 mod queue;
 pub mod testing;
 
+pub use broadcast::{NatsStream, StreamSpec};
 pub use connection::Nats;
 pub use error::NatsError;
 pub use naming::default_stream;

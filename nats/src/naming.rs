@@ -60,6 +60,11 @@ pub(crate) fn items(stream: &str) -> String {
     format!("exokern.{stream}.items")
 }
 
+/// The subject a broadcast's messages are published on.
+pub(crate) fn messages(stream: &str) -> String {
+    format!("exokern.{stream}.messages")
+}
+
 /// The stream a work queue's dead letters are kept in, and their subject.
 pub(crate) fn dead(stream: &str) -> (String, String) {
     (format!("{stream}_DEAD"), format!("exokern.{stream}.dead"))

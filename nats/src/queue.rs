@@ -4,9 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_nats::header::HeaderMap;
 use async_nats::jetstream::consumer::{pull, AckPolicy, PullConsumer};
-use async_nats::jetstream::context::{PublishAckFuture, PublishErrorKind};
 use async_nats::jetstream::message::AckKind;
 use async_nats::jetstream::stream::{self, DiscardPolicy, RetentionPolicy, StorageType};
 use async_nats::jetstream::Message;
@@ -19,6 +17,7 @@ use tokio::time::Instant;
 
 use crate::connection::{Connected, Nats};
 use crate::naming::{self, WORKERS};
+use crate::publishing::Publisher;
 use crate::NatsError;
 
 /// How long a fetch of what is ready now may stay open on the server.
@@ -93,12 +92,10 @@ pub struct NatsQueue {
 #[derive(Debug)]
 struct Inner {
     nats: Arc<Connected>,
-    channel: ChannelId,
     stream: String,
-    items: String,
+    publisher: Publisher,
     dead: String,
     consumer: PullConsumer,
-    capacity: usize,
     ack_wait: Duration,
     max_attempts: Option<u32>,
 }
@@ -190,12 +187,11 @@ impl Nats {
         Ok(Arc::new(NatsQueue {
             inner: Arc::new(Inner {
                 nats: Arc::clone(&self.shared),
-                channel: channel.clone(),
+                publisher: Publisher::new(Arc::clone(&self.shared), channel, &stream, items)
+                    .bounded(spec.capacity),
                 stream,
-                items,
                 dead,
                 consumer,
-                capacity: spec.capacity,
                 ack_wait: spec.ack_wait,
                 max_attempts: spec.max_attempts,
             }),
@@ -204,7 +200,7 @@ impl Nats {
 }
 
 /// Creates a stream, or finds it as another kernel created it.
-async fn create_stream(
+pub(crate) async fn create_stream(
     jetstream: &async_nats::jetstream::Context,
     config: stream::Config,
 ) -> Result<stream::Config, NatsError> {
@@ -237,7 +233,7 @@ async fn create_stream(
     }
 }
 
-fn check_same<V: PartialEq + ToString>(
+pub(crate) fn check_same<V: PartialEq + ToString>(
     stream: &str,
     setting: &'static str,
     theirs: V,
@@ -262,88 +258,11 @@ impl NatsQueue {
 }
 
 impl Inner {
-    fn unavailable(&self, detail: impl std::fmt::Display) -> StoreError {
-        StoreError::Unavailable {
-            server: self.nats.url.clone(),
-            detail: detail.to_string(),
-        }
-    }
-
-    fn refused(&self, detail: impl std::fmt::Display) -> StoreError {
-        StoreError::Refused {
-            log: self.channel.to_string(),
-            detail: detail.to_string(),
-        }
-    }
-
-    async fn send(
-        &self,
-        item: &Publication,
-    ) -> Result<PublishAckFuture, async_nats::jetstream::context::PublishError> {
-        let mut headers = HeaderMap::new();
-        headers.insert("Nats-Msg-Id", item.id.to_string().as_str());
-        headers.insert(KERNEL_HEADER, self.nats.kernel.as_str());
-        headers.insert(SENDER_HEADER, item.sender.as_str());
-        self.nats
-            .jetstream
-            .publish_with_headers(self.items.clone(), headers, item.record.clone().into())
-            .await
-    }
-
-    /// Waits for the server to keep `item`, sending it again while the server cannot
-    /// be reached, until `deadline`.
-    async fn confirm(
-        &self,
-        item: &Publication,
-        mut sent: Result<PublishAckFuture, async_nats::jetstream::context::PublishError>,
-        deadline: Instant,
-    ) -> Result<Seq, StoreError> {
-        let mut pause = Duration::from_millis(50);
-        loop {
-            let outcome = match sent {
-                Ok(ack) => ack.await,
-                Err(error) => Err(error),
-            };
-            let error = match outcome {
-                Ok(ack) => return Ok(Seq::new(ack.sequence)),
-                Err(error) => error,
-            };
-            let detail = error.to_string();
-            if detail.contains("maximum messages") {
-                return Err(StoreError::AtCapacity {
-                    log: self.channel.to_string(),
-                    capacity: self.capacity,
-                });
-            }
-            // A server that is starting again answers for no stream until it has read
-            // its streams back, so a missing stream is waited out too.
-            let missing = error.kind() == PublishErrorKind::StreamNotFound;
-            match error.kind() {
-                PublishErrorKind::TimedOut
-                | PublishErrorKind::BrokenPipe
-                | PublishErrorKind::StreamNotFound
-                | PublishErrorKind::Other => {}
-                _ => return Err(self.refused(detail)),
-            }
-            if Instant::now() + pause > deadline {
-                let waited = self.nats.retry_for;
-                return Err(if missing {
-                    self.refused(format!("the stream `{}` is gone ({detail} for {waited:?}): was it deleted? A kernel that opens the channel again sets it up", self.stream))
-                } else {
-                    self.unavailable(format!("a send was not kept within {waited:?} ({detail})"))
-                });
-            }
-            tracing::debug!(channel = %self.channel, %detail, "a send was not answered; sending it again");
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_secs(1));
-            sent = self.send(item).await;
-        }
-    }
-
     fn delivery(&self, message: Message) -> Result<Fetched, StoreError> {
-        let info = message
-            .info()
-            .map_err(|e| self.refused(format!("a delivery without JetStream metadata ({e})")))?;
+        let info = message.info().map_err(|e| {
+            self.publisher
+                .refused(format!("a delivery without JetStream metadata ({e})"))
+        })?;
         let seq = Seq::new(info.stream_sequence);
         let delivery = u32::try_from(info.delivered).unwrap_or(u32::MAX);
         let kernel = message
@@ -355,7 +274,7 @@ impl Inner {
             .reply
             .as_ref()
             .map(|reply| DeliveryTag::new(reply.as_str()))
-            .ok_or_else(|| self.refused("a delivery without an ack subject"))?;
+            .ok_or_else(|| self.publisher.refused("a delivery without an ack subject"))?;
         Ok(Fetched::new(
             seq,
             delivery,
@@ -375,11 +294,11 @@ impl SharedQueue for NatsQueue {
             // for the batch, not one per item.
             let mut sent = Vec::with_capacity(items.len());
             for item in &items {
-                sent.push(this.send(item).await);
+                sent.push(this.publisher.send(item).await);
             }
             let mut seqs = Vec::with_capacity(items.len());
             for (item, sent) in items.iter().zip(sent) {
-                seqs.push(this.confirm(item, sent, deadline).await?);
+                seqs.push(this.publisher.confirm(item, sent, deadline).await?);
             }
             Ok(seqs)
         })
@@ -417,14 +336,16 @@ impl SharedQueue for NatsQueue {
                     batch
                         .map(move |message| match message {
                             Ok(message) => queue.delivery(message),
-                            Err(error) => {
-                                Err(queue.unavailable(format!("a fetch broke off ({error})")))
-                            }
+                            Err(error) => Err(queue
+                                .publisher
+                                .unavailable(format!("a fetch broke off ({error})"))),
                         })
                         .boxed()
                 }
                 Err(error) => {
-                    let error = this.unavailable(format!("a fetch was refused ({error})"));
+                    let error = this
+                        .publisher
+                        .unavailable(format!("a fetch was refused ({error})"));
                     streams::once(async move { Err(error) }).boxed()
                 }
             }
@@ -460,16 +381,26 @@ impl SharedQueue for NatsQueue {
                     .request(reply, AckKind::Ack.into())
                     .await
                     .map(drop)
-                    .map_err(|e| queue.unavailable(format!("an ack was not confirmed ({e})"))),
+                    .map_err(|e| {
+                        queue
+                            .publisher
+                            .unavailable(format!("an ack was not confirmed ({e})"))
+                    }),
                 Settlement::Retry(delay) => client
                     .publish(reply, AckKind::Nak(delay).into())
                     .await
-                    .map_err(|e| queue.unavailable(format!("a retry was not sent ({e})"))),
+                    .map_err(|e| {
+                        queue
+                            .publisher
+                            .unavailable(format!("a retry was not sent ({e})"))
+                    }),
                 Settlement::Working => client
                     .publish(reply, AckKind::Progress.into())
                     .await
                     .map_err(|e| {
-                        queue.unavailable(format!("word that work goes on was not sent ({e})"))
+                        queue
+                            .publisher
+                            .unavailable(format!("word that work goes on was not sent ({e})"))
                     }),
             }
         })
@@ -485,9 +416,16 @@ impl SharedQueue for NatsQueue {
                 .jetstream
                 .publish(queue.dead.clone(), letter.into())
                 .await
-                .map_err(|e| queue.unavailable(format!("a dead letter was not sent ({e})")))?;
-            kept.await
-                .map_err(|e| queue.unavailable(format!("a dead letter was not kept ({e})")))?;
+                .map_err(|e| {
+                    queue
+                        .publisher
+                        .unavailable(format!("a dead letter was not sent ({e})"))
+                })?;
+            kept.await.map_err(|e| {
+                queue
+                    .publisher
+                    .unavailable(format!("a dead letter was not kept ({e})"))
+            })?;
             queue
                 .nats
                 .client
@@ -495,7 +433,9 @@ impl SharedQueue for NatsQueue {
                 .await
                 .map(drop)
                 .map_err(|e| {
-                    queue.unavailable(format!("a dead letter's end was not confirmed ({e})"))
+                    queue
+                        .publisher
+                        .unavailable(format!("a dead letter's end was not confirmed ({e})"))
                 })
         })
     }

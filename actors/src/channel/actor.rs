@@ -50,6 +50,11 @@ pub(crate) trait Kind: Sized + Unpin + 'static {
     fn entered(&mut self, state: ChannelState) {
         let _ = state;
     }
+
+    /// The channel's actor started; kinds that follow a server start following.
+    fn started(actor: &mut ChannelActor<Self>, ctx: &mut Context<ChannelActor<Self>>) {
+        let _ = (actor, ctx);
+    }
 }
 
 /// Counters every kind keeps.
@@ -232,6 +237,10 @@ impl<K: Kind> ChannelActor<K> {
 
 impl<K: Kind> Actor for ChannelActor<K> {
     type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        K::started(self, ctx);
+    }
 
     fn stopped(&mut self, _: &mut Context<Self>) {
         if self.core.state != ChannelState::Stopped {

@@ -6,8 +6,9 @@
 //! files: a store on disk (`exokern-store`) or on a server implements these two traits,
 //! and the channel logic stays the same whichever it is.
 //!
-//! A [`SharedQueue`] is the other seam: a work queue a server holds for the kernels of
-//! many processes, which each kernel's channel actor consumes from.
+//! A [`SharedQueue`] and a [`SharedStream`] are the other seam: a work queue or a
+//! broadcast a server holds for the kernels of many processes, which each kernel's
+//! channel actor consumes from or follows.
 //!
 //! A log holds one record per seq, with an optional small *mark* beside it (a work
 //! item's deliveries so far), and the last seq the channel ever gave, so that seqs go on
@@ -31,7 +32,10 @@ mod shared;
 pub(crate) use codec::{decode_envelope, encode_envelope};
 pub use error::StoreError;
 pub(crate) use journal::{opener, Journal, OpenJournal, Reopened};
-pub use shared::{Deliveries, DeliveryTag, Fetched, Pending, Publication, Settlement, SharedQueue};
+pub use shared::{
+    Deliveries, DeliveryTag, Fetched, Followed, Following, Pending, Publication, Settlement,
+    SharedQueue, SharedStream,
+};
 
 /// Where durable channels keep their logs: one log per channel id.
 pub trait Store: Send + Sync + fmt::Debug + 'static {

@@ -137,3 +137,50 @@ pub enum Settlement {
     /// Still working: the wait before the server delivers it again starts over.
     Working,
 }
+
+/// A broadcast kept by a server: one stream that every kernel opening it publishes to
+/// and follows, in the server's order, so that every kernel's subscribers see the same
+/// messages with the same seqs.
+pub trait SharedStream: Send + Sync + fmt::Debug + 'static {
+    /// Publishes one message; answers its seq once the server kept it. A publish
+    /// retried after a lost answer is kept once, by the message id.
+    fn publish(&self, item: Publication) -> Pending<Seq>;
+
+    /// The messages the stream held when it was opened, oldest first: at most its
+    /// retention.
+    fn history(&self) -> Vec<Followed>;
+
+    /// Every message after `after`, in seq order, as they come, for as long as the
+    /// stream is polled. After an error item the stream ends; follow again from the
+    /// last seq received.
+    fn follow(&self, after: Seq) -> Following;
+
+    /// How many of the latest messages the server keeps.
+    fn retention(&self) -> usize;
+}
+
+/// A message of a shared stream, as followed.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Followed {
+    /// Its seq in the stream.
+    pub seq: Seq,
+    /// The encoded envelope, as published.
+    pub record: Vec<u8>,
+    /// The kernel that published it, as the server received it.
+    pub kernel: Option<String>,
+}
+
+impl Followed {
+    /// A followed message.
+    pub fn new(seq: Seq, record: Vec<u8>, kernel: Option<String>) -> Followed {
+        Followed {
+            seq,
+            record,
+            kernel,
+        }
+    }
+}
+
+/// The messages of a shared stream, in the batches they came in.
+pub type Following = Pin<Box<dyn Stream<Item = Result<Vec<Followed>, StoreError>> + Send>>;

@@ -36,17 +36,20 @@ use crate::channel::outlet::Overflow;
 use crate::channel::{ChannelError, StartError, MAX_BATCH};
 use crate::ids::{ChannelId, Seq, SystemId};
 use crate::rights::Rights;
-use crate::store::{OpenJournal, Store};
+use crate::store::{OpenJournal, SharedStream, Store};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 mod handle;
+mod mirror;
+mod remote;
 mod state;
 mod subscription;
 
 pub use handle::{BroadcastHandle, Subscription};
 pub use subscription::{StartAt, SubscribeOptions, SubscriptionId};
 
+use remote::Remote;
 use state::{BroadcastState, Subscribers};
 /// Builds and starts a [`Broadcast`] channel.
 #[must_use = "a builder does nothing until `start` is called"]
@@ -57,6 +60,7 @@ pub struct BroadcastBuilder<T> {
     overflow: Overflow,
     max_subscribers: usize,
     journal: Option<OpenJournal<T>>,
+    remote: Option<Remote<T>>,
     actor: ActorOptions,
 }
 
@@ -69,6 +73,7 @@ impl<T> fmt::Debug for BroadcastBuilder<T> {
             .field("overflow", &self.overflow)
             .field("max_subscribers", &self.max_subscribers)
             .field("durable", &self.journal.is_some())
+            .field("shared", &self.remote.as_ref().map(|r| &r.stream))
             .finish()
     }
 }
@@ -112,15 +117,38 @@ impl<T: Send + Sync + 'static> BroadcastBuilder<T> {
         self
     }
 
+    /// Shares the channel through a server: every kernel, in any process, whose channel
+    /// is built on the same server stream publishes to it and sees what all of them
+    /// publish, in the same order and with the same seqs (the server's, dense). The
+    /// stream's retention is the channel's. A publish is answered once the server kept
+    /// it and it has come back to this kernel's subscribers, so a read after it finds
+    /// it.
+    pub fn shared(mut self, stream: Arc<dyn SharedStream>) -> Self
+    where
+        T: Serialize + DeserializeOwned,
+    {
+        self.remote = Some(Remote::new(stream));
+        self
+    }
+
     actor_options!();
 
     /// Starts the channel's actor.
-    pub fn start(self) -> Result<Broadcast<T>, StartError> {
+    pub fn start(mut self) -> Result<Broadcast<T>, StartError> {
         if self.buffer == 0 {
             return Err(StartError::invalid(
                 &self.id,
                 "subscriber_buffer must be at least 1",
             ));
+        }
+        if self.remote.is_some() && self.journal.is_some() {
+            return Err(StartError::invalid(
+                &self.id,
+                "a broadcast is kept in a store or shared through a server, not both",
+            ));
+        }
+        if let Some(remote) = &self.remote {
+            self.retention = remote.stream.retention();
         }
         let core = Core::new(self.id.clone(), self.retention);
         let mut retained = VecDeque::with_capacity(self.retention.min(MAX_BATCH));
@@ -142,6 +170,19 @@ impl<T: Send + Sync + 'static> BroadcastBuilder<T> {
             }
             None => None,
         };
+        if let Some(remote) = &self.remote {
+            for followed in remote.stream.history() {
+                let envelope =
+                    (remote.decode)(&self.id, followed.seq, &followed.record).map_err(|error| {
+                        StartError::Store {
+                            channel: self.id.clone(),
+                            error,
+                        }
+                    })?;
+                last_seq = followed.seq;
+                retained.push_back(envelope);
+            }
+        }
         let state = BroadcastState {
             retained,
             staged: VecDeque::new(),
@@ -154,6 +195,7 @@ impl<T: Send + Sync + 'static> BroadcastBuilder<T> {
             buffer: self.buffer,
             overflow: self.overflow,
             max_subscribers: self.max_subscribers,
+            remote: self.remote,
         };
         let (addr, control) = self.actor.start(core, state)?;
         Ok(Broadcast { control, addr })
@@ -178,6 +220,7 @@ impl<T: Send + Sync + 'static> Broadcast<T> {
             max_subscribers: 65_536,
             actor: ActorOptions::default(),
             journal: None,
+            remote: None,
         }
     }
 

@@ -17,6 +17,7 @@ use crate::ids::{ChannelId, Seq, SystemId};
 use crate::rights::Rights;
 use crate::store::{Journal, Synced};
 
+use super::remote::Remote;
 use super::subscription::{StartAt, SubscribeOptions, SubscriptionId};
 
 /// The subscribers, laid out so that a publish streams through nothing but outlet
@@ -119,6 +120,8 @@ pub(crate) struct BroadcastState<T: Send + Sync + 'static> {
     pub(super) buffer: usize,
     pub(super) overflow: Overflow,
     pub(super) max_subscribers: usize,
+    /// The server's side of a shared broadcast.
+    pub(super) remote: Option<Remote<T>>,
 }
 
 impl<T: Send + Sync + 'static> BroadcastState<T> {
@@ -146,7 +149,7 @@ impl<T: Send + Sync + 'static> BroadcastState<T> {
     }
 
     /// Retains and delivers a message the channel accepted (and, if durable, kept).
-    fn publish(&mut self, core: &mut Core, env: Arc<Envelope<T>>) {
+    pub(super) fn publish(&mut self, core: &mut Core, env: Arc<Envelope<T>>) {
         if self.retention > 0 {
             if self.retained.len() == self.retention {
                 if let (Some(evicted), Some(journal)) = (self.retained.pop_front(), &self.journal) {
@@ -218,6 +221,10 @@ impl<T: Send + Sync + 'static> Kind for BroadcastState<T> {
         undelivered
     }
 
+    fn started(actor: &mut ChannelActor<Self>, ctx: &mut Context<ChannelActor<Self>>) {
+        actor.follow(ctx);
+    }
+
     fn fill_stats(&self, stats: &mut ChannelStats) {
         for outlet in self.subscribers.outlets() {
             let backlog = outlet.len() as u64;
@@ -247,6 +254,9 @@ impl<T: Send + Sync + 'static> Handler<Publish<T>> for ChannelActor<BroadcastSta
     ) -> Self::Result {
         if let Err(error) = self.core.check_write(&grant) {
             return Response::reply(Err(error));
+        }
+        if self.kind.remote.is_some() {
+            return self.publish_shared(Publish { grant, msg }, ctx);
         }
         let state = &mut self.kind;
         let seq = state.last_seq.next();
