@@ -11,9 +11,9 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use common::{fresh_channel, Shared};
-use exokern_actors::channel::WorkQueue;
+use exokern_actors::channel::{Broadcast, StartAt, SubscribeOptions, WorkQueue};
 use exokern_actors::{ChannelId, Rights, SystemId};
-use exokern_nats::{Nats, NatsOptions, QueueSpec};
+use exokern_nats::{Nats, NatsOptions, QueueSpec, StreamSpec};
 
 const ROLE: &str = "EXOKERN_NATS_ROLE";
 const URL: &str = "EXOKERN_NATS_TEST_URL";
@@ -220,6 +220,54 @@ fn a_worker_killed_mid_way_loses_nothing_and_its_items_come_back_with_the_next_a
     );
 }
 
+/// How many messages the broadcast test publishes.
+const MESSAGES: u64 = 2_000;
+
+fn stream_spec() -> StreamSpec {
+    StreamSpec::default().retention(MESSAGES as usize)
+}
+
+/// The `got SEQ PAYLOAD` lines of a listener, as numbers.
+fn received(lines: &[String]) -> Vec<(u64, u64)> {
+    lines
+        .iter()
+        .filter_map(|line| line.strip_prefix("got "))
+        .map(|rest| {
+            let (seq, payload) = rest.split_once(' ').unwrap();
+            (seq.parse().unwrap(), payload.parse().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn a_broadcast_from_one_process_is_read_in_order_in_two_others_and_a_late_joiner_catches_up() {
+    let server = Shared::get();
+    let channel = fresh_channel("news");
+    let early = Process::start("listener", server.url(), &channel);
+    while early.count("listening") == 0 {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let publisher = Process::start("publisher", server.url(), &channel);
+    let published = publisher.finish();
+    let late = Process::start("listener", server.url(), &channel);
+    let expected: Vec<(u64, u64)> = (1..=MESSAGES).map(|seq| (seq, seq - 1)).collect();
+    let sent: Vec<u64> = published
+        .iter()
+        .filter_map(|l| l.strip_prefix("published ").map(|s| s.parse().unwrap()))
+        .collect();
+    assert_eq!(
+        sent,
+        (1..=MESSAGES).collect::<Vec<_>>(),
+        "publishes answered with dense seqs"
+    );
+    assert_eq!(
+        received(&early.finish()),
+        expected,
+        "the listener from the start"
+    );
+    assert_eq!(received(&late.finish()), expected, "the late joiner");
+}
+
 /// The child's side: runs only when a test above starts this binary as a child.
 #[test]
 fn child_process() {
@@ -233,6 +281,9 @@ fn child_process() {
         let nats = Nats::connect(NatsOptions::new(&url, &kernel))
             .await
             .unwrap();
+        if role == "publisher" || role == "listener" {
+            return broadcast_child(&role, &nats, channel).await;
+        }
         let shared = nats.work_queue(&channel, spec()).await.unwrap();
         let queue = WorkQueue::<String>::builder(channel)
             .shared(shared)
@@ -286,4 +337,39 @@ fn child_process() {
             }
         }
     });
+}
+
+/// A broadcast child: publishes every message, or reads every message from the earliest
+/// the server keeps, printing each.
+async fn broadcast_child(role: &str, nats: &Nats, channel: ChannelId) {
+    let shared = nats.broadcast(&channel, stream_spec()).await.unwrap();
+    let news = Broadcast::<u64>::builder(channel)
+        .shared(shared)
+        .start()
+        .unwrap();
+    if role == "publisher" {
+        let clock = news
+            .grant(SystemId::new("clock").unwrap(), Rights::WRITE)
+            .await
+            .unwrap();
+        for i in 0..MESSAGES {
+            println!("published {}", clock.publish(i).await.unwrap());
+        }
+        return;
+    }
+    let reader = news
+        .grant(SystemId::new("reader").unwrap(), Rights::READ)
+        .await
+        .unwrap();
+    // Room for the whole history: a late joiner reads it all at once.
+    let options = SubscribeOptions::default()
+        .start(StartAt::Earliest)
+        .buffer(MESSAGES as usize);
+    let mut sub = reader.subscribe(options).await.unwrap();
+    println!("listening");
+    for _ in 0..MESSAGES {
+        let msg = sub.recv().await.unwrap();
+        assert_eq!(msg.sender().as_str(), "clock");
+        println!("got {} {}", msg.seq(), msg.payload());
+    }
 }
