@@ -289,8 +289,8 @@ async fn add_channel(
         StoreKind::Disk => stores.disk.clone(),
         _ => None,
     };
-    let shared = match (channel.store, &stores.nats) {
-        (StoreKind::Nats, Some(nats)) => Some(shared::work_queue(nats, channel).await?),
+    let nats = match channel.store {
+        StoreKind::Nats => stores.nats.as_ref(),
         _ => None,
     };
     match channel.kind {
@@ -298,6 +298,9 @@ async fn add_channel(
             let mut builder = Broadcast::<Value>::builder(id);
             if let Some(store) = store {
                 builder = builder.store(store);
+            }
+            if let Some(nats) = nats {
+                builder = builder.shared(shared::broadcast(nats, channel).await?);
             }
             if let Some(retention) = channel.retention {
                 builder = builder.retention(retention);
@@ -312,8 +315,8 @@ async fn add_channel(
             if let Some(store) = store {
                 builder = builder.store(store);
             }
-            if let Some(shared) = shared {
-                builder = builder.shared(shared);
+            if let Some(nats) = nats {
+                builder = builder.shared(shared::work_queue(nats, channel).await?);
             }
             if let Some(capacity) = channel.capacity {
                 builder = builder.capacity(capacity);

@@ -1,9 +1,9 @@
 //! The channels a config shares through NATS (`store = "nats"`): the kernel's
-//! connection to `[kernel.nats]`, and each shared work queue opened on it.
+//! connection to `[kernel.nats]`, and each shared work queue and broadcast opened on it.
 
 use std::sync::Arc;
 
-use exokern_actors::store::SharedQueue;
+use exokern_actors::store::{SharedQueue, SharedStream};
 
 use crate::config::{ChannelConfig, Config, StoreKind};
 
@@ -102,5 +102,34 @@ pub(crate) async fn work_queue(
     nats: &NatsServer,
     _: &ChannelConfig,
 ) -> Result<Arc<dyn SharedQueue>, String> {
+    match *nats {}
+}
+
+/// Opens the shared broadcast `channel` declares: the stream, and the retention the
+/// server keeps (the channel's default, 1,024, if it gives none).
+#[cfg(feature = "nats")]
+pub(crate) async fn broadcast(
+    nats: &NatsServer,
+    channel: &ChannelConfig,
+) -> Result<Arc<dyn SharedStream>, String> {
+    let mut spec = exokern_nats::StreamSpec::default();
+    if let Some(stream) = &channel.stream {
+        spec = spec.stream(stream);
+    }
+    if let Some(retention) = channel.retention {
+        spec = spec.retention(retention);
+    }
+    let stream = nats
+        .broadcast(&channel.id, spec)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(stream)
+}
+
+#[cfg(not(feature = "nats"))]
+pub(crate) async fn broadcast(
+    nats: &NatsServer,
+    _: &ChannelConfig,
+) -> Result<Arc<dyn SharedStream>, String> {
     match *nats {}
 }

@@ -391,10 +391,10 @@ fn shared_channel_mistakes_say_where_and_what() {
         no_server.contains("test.toml:4") && no_server.contains("no `[kernel.nats]`"),
         "{no_server}"
     );
-    let broadcast = fails(&format!(
-        "{server}[[channels]]\nid = \"news\"\nkind = \"broadcast\"\nstore = \"nats\"\n"
+    let mailbox = fails(&format!(
+        "{server}[[channels]]\nid = \"inbox\"\nkind = \"mailbox\"\nstore = \"nats\"\n"
     ));
-    assert!(broadcast.contains("only work queues"), "{broadcast}");
+    assert!(mailbox.contains("only work queues and broadcasts"), "{mailbox}");
     let stream = fails("[[channels]]\nid = \"jobs\"\nkind = \"work_queue\"\nstream = \"JOBS\"\n");
     assert!(
         stream.contains("test.toml:4") && stream.contains("`store = \"nats\"` only"),

@@ -132,7 +132,7 @@ pub enum StoreKind {
     /// and the audit log).
     Disk,
     /// `"nats"`: on the server of `[kernel.nats]`, shared with every kernel that
-    /// declares the channel there (work queues).
+    /// declares the channel there (work queues and broadcasts).
     Nats,
 }
 
@@ -633,10 +633,10 @@ fn channels(
             ));
         }
         if let Some(at) = raw.store.as_ref().map(Spanned::span) {
-            if store == StoreKind::Nats && raw.kind != ChannelKind::WorkQueue {
+            if store == StoreKind::Nats && raw.kind == ChannelKind::Mailbox {
                 return Err(source.error(
                     at,
-                    format!("channel `{id}`: only work queues are shared through NATS so far: use `store = \"memory\"` or `\"disk\"`"),
+                    format!("channel `{id}`: only work queues and broadcasts are shared through NATS so far: use `store = \"memory\"`"),
                 ));
             }
             if store == StoreKind::Nats && !has_nats {
