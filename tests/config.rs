@@ -394,7 +394,10 @@ fn shared_channel_mistakes_say_where_and_what() {
     let mailbox = fails(&format!(
         "{server}[[channels]]\nid = \"inbox\"\nkind = \"mailbox\"\nstore = \"nats\"\n"
     ));
-    assert!(mailbox.contains("only work queues and broadcasts"), "{mailbox}");
+    assert!(
+        mailbox.contains("only work queues and broadcasts"),
+        "{mailbox}"
+    );
     let stream = fails("[[channels]]\nid = \"jobs\"\nkind = \"work_queue\"\nstream = \"JOBS\"\n");
     assert!(
         stream.contains("test.toml:4") && stream.contains("`store = \"nats\"` only"),
