@@ -12,7 +12,8 @@
 //! Each side runs alone, three times, alternating, each on its own stream; the table
 //! gives the medians and exokern's ratio to raw async-nats.
 //!
-//! `cargo bench -p exokern-nats --bench shared` (`-- --items N` to change the count).
+//! `cargo bench -p exokern-nats --bench shared` (`-- --items N` to change the count,
+//! `-- --only broadcast` or `-- --only queue` for one of the two).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -50,6 +51,7 @@ impl Consumer {
             .env(URL, url)
             .env(CHANNEL, channel.as_str())
             .env(ITEMS, items.to_string())
+            .env_remove("NOFOLLOW")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -371,6 +373,11 @@ fn main() {
         .position(|a| a == "--items")
         .and_then(|i| args.get(i + 1))
         .map_or(50_000, |n| n.parse().expect("--items takes a number"));
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
     let server = TestServer::start();
     let url = server.url();
     let pairs: [(&str, Side, Side); 2] = [
@@ -387,6 +394,12 @@ fn main() {
     ];
     println!("{items} items per run, {ROUNDS} runs per side, alternating; nats-server on {url}");
     for (what, raw, ours) in pairs {
+        if only
+            .as_ref()
+            .is_some_and(|only| !what.contains(only.as_str()))
+        {
+            continue;
+        }
         let mut raw_runs = Vec::new();
         let mut our_runs = Vec::new();
         for _ in 0..ROUNDS {

@@ -185,3 +185,40 @@ async fn a_kernel_asking_for_another_retention_is_refused() {
         .unwrap_err();
     assert!(matches!(error, NatsError::Invalid { .. }), "{error}");
 }
+
+#[actix_rt::test]
+async fn a_kernel_that_only_publishes_follows_once_a_holder_may_read() {
+    let server = Shared::get();
+    let id = fresh_channel("writers");
+    let nats = server.connect("kernel-a").await;
+    let shared = nats.broadcast(&id, StreamSpec::default()).await.unwrap();
+    let channel = Broadcast::<u64>::builder(id)
+        .shared(shared)
+        .start()
+        .unwrap();
+    let clock = channel
+        .grant(SystemId::new("clock").unwrap(), Rights::WRITE)
+        .await
+        .unwrap();
+    for i in 0..10u64 {
+        assert_eq!(clock.publish(i).await.unwrap(), Seq::new(i + 1));
+    }
+    let stats = channel.stats().await.unwrap();
+    assert_eq!(
+        (stats.accepted, stats.delivered),
+        (10, 0),
+        "nothing came back: no one here reads"
+    );
+
+    let reader = channel
+        .grant(SystemId::new("reader").unwrap(), Rights::READ)
+        .await
+        .unwrap();
+    let options = SubscribeOptions::default().start(StartAt::Earliest);
+    let mut sub = reader.subscribe(options).await.unwrap();
+    clock.publish(10).await.unwrap();
+    for i in 0..=10u64 {
+        let msg = sub.recv().await.unwrap();
+        assert_eq!((msg.seq().get(), *msg.payload()), (i + 1, i));
+    }
+}

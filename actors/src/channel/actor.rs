@@ -51,9 +51,14 @@ pub(crate) trait Kind: Sized + Unpin + 'static {
         let _ = state;
     }
 
-    /// The channel's actor started; kinds that follow a server start following.
-    fn started(actor: &mut ChannelActor<Self>, ctx: &mut Context<ChannelActor<Self>>) {
-        let _ = (actor, ctx);
+    /// A holder was granted access, with its actor's context: kinds that follow a
+    /// server start following once a holder may read.
+    fn after_grant(
+        actor: &mut ChannelActor<Self>,
+        grant: &Arc<ChannelAccess>,
+        ctx: &mut Context<ChannelActor<Self>>,
+    ) {
+        let _ = (actor, grant, ctx);
     }
 }
 
@@ -238,10 +243,6 @@ impl<K: Kind> ChannelActor<K> {
 impl<K: Kind> Actor for ChannelActor<K> {
     type Context = Context<Self>;
 
-    fn started(&mut self, ctx: &mut Context<Self>) {
-        K::started(self, ctx);
-    }
-
     fn stopped(&mut self, _: &mut Context<Self>) {
         if self.core.state != ChannelState::Stopped {
             self.close();
@@ -263,7 +264,7 @@ impl<K: Kind> Message for GrantAccess<K> {
 impl<K: Kind> Handler<GrantAccess<K>> for ChannelActor<K> {
     type Result = Result<(Arc<ChannelAccess>, K::GrantExtra), ChannelError>;
 
-    fn handle(&mut self, msg: GrantAccess<K>, _: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, msg: GrantAccess<K>, ctx: &mut Context<Self>) -> Self::Result {
         match self.core.state {
             ChannelState::Running => {}
             ChannelState::Draining => {
@@ -278,6 +279,7 @@ impl<K: Kind> Handler<GrantAccess<K>> for ChannelActor<K> {
             .access
             .grant(&self.core.id, msg.holder, msg.rights);
         let extra = self.kind.granted(&self.core, &grant);
+        K::after_grant(self, &grant, ctx);
         Ok((grant, extra))
     }
 }

@@ -1,7 +1,9 @@
 //! How a shared broadcast's actor follows its server's stream: what comes in is
 //! retained and delivered with the server's seq, and a publish here is answered once
-//! it has come back.
+//! it has come back, when this kernel follows.
 
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix::fut::wrap_stream;
@@ -21,8 +23,17 @@ const REFOLLOW_AFTER: Duration = Duration::from_millis(500);
 type Ctx<T> = Context<ChannelActor<BroadcastState<T>>>;
 
 impl<T: Send + Sync + 'static> ChannelActor<BroadcastState<T>> {
+    /// Follows the server's stream from the last seq taken in, unless it already does.
+    pub(super) fn start_following(&mut self, ctx: &mut Ctx<T>) {
+        match self.kind.remote.as_mut() {
+            Some(remote) if !remote.following => remote.following = true,
+            _ => return,
+        }
+        self.follow(ctx);
+    }
+
     /// Follows the server's stream from the last seq taken in.
-    pub(super) fn follow(&mut self, ctx: &mut Ctx<T>) {
+    fn follow(&mut self, ctx: &mut Ctx<T>) {
         let Some(remote) = &self.kind.remote else {
             return;
         };
@@ -86,12 +97,18 @@ impl<T: Send + Sync + 'static> ChannelActor<BroadcastState<T>> {
         let item = Publication::new(envelope.id(), holder.clone(), (remote.encode)(&envelope));
         let published = remote.stream.publish(item);
         let channel = self.core.id.clone();
-        let addr = ctx.address();
+        // Read back here only if a holder here may read it.
+        let addr = remote.following.then(|| ctx.address());
+        let unfollowed = Arc::clone(&remote.published_unfollowed);
         Response::fut(async move {
             let seq = published.await.map_err(|error| ChannelError::Store {
                 channel: channel.clone(),
                 error,
             })?;
+            let Some(addr) = addr else {
+                unfollowed.fetch_add(1, Ordering::Relaxed);
+                return Ok(seq);
+            };
             addr.send(Arrival(seq))
                 .await
                 .map_err(|_| ChannelError::Closed { channel })?

@@ -120,9 +120,11 @@ impl<T: Send + Sync + 'static> BroadcastBuilder<T> {
     /// Shares the channel through a server: every kernel, in any process, whose channel
     /// is built on the same server stream publishes to it and sees what all of them
     /// publish, in the same order and with the same seqs (the server's, dense). The
-    /// stream's retention is the channel's. A publish is answered once the server kept
-    /// it and it has come back to this kernel's subscribers, so a read after it finds
-    /// it.
+    /// stream's retention is the channel's. The channel follows the stream once a holder
+    /// here is granted READ (a kernel that only publishes leaves the stream alone), from
+    /// the history it read at start. A publish is answered once the server kept it and,
+    /// if the channel follows, once it has come back to this kernel's subscribers, so a
+    /// read after it finds it.
     pub fn shared(mut self, stream: Arc<dyn SharedStream>) -> Self
     where
         T: Serialize + DeserializeOwned,

@@ -5,9 +5,11 @@
 //! subscribers see it when the actor, following the stream, takes it in with the
 //! server's seq, like every other kernel following it. The actor's retained history is
 //! the stream's, read at open and kept up as it follows, so reads by seq, late joiners
-//! and lag work as on a channel of its own.
+//! and lag work as on a channel of its own. A kernel follows once a holder here may
+//! read: one that only publishes leaves the stream to the kernels that read it.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
@@ -27,6 +29,12 @@ pub(super) struct Remote<T> {
     /// Publishers of this kernel waiting for their message to come back through the
     /// stream, by its seq: a publish is answered once this kernel's subscribers have it.
     pub(super) waiting: BTreeMap<Seq, Vec<oneshot::Sender<()>>>,
+    /// Whether this kernel follows the stream: only once a holder here may read, so
+    /// that a kernel that only publishes does not take every message back in.
+    pub(super) following: bool,
+    /// Messages this kernel published while it did not follow, once the server kept
+    /// them: a following kernel counts what comes back instead.
+    pub(super) published_unfollowed: Arc<AtomicU64>,
     pub(super) encode: fn(&Envelope<T>) -> Vec<u8>,
     pub(super) decode: Decode<T>,
 }
@@ -39,6 +47,8 @@ impl<T> Remote<T> {
         Remote {
             stream,
             waiting: BTreeMap::new(),
+            following: false,
+            published_unfollowed: Arc::default(),
             encode: encode_envelope::<T>,
             decode: decode_envelope::<T>,
         }

@@ -221,11 +221,22 @@ impl<T: Send + Sync + 'static> Kind for BroadcastState<T> {
         undelivered
     }
 
-    fn started(actor: &mut ChannelActor<Self>, ctx: &mut Context<ChannelActor<Self>>) {
-        actor.follow(ctx);
+    fn after_grant(
+        actor: &mut ChannelActor<Self>,
+        grant: &Arc<ChannelAccess>,
+        ctx: &mut Context<ChannelActor<Self>>,
+    ) {
+        if grant.rights().contains(Rights::READ) {
+            actor.start_following(ctx);
+        }
     }
 
     fn fill_stats(&self, stats: &mut ChannelStats) {
+        if let Some(remote) = &self.remote {
+            stats.accepted += remote
+                .published_unfollowed
+                .load(std::sync::atomic::Ordering::Relaxed);
+        }
         for outlet in self.subscribers.outlets() {
             let backlog = outlet.len() as u64;
             stats.depth += backlog;
