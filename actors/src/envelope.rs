@@ -162,6 +162,8 @@ pub struct Envelope<T> {
 struct Extras {
     reply_to: Option<ChannelId>,
     metadata: Metadata,
+    /// The kernel that sent it, for a message that came through a server.
+    kernel: Option<Arc<str>>,
 }
 
 /// The metadata of every envelope that has none.
@@ -225,8 +227,13 @@ impl<T> Envelope<T> {
         metadata: Metadata,
         payload: T,
     ) -> SharedEnvelope<T> {
-        let extras = (reply_to.is_some() || !metadata.is_empty())
-            .then(|| Box::new(Extras { reply_to, metadata }));
+        let extras = (reply_to.is_some() || !metadata.is_empty()).then(|| {
+            Box::new(Extras {
+                reply_to,
+                metadata,
+                kernel: None,
+            })
+        });
         Arc::new(Envelope {
             id,
             seq,
@@ -238,6 +245,12 @@ impl<T> Envelope<T> {
             extras,
             payload,
         })
+    }
+
+    /// The same envelope, as sent by the kernel named `kernel` through a server.
+    pub(crate) fn sent_by_kernel(mut self, kernel: &str) -> Envelope<T> {
+        self.extras.get_or_insert_with(Box::default).kernel = Some(kernel.into());
+        self
     }
 
     /// Nanoseconds since the Unix epoch at which the channel accepted it.
@@ -273,6 +286,15 @@ impl<T> Envelope<T> {
     /// The id of the message this one answers or belongs with.
     pub fn correlation(&self) -> Option<MessageId> {
         self.correlation
+    }
+
+    /// The kernel that sent it, for a message that reached this kernel through a server
+    /// (a shared channel): the name its kernel stamped on it, which the server's sign-in
+    /// vouches for. `None` for a message sent through this process's kernel.
+    pub fn kernel(&self) -> Option<&str> {
+        self.extras
+            .as_ref()
+            .and_then(|extras| extras.kernel.as_deref())
     }
 
     /// Where the sender asks replies to go.

@@ -182,12 +182,8 @@ async fn ordered(
 fn followed(message: Message) -> Result<Followed, async_nats::Error> {
     let info = message.info()?;
     let seq = Seq::new(info.stream_sequence);
-    let kernel = message
-        .headers
-        .as_ref()
-        .and_then(|headers| headers.get(crate::KERNEL_HEADER))
-        .map(|value| value.as_str().to_owned());
-    Ok(Followed::new(seq, message.payload.to_vec(), kernel))
+    let origin = crate::publishing::origin(&message);
+    Ok(Followed::new(seq, message.payload.to_vec(), origin))
 }
 
 impl SharedStream for NatsStream {

@@ -30,11 +30,17 @@
 //!
 //! A work queue kept in stream `S` takes items on `exokern.S.items` and keeps dead
 //! letters in stream `S_DEAD` on `exokern.S.dead`; its kernels consume through the
-//! durable consumer `workers`. Every message carries, in headers set by the kernel that
+//! durable consumer `workers`. A broadcast kept in stream `S` takes messages on
+//! `exokern.S.messages`; each kernel that reads it follows with an ordered consumer of
+//! its own. Every message carries, in headers set by the kernel that
 //! sent it, that kernel's name (`Exokern-Kernel`) and the sending system
-//! (`Exokern-Sender`). A kernel's own handles check rights locally; what stops a
-//! foreign process from posing as a kernel is the server's sign-in and the permissions
-//! of each kernel's user, for instance (in `nats-server.conf`):
+//! (`Exokern-Sender`); a receiving kernel shows the first as
+//! [`Envelope::kernel`](exokern_actors::Envelope::kernel). A message without them, or
+//! whose sender differs from its record's, did not come from a kernel: a work queue
+//! sends it to its dead-letter stream (`unverified`), a broadcast skips it, and neither
+//! delivers it. A kernel's own handles check rights locally; what stops a foreign process
+//! from posing as a kernel is the server's sign-in and the permissions of each kernel's
+//! user, for instance (in `nats-server.conf`):
 //!
 //! ```text
 //! authorization {

@@ -7,12 +7,24 @@ use std::time::Duration;
 
 use async_nats::header::HeaderMap;
 use async_nats::jetstream::context::{PublishAckFuture, PublishError, PublishErrorKind};
-use exokern_actors::store::{Publication, StoreError};
+use exokern_actors::store::{Origin, Publication, StoreError};
 use exokern_actors::{ChannelId, Seq};
 use tokio::time::Instant;
 
 use crate::connection::Connected;
 use crate::{KERNEL_HEADER, SENDER_HEADER};
+
+/// Who sent `message`, by the headers its kernel set.
+pub(crate) fn origin(message: &async_nats::Message) -> Origin {
+    let header = |name: &str| {
+        message
+            .headers
+            .as_ref()
+            .and_then(|headers| headers.get(name))
+            .map(|value| value.as_str().to_owned())
+    };
+    Origin::new(header(KERNEL_HEADER), header(SENDER_HEADER))
+}
 
 /// Publishes one channel's messages to its stream's subject.
 #[derive(Debug)]

@@ -265,11 +265,7 @@ impl Inner {
         })?;
         let seq = Seq::new(info.stream_sequence);
         let delivery = u32::try_from(info.delivered).unwrap_or(u32::MAX);
-        let kernel = message
-            .headers
-            .as_ref()
-            .and_then(|headers| headers.get(KERNEL_HEADER))
-            .map(|value| value.as_str().to_owned());
+        let origin = crate::publishing::origin(&message);
         let tag = message
             .reply
             .as_ref()
@@ -279,7 +275,7 @@ impl Inner {
             seq,
             delivery,
             message.payload.to_vec(),
-            kernel,
+            origin,
             tag,
         ))
     }

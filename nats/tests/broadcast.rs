@@ -83,6 +83,8 @@ async fn every_kernel_sees_every_message_in_the_same_order_with_dense_seqs() {
             let msg = sub.recv().await.unwrap();
             assert_eq!((msg.seq(), *msg.payload()), (Seq::new(i + 1), i));
             assert_eq!(msg.sender().as_str(), "clock");
+            let kernel = if i % 2 == 0 { "kernel-a" } else { "kernel-b" };
+            assert_eq!(msg.kernel(), Some(kernel), "the kernel that published it");
         }
     }
 }
@@ -221,4 +223,39 @@ async fn a_kernel_that_only_publishes_follows_once_a_holder_may_read() {
         let msg = sub.recv().await.unwrap();
         assert_eq!((msg.seq().get(), *msg.payload()), (i + 1, i));
     }
+}
+
+#[actix_rt::test]
+async fn a_message_that_did_not_come_from_a_kernel_is_skipped() {
+    let server = Shared::get();
+    let id = fresh_channel("forged-news");
+    let a = kernel(
+        &server.connect("kernel-a").await,
+        &id,
+        StreamSpec::default(),
+    )
+    .await;
+    let mut sub = a
+        .reader
+        .subscribe(SubscribeOptions::default())
+        .await
+        .unwrap();
+    let client = async_nats::connect(server.url()).await.unwrap();
+    let jetstream = async_nats::jetstream::new(client);
+    let subject = format!("exokern.{}.messages", exokern_nats::default_stream(&id));
+    let record = br#"{"id":"00000000-0000-8000-8000-000000000001","sent_at":1,"sender":"clock","payload":99}"#;
+    jetstream
+        .publish(subject, record.to_vec().into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    let seq = a.publisher.publish(7).await.unwrap();
+    let msg = sub.recv().await.unwrap();
+    assert_eq!(
+        (msg.seq(), *msg.payload()),
+        (seq, 7),
+        "the forged message is not delivered"
+    );
+    assert_eq!(seq, Seq::new(2));
 }

@@ -65,6 +65,11 @@ async fn a_send_is_claimed_with_the_servers_seq_and_an_ack_removes_it() {
         ]
     );
     assert_eq!(claimed[0].sender().as_str(), "producer");
+    assert_eq!(
+        claimed[0].envelope().kernel(),
+        Some("kernel-a"),
+        "the sending kernel"
+    );
     for item in &claimed {
         a.worker.ack(item.claim_token().unwrap()).await.unwrap();
     }
@@ -343,4 +348,65 @@ async fn a_claim_that_does_not_wait_answers_at_once_on_an_empty_queue() {
     // Well before a waiting fetch would give up (5 s).
     let claimed = tokio::time::timeout(Duration::from_secs(4), a.worker.claim(5, LEASE)).await;
     assert!(claimed.expect("answered at once").unwrap().is_empty());
+}
+
+#[actix_rt::test]
+async fn a_message_that_did_not_come_from_a_kernel_is_dead_lettered_and_never_delivered() {
+    let server = Shared::get();
+    let id = fresh_channel("forged-msg");
+    let a = kernel(&server.connect("kernel-a").await, &id, QueueSpec::default()).await;
+    let stream = exokern_nats::default_stream(&id);
+    let client = async_nats::connect(server.url()).await.unwrap();
+    let jetstream = async_nats::jetstream::new(client);
+    let record = br#"{"id":"00000000-0000-8000-8000-000000000001","sent_at":1,"sender":"admin","payload":"rm -rf"}"#;
+    let subject = format!("exokern.{stream}.items");
+    // No headers at all; then headers whose sender is not the record's.
+    jetstream
+        .publish(subject.clone(), record.to_vec().into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert(exokern_nats::KERNEL_HEADER, "kernel-x");
+    headers.insert(exokern_nats::SENDER_HEADER, "producer");
+    jetstream
+        .publish_with_headers(subject, headers, record.to_vec().into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    let honest = a.producer.send("fine".to_string()).await.unwrap();
+
+    let items = a.worker.claim_wait(10, LEASE, WAIT).await.unwrap();
+    let seqs: Vec<_> = items.iter().map(|i| i.seq()).collect();
+    assert_eq!(seqs, [honest], "only the kernel's item is delivered");
+    a.worker.ack(items[0].claim_token().unwrap()).await.unwrap();
+
+    let mut dead = jetstream
+        .get_stream(format!("{stream}_DEAD"))
+        .await
+        .unwrap();
+    let mut reasons = Vec::new();
+    for _ in 0..100 {
+        if dead.info().await.unwrap().state.messages == 2 {
+            for seq in 1..=2 {
+                let letter = dead.get_raw_message(seq).await.unwrap();
+                let letter: serde_json::Value = serde_json::from_slice(&letter.payload).unwrap();
+                reasons.push((
+                    letter["reason"].clone(),
+                    letter["detail"].as_str().unwrap().to_owned(),
+                ));
+            }
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(reasons.len(), 2, "both are kept as dead letters");
+    assert!(
+        reasons.iter().all(|(reason, _)| reason == "unverified"),
+        "{reasons:?}"
+    );
+    assert!(reasons[0].1.contains("no kernel name"), "{reasons:?}");
+    assert!(reasons[1].1.contains("`admin`"), "{reasons:?}");
 }

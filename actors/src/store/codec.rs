@@ -88,6 +88,34 @@ pub(crate) fn decode_envelope<T: DeserializeOwned>(
     ))
 }
 
+/// The envelope a shared channel's server delivered as `record`, with the headers the
+/// sending kernel set: its name and the sending system's. A message without them, or
+/// whose sender differs from its record's, did not come from a kernel.
+pub(crate) fn decode_from_kernel<T: DeserializeOwned>(
+    channel: &ChannelId,
+    seq: Seq,
+    record: &[u8],
+    kernel: Option<&str>,
+    sender: Option<&str>,
+) -> Result<SharedEnvelope<T>, StoreError> {
+    let unverified = |detail: String| StoreError::Unverified {
+        log: channel.to_string(),
+        seq: seq.get(),
+        detail,
+    };
+    let kernel = kernel.ok_or_else(|| unverified("it carries no kernel name".to_owned()))?;
+    let envelope = decode_envelope::<T>(channel, seq, record)?;
+    if sender != Some(envelope.sender().as_str()) {
+        return Err(unverified(format!(
+            "its record names the sender `{}`, its headers {sender:?}",
+            envelope.sender()
+        )));
+    }
+    let envelope = std::sync::Arc::try_unwrap(envelope)
+        .unwrap_or_else(|_| unreachable!("a decoded envelope is not shared yet"));
+    Ok(std::sync::Arc::new(envelope.sent_by_kernel(kernel)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

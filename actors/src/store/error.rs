@@ -54,6 +54,17 @@ pub enum StoreError {
         /// What the decoder said.
         detail: String,
     },
+    /// A message came through a shared channel's server without the marks every kernel
+    /// sets on what it sends: something other than a kernel published it.
+    #[error("message {seq} of channel `{log}` did not come from a kernel: {detail}; check the server's permissions on the channel's subjects")]
+    Unverified {
+        /// The channel.
+        log: String,
+        /// The message.
+        seq: u64,
+        /// What was wrong.
+        detail: String,
+    },
     /// The server holding a shared channel could not be reached, or did not answer in
     /// time. What was not answered may or may not have been kept; a send is kept once
     /// whatever the retries, by its message id.

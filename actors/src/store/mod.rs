@@ -29,12 +29,12 @@ mod error;
 mod journal;
 mod shared;
 
-pub(crate) use codec::{decode_envelope, encode_envelope};
+pub(crate) use codec::{decode_envelope, decode_from_kernel, encode_envelope};
 pub use error::StoreError;
 pub(crate) use journal::{opener, Journal, OpenJournal, Reopened};
 pub use shared::{
-    Deliveries, DeliveryTag, Fetched, Followed, Following, Pending, Publication, Settlement,
-    SharedQueue, SharedStream,
+    Deliveries, DeliveryTag, Fetched, Followed, Following, Origin, Pending, Publication,
+    Settlement, SharedQueue, SharedStream,
 };
 
 /// Where durable channels keep their logs: one log per channel id.

@@ -86,8 +86,8 @@ pub struct Fetched {
     pub delivery: u32,
     /// The encoded envelope, as published.
     pub record: Vec<u8>,
-    /// The kernel that published it, as the server received it.
-    pub kernel: Option<String>,
+    /// Who sent it, as the server received it.
+    pub origin: Origin,
     /// What settles this delivery.
     pub tag: DeliveryTag,
 }
@@ -98,16 +98,34 @@ impl Fetched {
         seq: Seq,
         delivery: u32,
         record: Vec<u8>,
-        kernel: Option<String>,
+        origin: Origin,
         tag: DeliveryTag,
     ) -> Fetched {
         Fetched {
             seq,
             delivery,
             record,
-            kernel,
+            origin,
             tag,
         }
+    }
+}
+
+/// Who sent a message through a server, as the sending kernel marked it beside the
+/// record: a channel refuses a message whose marks are missing or disagree with it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Origin {
+    /// The sending kernel's name.
+    pub kernel: Option<String>,
+    /// The sending system, as its kernel stamped it.
+    pub sender: Option<String>,
+}
+
+impl Origin {
+    /// An origin.
+    pub fn new(kernel: Option<String>, sender: Option<String>) -> Origin {
+        Origin { kernel, sender }
     }
 }
 
@@ -167,17 +185,17 @@ pub struct Followed {
     pub seq: Seq,
     /// The encoded envelope, as published.
     pub record: Vec<u8>,
-    /// The kernel that published it, as the server received it.
-    pub kernel: Option<String>,
+    /// Who sent it, as the server received it.
+    pub origin: Origin,
 }
 
 impl Followed {
     /// A followed message.
-    pub fn new(seq: Seq, record: Vec<u8>, kernel: Option<String>) -> Followed {
+    pub fn new(seq: Seq, record: Vec<u8>, origin: Origin) -> Followed {
         Followed {
             seq,
             record,
-            kernel,
+            origin,
         }
     }
 }

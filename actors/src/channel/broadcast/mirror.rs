@@ -66,10 +66,10 @@ impl<T: Send + Sync + 'static> ChannelActor<BroadcastState<T>> {
             if followed.seq <= state.last_seq {
                 continue;
             }
-            match (remote.decode)(&channel, followed.seq, &followed.record) {
+            match remote.decode(&channel, &followed) {
                 Ok(envelope) => taken.push(envelope),
                 Err(error) => {
-                    tracing::error!(%channel, seq = %followed.seq, %error, "a message that does not decode is skipped");
+                    tracing::error!(%channel, seq = %followed.seq, %error, "a message that is not a kernel's is skipped");
                 }
             }
             state.last_seq = followed.seq;

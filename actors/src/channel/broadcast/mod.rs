@@ -175,12 +175,12 @@ impl<T: Send + Sync + 'static> BroadcastBuilder<T> {
         if let Some(remote) = &self.remote {
             for followed in remote.stream.history() {
                 let envelope =
-                    (remote.decode)(&self.id, followed.seq, &followed.record).map_err(|error| {
-                        StartError::Store {
+                    remote
+                        .decode(&self.id, &followed)
+                        .map_err(|error| StartError::Store {
                             channel: self.id.clone(),
                             error,
-                        }
-                    })?;
+                        })?;
                 last_seq = followed.seq;
                 retained.push_back(envelope);
             }

@@ -18,10 +18,12 @@ use tokio::sync::oneshot;
 
 use crate::envelope::{Envelope, SharedEnvelope};
 use crate::ids::{ChannelId, Seq};
-use crate::store::{decode_envelope, encode_envelope, SharedStream, StoreError};
+use crate::store::{decode_from_kernel, encode_envelope, Followed, SharedStream, StoreError};
 
-/// How a followed record becomes an envelope of the channel's payload type.
-pub(super) type Decode<T> = fn(&ChannelId, Seq, &[u8]) -> Result<SharedEnvelope<T>, StoreError>;
+/// How a followed record, with the marks of the kernel that sent it, becomes an envelope
+/// of the channel's payload type.
+pub(super) type Decode<T> =
+    fn(&ChannelId, Seq, &[u8], Option<&str>, Option<&str>) -> Result<SharedEnvelope<T>, StoreError>;
 
 /// What the actor of a shared broadcast holds beside the state every broadcast has.
 pub(super) struct Remote<T> {
@@ -50,8 +52,23 @@ impl<T> Remote<T> {
             following: false,
             published_unfollowed: Arc::default(),
             encode: encode_envelope::<T>,
-            decode: decode_envelope::<T>,
+            decode: decode_from_kernel::<T>,
         }
+    }
+
+    /// The envelope `followed` holds, if a kernel sent it.
+    pub(super) fn decode(
+        &self,
+        channel: &ChannelId,
+        followed: &Followed,
+    ) -> Result<SharedEnvelope<T>, StoreError> {
+        (self.decode)(
+            channel,
+            followed.seq,
+            &followed.record,
+            followed.origin.kernel.as_deref(),
+            followed.origin.sender.as_deref(),
+        )
     }
 
     /// Answers the publishers whose messages are in, up to `through`.

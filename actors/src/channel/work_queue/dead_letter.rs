@@ -25,6 +25,12 @@ pub enum DeadLetterReason {
         /// What the decoder said.
         detail: String,
     },
+    /// A shared queue fetched it from its server without the marks a kernel sets on
+    /// what it sends, or with marks that disagree with it.
+    Unverified {
+        /// What was wrong.
+        detail: String,
+    },
 }
 
 /// An item the work queue gave up on, as sent to its dead-letter channel.

@@ -111,12 +111,25 @@ impl<T: Send + Sync + 'static> QueueState<T> {
     fn take_in(&mut self, channel: &ChannelId, fetched: Fetched) {
         let seq = fetched.seq;
         let remote = self.remote.as_mut().expect("a shared queue");
-        let envelope = match (remote.decode)(channel, seq, &fetched.record) {
+        let origin = &fetched.origin;
+        let decoded = (remote.decode)(
+            channel,
+            seq,
+            &fetched.record,
+            origin.kernel.as_deref(),
+            origin.sender.as_deref(),
+        );
+        let envelope = match decoded {
             Ok(envelope) => envelope,
             Err(error) => {
-                tracing::error!(%channel, %seq, %error, "an item that does not decode goes to the dead-letter stream");
-                let reason = DeadLetterReason::Undecodable {
-                    detail: error.to_string(),
+                tracing::error!(%channel, %seq, %error, "an item that is not a kernel's goes to the dead-letter stream");
+                let reason = match error {
+                    StoreError::Unverified { detail, .. } => {
+                        DeadLetterReason::Unverified { detail }
+                    }
+                    other => DeadLetterReason::Undecodable {
+                        detail: other.to_string(),
+                    },
                 };
                 let letter = letter(seq, fetched.delivery, &reason, &fetched.record);
                 settle_in_background(

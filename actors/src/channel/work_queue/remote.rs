@@ -21,7 +21,7 @@ use super::dead_letter::DeadLetterReason;
 use crate::envelope::{Envelope, SharedEnvelope};
 use crate::ids::{ChannelId, Seq};
 use crate::store::{
-    decode_envelope, encode_envelope, DeliveryTag, Pending, Settlement, SharedQueue, StoreError,
+    decode_from_kernel, encode_envelope, DeliveryTag, Pending, Settlement, SharedQueue, StoreError,
 };
 
 /// How long one round of fetching waits on the server for items before it is asked
@@ -46,8 +46,10 @@ pub(super) struct Held {
     pub(super) since: Instant,
 }
 
-/// How a fetched record becomes an envelope of the queue's payload type.
-pub(super) type Decode<T> = fn(&ChannelId, Seq, &[u8]) -> Result<SharedEnvelope<T>, StoreError>;
+/// How a fetched record, with the marks of the kernel that sent it, becomes an envelope
+/// of the queue's payload type.
+pub(super) type Decode<T> =
+    fn(&ChannelId, Seq, &[u8], Option<&str>, Option<&str>) -> Result<SharedEnvelope<T>, StoreError>;
 
 /// What the actor of a shared queue holds beside the queue state every queue has.
 pub(super) struct Remote<T> {
@@ -84,7 +86,7 @@ impl<T> Remote<T> {
             sweeping: false,
             accepted: Arc::default(),
             encode: encode_envelope::<T>,
-            decode: decode_envelope::<T>,
+            decode: decode_from_kernel::<T>,
         }
     }
 
