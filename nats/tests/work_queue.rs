@@ -410,3 +410,67 @@ async fn a_message_that_did_not_come_from_a_kernel_is_dead_lettered_and_never_de
     assert!(reasons[0].1.contains("no kernel name"), "{reasons:?}");
     assert!(reasons[1].1.contains("`admin`"), "{reasons:?}");
 }
+
+#[actix_rt::test]
+async fn a_lease_longer_than_the_ack_wait_is_kept_alive_and_no_other_kernel_gets_the_item() {
+    let server = Shared::get();
+    let id = fresh_channel("long-lease");
+    let spec = QueueSpec::default().ack_wait(Duration::from_secs(1));
+    let a = kernel(&server.connect("kernel-a").await, &id, spec.clone()).await;
+    let b = kernel(&server.connect("kernel-b").await, &id, spec).await;
+    a.producer.send("long job".to_string()).await.unwrap();
+    let held = a
+        .worker
+        .claim_wait(1, Duration::from_secs(10), WAIT)
+        .await
+        .unwrap();
+    assert_eq!(held.len(), 1);
+    // Three ack waits pass; kernel a tells the server work goes on, so b gets nothing.
+    let stolen = b
+        .worker
+        .claim_wait(1, LEASE, Duration::from_secs(3))
+        .await
+        .unwrap();
+    assert!(
+        stolen.is_empty(),
+        "the server delivered a kept-alive item again"
+    );
+    a.worker.ack(held[0].claim_token().unwrap()).await.unwrap();
+}
+
+#[actix_rt::test]
+async fn revoking_a_holder_gives_its_claims_back_to_the_server_for_other_kernels() {
+    let server = Shared::get();
+    let id = fresh_channel("revoked");
+    let a = kernel(&server.connect("kernel-a").await, &id, QueueSpec::default()).await;
+    let b = kernel(&server.connect("kernel-b").await, &id, QueueSpec::default()).await;
+    for i in 0..3 {
+        a.producer.send(format!("job {i}")).await.unwrap();
+    }
+    let held = a.worker.claim_wait(3, LEASE, WAIT).await.unwrap();
+    assert_eq!(held.len(), 3);
+    assert!(a.queue.revoke(a.worker.holder()).await);
+    let mut again = Vec::new();
+    while again.len() < 3 {
+        let items = b.worker.claim_wait(3, LEASE, WAIT).await.unwrap();
+        assert!(!items.is_empty(), "the revoked holder's items came back");
+        again.extend(items);
+    }
+    let mut seqs: Vec<_> = again.iter().map(|i| (i.seq(), i.attempt())).collect();
+    seqs.sort();
+    let before: Vec<_> = held.iter().map(|i| (i.seq(), i.attempt() + 1)).collect();
+    assert_eq!(seqs, before, "each back once, with the next attempt");
+    // The revoked handle can no longer settle them.
+    let error = a
+        .worker
+        .ack(held[0].claim_token().unwrap())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            ChannelError::Revoked { .. } | ChannelError::StaleClaim { .. }
+        ),
+        "{error}"
+    );
+}
