@@ -82,7 +82,9 @@ impl<T: Send + Sync + 'static> WorkQueueHandle<T> {
     }
 
     /// Enqueues a batch in one request (needs WRITE), waiting until all of it fits.
-    /// Answers the seqs the items were given, which are consecutive.
+    /// Answers the seqs the items were given: consecutive on a queue of its own; on a
+    /// [shared](super::WorkQueueBuilder::shared) queue the first and last, with gaps
+    /// between where other kernels sent meanwhile.
     pub async fn send_batch<I, M>(&self, msgs: I) -> Result<RangeInclusive<Seq>, ChannelError>
     where
         I: IntoIterator<Item = M>,
@@ -145,7 +147,8 @@ impl<T: Send + Sync + 'static> WorkQueueHandle<T> {
     }
 
     /// Claims up to `max` items for `lease` (needs READ). Answers at once, with no items
-    /// if none are ready.
+    /// if none are ready; a [shared](super::WorkQueueBuilder::shared) queue with none
+    /// here first asks its server for what is ready there.
     pub async fn claim(
         &self,
         max: usize,
