@@ -99,3 +99,49 @@ fn a_kernel_whose_server_is_away_does_not_start_and_says_which_server() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_kernel_signs_in_with_the_configs_password_and_a_missing_nkey_file_is_named() {
+    let server =
+        exokern::nats::testing::TestServer::start_with(&["--user", "producer", "--pass", "s3cret"]);
+    let dir = tempfile::tempdir().unwrap();
+    let producer = config("producer.toml", &server.url(), "jobs", dir.path());
+    let text = std::fs::read_to_string(&producer).unwrap();
+    let signed = text.replace(
+        &format!("url = \"{}\"", server.url()),
+        &format!(
+            "url = \"{}\"\nuser = \"producer\"\npassword = \"s3cret\"",
+            server.url()
+        ),
+    );
+    std::fs::write(&producer, &signed).unwrap();
+    let output = Command::new(assert_cmd::cargo::cargo_bin("exokern"))
+        .arg("launch")
+        .arg(&producer)
+        .arg("--once")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let nkey = signed.replace(
+        "user = \"producer\"\npassword = \"s3cret\"",
+        "nkey_file = \"missing.nk\"",
+    );
+    std::fs::write(&producer, nkey).unwrap();
+    let output = Command::new(assert_cmd::cargo::cargo_bin("exokern"))
+        .arg("launch")
+        .arg(&producer)
+        .arg("--once")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("the nkey file") && stderr.contains("missing.nk"),
+        "{stderr}"
+    );
+}

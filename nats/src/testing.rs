@@ -25,6 +25,7 @@ pub struct TestServer {
     child: Option<Child>,
     port: u16,
     dir: tempfile::TempDir,
+    flags: Vec<String>,
 }
 
 /// The nats-server binary: `EXOKERN_NATS_SERVER`, or `nats-server` on the PATH.
@@ -35,10 +36,15 @@ fn binary() -> PathBuf {
 }
 
 impl TestServer {
-    /// Starts a server with JetStream on a free loopback port.
     /// Starts a server with JetStream on a free loopback port; panics, saying what to
     /// install, if there is no `nats-server` (`EXOKERN_NATS_SERVER`, or on the `PATH`).
     pub fn start() -> TestServer {
+        TestServer::start_with(&[])
+    }
+
+    /// Starts a server as [`start`](Self::start) does, with more of `nats-server`'s
+    /// flags: `["--user", "k", "--pass", "s3cret"]` to require a sign-in.
+    pub fn start_with(flags: &[&str]) -> TestServer {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free loopback port")
@@ -47,6 +53,7 @@ impl TestServer {
             child: None,
             port,
             dir: tempfile::tempdir().expect("a temporary store directory"),
+            flags: flags.iter().map(|flag| flag.to_string()).collect(),
         };
         server.run();
         server
@@ -56,6 +63,7 @@ impl TestServer {
         let child = Command::new(binary())
             .args(["-js", "-a", "127.0.0.1", "-p", &self.port.to_string(), "-sd"])
             .arg(self.dir.path())
+            .args(&self.flags)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

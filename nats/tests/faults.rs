@@ -207,3 +207,48 @@ async fn connecting_to_no_server_fails_at_once_naming_it() {
     let error = Nats::connect(NatsOptions::new(&url, "")).await.unwrap_err();
     assert!(matches!(error, NatsError::Invalid { .. }), "{error}");
 }
+
+#[actix_rt::test]
+async fn a_kernel_signs_in_with_its_credentials_and_a_wrong_one_is_refused_naming_the_server() {
+    use exokern_nats::Credentials;
+    let server = Server::start_with(&["--user", "kernel-a", "--pass", "s3cret"]);
+    let url = server.url();
+    let signed_in = NatsOptions::new(&url, "kernel-a").credentials(Credentials::UserPassword {
+        user: "kernel-a".into(),
+        password: "s3cret".into(),
+    });
+    let nats = Nats::connect(signed_in)
+        .await
+        .expect("the right password signs in");
+    let id = fresh_channel("auth");
+    nats.work_queue(&id, QueueSpec::default()).await.unwrap();
+
+    for wrong in [
+        Credentials::None,
+        Credentials::UserPassword {
+            user: "kernel-a".into(),
+            password: "guess".into(),
+        },
+        Credentials::Token("guess".into()),
+    ] {
+        let options = NatsOptions::new(&url, "intruder")
+            .credentials(wrong)
+            .answer_within(Duration::from_secs(2));
+        let error = Nats::connect(options).await.unwrap_err();
+        assert!(
+            matches!(&error, NatsError::Connect { url: named, .. } if named == &url),
+            "{error}"
+        );
+        assert!(
+            !error.to_string().contains("s3cret") && !error.to_string().contains("guess"),
+            "{error}"
+        );
+    }
+
+    let tokened = Server::start_with(&["--auth", "t0ken"]);
+    let options =
+        NatsOptions::new(tokened.url(), "kernel-a").credentials(Credentials::Token("t0ken".into()));
+    Nats::connect(options)
+        .await
+        .expect("the right token signs in");
+}
