@@ -516,3 +516,65 @@ async fn worker_registrations_are_bounded() {
         .await
         .unwrap();
 }
+
+#[actix_rt::test]
+async fn a_nack_with_a_delay_holds_the_item_back_until_the_delay_is_over() {
+    tokio::time::pause();
+    let (q, producer, consumer) = queue(10).await;
+    producer.send(1).await.unwrap();
+    producer.send(2).await.unwrap();
+    let first = consumer.claim(1, LEASE).await.unwrap();
+    consumer
+        .nack_after(token(&first[0]), Duration::from_secs(10), Some("busy"))
+        .await
+        .unwrap();
+    // Held back: the next claim gets the item behind it, and then nothing.
+    let next = consumer.claim(5, LEASE).await.unwrap();
+    assert_eq!(next.iter().map(|i| *i.payload()).collect::<Vec<_>>(), [2]);
+    consumer.ack(token(&next[0])).await.unwrap();
+    assert_eq!(
+        q.stats().await.unwrap().depth,
+        1,
+        "a held-back item is counted"
+    );
+    tokio::time::advance(Duration::from_secs(9)).await;
+    assert!(consumer.claim(5, LEASE).await.unwrap().is_empty());
+    // A waiting claim is answered once the delay is over.
+    let waiting = consumer.claim_wait(5, LEASE, Duration::from_secs(5));
+    let (again, ()) = tokio::join!(waiting, tokio::time::advance(Duration::from_secs(2)));
+    let again = again.unwrap();
+    assert_eq!((*again[0].payload(), again[0].attempt()), (1, 2));
+
+    let too_long = consumer
+        .nack_after(token(&again[0]), Duration::from_secs(8 * 24 * 3600), None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(too_long, ChannelError::InvalidArgument { .. }),
+        "{too_long}"
+    );
+    consumer.ack(token(&again[0])).await.unwrap();
+}
+
+#[actix_rt::test]
+async fn a_delayed_nack_of_the_last_attempt_dead_letters_at_once() {
+    tokio::time::pause();
+    let QueueWithDeadLetters {
+        producer,
+        worker,
+        ops,
+        ..
+    } = queue_with_dead_letters(|b| b.max_attempts(1)).await;
+    producer.send(5).await.unwrap();
+    let item = worker.claim(1, LEASE).await.unwrap();
+    worker
+        .nack_after(token(&item[0]), Duration::from_secs(60), Some("gave up"))
+        .await
+        .unwrap();
+    let dead = ops
+        .claim_wait(1, LEASE, Duration::from_secs(1))
+        .await
+        .unwrap();
+    assert_eq!(dead.len(), 1, "dead-lettered without waiting out the delay");
+    assert_eq!(*dead[0].payload().envelope().payload(), 5);
+}

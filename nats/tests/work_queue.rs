@@ -474,3 +474,30 @@ async fn revoking_a_holder_gives_its_claims_back_to_the_server_for_other_kernels
         "{error}"
     );
 }
+
+#[actix_rt::test]
+async fn a_nack_with_a_delay_is_held_back_by_the_server_for_every_kernel() {
+    let server = Shared::get();
+    let id = fresh_channel("delayed");
+    let a = kernel(&server.connect("kernel-a").await, &id, QueueSpec::default()).await;
+    let b = kernel(&server.connect("kernel-b").await, &id, QueueSpec::default()).await;
+    let seq = a.producer.send("later".to_string()).await.unwrap();
+    let first = a.worker.claim_wait(1, LEASE, WAIT).await.unwrap();
+    a.worker
+        .nack_after(
+            first[0].claim_token().unwrap(),
+            Duration::from_secs(2),
+            Some("busy"),
+        )
+        .await
+        .unwrap();
+    let early = b
+        .worker
+        .claim_wait(1, LEASE, Duration::from_millis(1200))
+        .await
+        .unwrap();
+    assert!(early.is_empty(), "held back by the server");
+    let again = b.worker.claim_wait(1, LEASE, WAIT).await.unwrap();
+    assert_eq!((again[0].seq(), again[0].attempt()), (seq, 2));
+    b.worker.ack(again[0].claim_token().unwrap()).await.unwrap();
+}

@@ -216,6 +216,21 @@ impl<T: Send + Sync + 'static> WorkQueueHandle<T> {
             .await
     }
 
+    /// Returns a claimed item to the queue once `delay` has passed, with an optional
+    /// reason; until then no one is delivered it. As with [`nack`](Self::nack), this was
+    /// an attempt, and past the last one the item is dead-lettered at once. A delay may be
+    /// at most a week. On a shared queue the server holds the item back, for every
+    /// kernel; on a durable one a restart makes it ready at once.
+    pub async fn nack_after(
+        &self,
+        token: ClaimToken,
+        delay: Duration,
+        reason: Option<&str>,
+    ) -> Result<(), ChannelError> {
+        self.settle_one(token, Settle::NackAfter(delay, reason.map(str::to_owned)))
+            .await
+    }
+
     /// Gives a claim a fresh lease of `lease` from now.
     pub async fn extend(&self, token: ClaimToken, lease: Duration) -> Result<(), ChannelError> {
         self.settle_one(token, Settle::Extend(lease)).await

@@ -244,6 +244,8 @@ impl<T: Send + Sync + 'static> Handler<Claim<T>> for ChannelActor<QueueState<T>>
 pub(crate) enum Settle {
     Ack,
     Nack(Option<String>),
+    /// A nack whose item becomes ready again only after the delay.
+    NackAfter(Duration, Option<String>),
     Extend(Duration),
     /// Give back an item the consumer was never handed (it sat in a crashed worker's
     /// buffer): it goes to the front again and the delivery does not count as an attempt.
@@ -308,6 +310,9 @@ impl<T: Send + Sync + 'static> ChannelActor<QueueState<T>> {
         self.kind.expire(&mut self.core, Instant::now());
         let problem = msg.claims.iter().find_map(|(_, how)| match how {
             Settle::Extend(lease) => lease_problem(*lease),
+            Settle::NackAfter(delay, _) if *delay > super::MAX_LEASE => {
+                Some("a retry may be delayed by at most a week (604800 s)")
+            }
             _ => None,
         });
         if let Some(problem) = problem {
@@ -318,6 +323,8 @@ impl<T: Send + Sync + 'static> ChannelActor<QueueState<T>> {
         let mut acks = Vec::new();
         // Items going back to the queue, and whether this delivery counts as an attempt.
         let mut back: Vec<(Queued<T>, bool)> = Vec::new();
+        // Items going back once their delay has passed.
+        let mut later: Vec<(Queued<T>, Duration)> = Vec::new();
         for (token, how) in msg.claims {
             let state = &mut self.kind;
             let live = state
@@ -346,6 +353,11 @@ impl<T: Send + Sync + 'static> ChannelActor<QueueState<T>> {
                     let mut item = state.unlease(token.seq).expect("checked live").item;
                     item.last_error = reason;
                     back.push((item, true));
+                }
+                Settle::NackAfter(delay, reason) => {
+                    let mut item = state.unlease(token.seq).expect("checked live").item;
+                    item.last_error = reason;
+                    later.push((item, delay));
                 }
                 Settle::Return => {
                     let mut item = state.unlease(token.seq).expect("checked live").item;
@@ -383,6 +395,9 @@ impl<T: Send + Sync + 'static> ChannelActor<QueueState<T>> {
             } else {
                 self.kind.ready.push_front(item);
             }
+        }
+        for (item, delay) in later {
+            self.kind.hold_back(&mut self.core, item, delay);
         }
         if let Some(id) = msg.retire {
             if self

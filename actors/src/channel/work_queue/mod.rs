@@ -27,7 +27,7 @@
 //! # }).unwrap();
 //! ```
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
@@ -241,6 +241,7 @@ impl<T: Send + Sync + 'static> WorkQueueBuilder<T> {
             journal,
             delivered_through: (Seq::ZERO, true),
             in_flight: FxHashMap::default(),
+            held_back: BTreeMap::new(),
             expiries: BTreeSet::new(),
             timer: None,
             workers: Vec::new(),

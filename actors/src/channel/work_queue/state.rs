@@ -1,6 +1,6 @@
 //! The queue itself, inside its actor: ready items, leases, workers, waiting claims.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::ops::RangeInclusive;
 use std::sync::Arc;
 use std::time::Duration;
@@ -80,6 +80,8 @@ pub(crate) struct QueueState<T: Send + Sync + 'static> {
     /// has it yet.
     pub(super) delivered_through: (Seq, bool),
     pub(super) in_flight: FxHashMap<Seq, Lease<T>>,
+    /// Items nacked with a delay, by when they are ready again.
+    pub(super) held_back: BTreeMap<(Instant, Seq), Queued<T>>,
     pub(super) expiries: BTreeSet<(Instant, Seq)>,
     pub(super) timer: Option<(Instant, SpawnHandle)>,
     pub(super) workers: Vec<Worker<T>>,
@@ -198,6 +200,22 @@ impl<T: Send + Sync + 'static> QueueState<T> {
                 self.ready.push_front(item)
             }
         }
+    }
+
+    /// Holds a nacked item back for `delay`, or dead-letters it if it has had all its
+    /// attempts.
+    pub(super) fn hold_back(&mut self, core: &mut Core, item: Queued<T>, delay: Duration) {
+        if self.remote.is_some() {
+            return self.give_back(&core.id, item, Some(delay));
+        }
+        if self.max_attempts.is_some_and(|max| item.attempts >= max) {
+            return self.requeue(core, item);
+        }
+        if let Some(journal) = &self.journal {
+            journal::mark(journal, &item, None);
+        }
+        let seq = item.envelope.seq();
+        self.held_back.insert((Instant::now() + delay, seq), item);
     }
 
     /// The staged items with seqs in `range`.
@@ -388,8 +406,20 @@ impl<T: Send + Sync + 'static> QueueState<T> {
         true
     }
 
-    /// Returns expired leases to the queue.
+    /// Returns expired leases to the queue, and held-back items whose delay is over.
     pub(super) fn expire(&mut self, core: &mut Core, now: Instant) {
+        let mut due = Vec::new();
+        while let Some(entry) = self.held_back.first_entry() {
+            if entry.key().0 > now {
+                break;
+            }
+            due.push(entry.remove());
+        }
+        // Each goes to the front: the latest first, so they keep their order.
+        due.sort_unstable_by_key(|item| std::cmp::Reverse(item.envelope.seq()));
+        for item in due {
+            self.ready.push_front(item);
+        }
         while let Some(&(deadline, seq)) = self.expiries.first() {
             if deadline > now {
                 break;
@@ -468,7 +498,9 @@ impl<T: Send + Sync + 'static> ChannelActor<QueueState<T>> {
 
     /// Keeps one timer armed for the earliest lease deadline.
     pub(super) fn arm_timer(&mut self, ctx: &mut Ctx<T>) {
-        let next = self.kind.expiries.first().map(|&(deadline, _)| deadline);
+        let lease = self.kind.expiries.first().map(|&(deadline, _)| deadline);
+        let delay = self.kind.held_back.keys().next().map(|&(ready, _)| ready);
+        let next = lease.into_iter().chain(delay).min();
         match (next, &self.kind.timer) {
             (Some(deadline), Some((armed, _))) if *armed <= deadline => return,
             (None, None) => return,
@@ -527,7 +559,7 @@ impl<T: Send + Sync + 'static> Kind for QueueState<T> {
     }
 
     fn pending(&self) -> u64 {
-        (self.staged.len() + self.ready.len() + self.in_flight.len()) as u64
+        (self.staged.len() + self.ready.len() + self.held_back.len() + self.in_flight.len()) as u64
     }
 
     fn close(&mut self, core: &mut Core) -> u64 {
@@ -540,9 +572,11 @@ impl<T: Send + Sync + 'static> Kind for QueueState<T> {
             // A durable queue's items stay in its store, for the next start.
             self.staged.clear();
             self.ready.clear();
+            self.held_back.clear();
             self.in_flight.clear();
         }
         let mut leftovers: Vec<Queued<T>> = self.in_flight.drain().map(|(_, l)| l.item).collect();
+        leftovers.extend(std::mem::take(&mut self.held_back).into_values());
         leftovers.sort_by_key(|item| item.envelope.seq());
         leftovers.extend(self.ready.drain(..));
         self.expiries.clear();
@@ -570,7 +604,7 @@ impl<T: Send + Sync + 'static> Kind for QueueState<T> {
             // A shared queue's sends are counted once its server kept them.
             stats.accepted += remote.accepted();
         }
-        stats.depth = (self.staged.len() + self.ready.len()) as u64;
+        stats.depth = (self.staged.len() + self.ready.len() + self.held_back.len()) as u64;
         stats.in_flight = self.in_flight.len() as u64;
         stats.lag = self
             .workers
