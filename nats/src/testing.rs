@@ -35,6 +35,27 @@ fn binary() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("nats-server"))
 }
 
+/// Whether this machine has a NATS server for tests: `EXOKERN_NATS_URL` names one, or
+/// `nats-server` can be started. On a machine with nothing but Rust, as the README's
+/// quick start promises, tests that need a server call this first and skip, saying so;
+/// CI sets `EXOKERN_REQUIRE_NATS`, and there a missing server fails them instead.
+pub fn available() -> bool {
+    if std::env::var_os("EXOKERN_NATS_URL").is_some() {
+        return true;
+    }
+    let found = Command::new(binary())
+        .arg("--version")
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if !found && std::env::var_os("EXOKERN_REQUIRE_NATS").is_none() {
+        eprintln!(
+            "skipped: this test needs nats-server (Debian's `nats-server` package, or its path in EXOKERN_NATS_SERVER); .ci/run installs it and fails without it"
+        );
+        return false;
+    }
+    true
+}
+
 impl TestServer {
     /// Starts a server with JetStream on a free loopback port; panics, saying what to
     /// install, if there is no `nats-server` (`EXOKERN_NATS_SERVER`, or on the `PATH`).

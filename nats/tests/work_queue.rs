@@ -43,6 +43,9 @@ async fn kernel(nats: &Nats, id: &ChannelId, spec: QueueSpec) -> Kernel {
 
 #[actix_rt::test]
 async fn a_send_is_claimed_with_the_servers_seq_and_an_ack_removes_it() {
+    if !common::available() {
+        return;
+    }
     let server = Shared::get();
     let nats = server.connect("kernel-a").await;
     let id = fresh_channel("basic");
@@ -90,6 +93,9 @@ async fn a_send_is_claimed_with_the_servers_seq_and_an_ack_removes_it() {
 
 #[actix_rt::test]
 async fn two_kernels_share_the_items_and_each_is_acked_once() {
+    if !common::available() {
+        return;
+    }
     let server = Shared::get();
     let id = fresh_channel("shared");
     let a = kernel(&server.connect("kernel-a").await, &id, QueueSpec::default()).await;
@@ -154,6 +160,9 @@ async fn two_kernels_share_the_items_and_each_is_acked_once() {
 
 #[actix_rt::test]
 async fn a_nacked_item_comes_back_with_the_next_attempt_in_either_kernel() {
+    if !common::available() {
+        return;
+    }
     let server = Shared::get();
     let id = fresh_channel("nack");
     let a = kernel(&server.connect("kernel-a").await, &id, QueueSpec::default()).await;
@@ -182,6 +191,9 @@ async fn a_nacked_item_comes_back_with_the_next_attempt_in_either_kernel() {
 
 #[actix_rt::test]
 async fn a_forged_token_is_refused_and_changes_nothing() {
+    if !common::available() {
+        return;
+    }
     let server = Shared::get();
     let id = fresh_channel("forged");
     let a = kernel(&server.connect("kernel-a").await, &id, QueueSpec::default()).await;
@@ -205,6 +217,9 @@ async fn a_forged_token_is_refused_and_changes_nothing() {
 
 #[actix_rt::test]
 async fn an_expired_lease_gives_the_item_back_with_the_next_attempt() {
+    if !common::available() {
+        return;
+    }
     let server = Shared::get();
     let id = fresh_channel("lease");
     let a = kernel(&server.connect("kernel-a").await, &id, QueueSpec::default()).await;
@@ -226,6 +241,9 @@ async fn an_expired_lease_gives_the_item_back_with_the_next_attempt() {
 
 #[actix_rt::test]
 async fn an_item_past_its_attempts_goes_to_the_dead_letter_stream_with_its_reason() {
+    if !common::available() {
+        return;
+    }
     let server = Shared::get();
     let nats = server.connect("kernel-a").await;
     let id = fresh_channel("dead");
@@ -279,6 +297,9 @@ async fn an_item_past_its_attempts_goes_to_the_dead_letter_stream_with_its_reaso
 
 #[actix_rt::test]
 async fn a_full_stream_refuses_a_send_with_full() {
+    if !common::available() {
+        return;
+    }
     let server = Shared::get();
     let id = fresh_channel("full");
     let a = kernel(
@@ -301,6 +322,9 @@ async fn a_full_stream_refuses_a_send_with_full() {
 
 #[actix_rt::test]
 async fn a_kernel_asking_for_other_settings_is_refused_by_name() {
+    if !common::available() {
+        return;
+    }
     let server = Shared::get();
     let nats = server.connect("kernel-a").await;
     let id = fresh_channel("mismatch");
@@ -342,6 +366,9 @@ async fn a_kernel_asking_for_other_settings_is_refused_by_name() {
 
 #[actix_rt::test]
 async fn a_claim_that_does_not_wait_answers_at_once_on_an_empty_queue() {
+    if !common::available() {
+        return;
+    }
     let server = Shared::get();
     let id = fresh_channel("empty");
     let a = kernel(&server.connect("kernel-a").await, &id, QueueSpec::default()).await;
@@ -352,6 +379,9 @@ async fn a_claim_that_does_not_wait_answers_at_once_on_an_empty_queue() {
 
 #[actix_rt::test]
 async fn a_message_that_did_not_come_from_a_kernel_is_dead_lettered_and_never_delivered() {
+    if !common::available() {
+        return;
+    }
     let server = Shared::get();
     let id = fresh_channel("forged-msg");
     let a = kernel(&server.connect("kernel-a").await, &id, QueueSpec::default()).await;
@@ -413,6 +443,9 @@ async fn a_message_that_did_not_come_from_a_kernel_is_dead_lettered_and_never_de
 
 #[actix_rt::test]
 async fn a_lease_longer_than_the_ack_wait_is_kept_alive_and_no_other_kernel_gets_the_item() {
+    if !common::available() {
+        return;
+    }
     let server = Shared::get();
     let id = fresh_channel("long-lease");
     let spec = QueueSpec::default().ack_wait(Duration::from_secs(1));
@@ -440,6 +473,9 @@ async fn a_lease_longer_than_the_ack_wait_is_kept_alive_and_no_other_kernel_gets
 
 #[actix_rt::test]
 async fn revoking_a_holder_gives_its_claims_back_to_the_server_for_other_kernels() {
+    if !common::available() {
+        return;
+    }
     let server = Shared::get();
     let id = fresh_channel("revoked");
     let a = kernel(&server.connect("kernel-a").await, &id, QueueSpec::default()).await;
@@ -477,6 +513,9 @@ async fn revoking_a_holder_gives_its_claims_back_to_the_server_for_other_kernels
 
 #[actix_rt::test]
 async fn a_nack_with_a_delay_is_held_back_by_the_server_for_every_kernel() {
+    if !common::available() {
+        return;
+    }
     let server = Shared::get();
     let id = fresh_channel("delayed");
     let a = kernel(&server.connect("kernel-a").await, &id, QueueSpec::default()).await;

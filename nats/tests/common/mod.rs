@@ -2,4 +2,6 @@
 
 #![allow(unused_imports, unreachable_pub)]
 
-pub use exokern_nats::testing::{fresh_channel, SharedServer as Shared, TestServer as Server};
+pub use exokern_nats::testing::{
+    available, fresh_channel, SharedServer as Shared, TestServer as Server,
+};
