@@ -4,8 +4,8 @@
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::StoreError;
-use crate::envelope::{Envelope, Metadata, SharedEnvelope};
+use super::{Origin, Publication, StoreError};
+use crate::envelope::{Envelope, Metadata, Outgoing, SharedEnvelope};
 use crate::ids::{ChannelId, MessageId, Seq, SystemId};
 
 #[derive(Serialize)]
@@ -88,23 +88,26 @@ pub(crate) fn decode_envelope<T: DeserializeOwned>(
     ))
 }
 
-/// The envelope a shared channel's server delivered as `record`, with the headers the
-/// sending kernel set: its name and the sending system's. A message without them, or
-/// whose sender differs from its record's, did not come from a kernel.
-pub(crate) fn decode_from_kernel<T: DeserializeOwned>(
+/// The envelope a shared channel's server delivered as `record`, with the marks the
+/// sending kernel set beside it: its name and the sending system's. A message without
+/// them, or whose sender differs from its record's, did not come from a kernel.
+fn decode_from_kernel<T: DeserializeOwned>(
     channel: &ChannelId,
     seq: Seq,
     record: &[u8],
-    kernel: Option<&str>,
-    sender: Option<&str>,
+    origin: &Origin,
 ) -> Result<SharedEnvelope<T>, StoreError> {
     let unverified = |detail: String| StoreError::Unverified {
         log: channel.to_string(),
         seq: seq.get(),
         detail,
     };
-    let kernel = kernel.ok_or_else(|| unverified("it carries no kernel name".to_owned()))?;
+    let kernel = origin
+        .kernel
+        .as_deref()
+        .ok_or_else(|| unverified("it carries no kernel name".to_owned()))?;
     let envelope = decode_envelope::<T>(channel, seq, record)?;
+    let sender = origin.sender.as_deref();
     if sender != Some(envelope.sender().as_str()) {
         return Err(unverified(format!(
             "its record names the sender `{}`, its headers {sender:?}",
@@ -114,6 +117,57 @@ pub(crate) fn decode_from_kernel<T: DeserializeOwned>(
     let envelope = std::sync::Arc::try_unwrap(envelope)
         .unwrap_or_else(|_| unreachable!("a decoded envelope is not shared yet"));
     Ok(std::sync::Arc::new(envelope.sent_by_kernel(kernel)))
+}
+
+/// How a record a server delivered becomes an envelope of the payload type.
+type Decode<T> = fn(&ChannelId, Seq, &[u8], &Origin) -> Result<SharedEnvelope<T>, StoreError>;
+
+/// How a shared channel's envelopes go to its server and come back, typed by the
+/// payload: made where the payload's serde bounds are in scope, used where they are
+/// not.
+pub(crate) struct SharedCodec<T> {
+    encode: fn(&Envelope<T>) -> Vec<u8>,
+    decode: Decode<T>,
+}
+
+impl<T> SharedCodec<T> {
+    pub(crate) fn new() -> SharedCodec<T>
+    where
+        T: Serialize + DeserializeOwned,
+    {
+        SharedCodec {
+            encode: encode_envelope::<T>,
+            decode: decode_from_kernel::<T>,
+        }
+    }
+
+    /// The record `envelope` is published as.
+    pub(crate) fn encode(&self, envelope: &Envelope<T>) -> Vec<u8> {
+        (self.encode)(envelope)
+    }
+
+    /// Stamps `outgoing` as `holder` sends it on `channel`, for the server to keep: the
+    /// server gives the seq, so the record holds none.
+    pub(crate) fn publication(
+        &self,
+        channel: &ChannelId,
+        holder: &SystemId,
+        outgoing: Outgoing<T>,
+    ) -> Publication {
+        let envelope = Envelope::stamp(channel, Seq::ZERO, holder, None, outgoing);
+        Publication::new(envelope.id(), holder.clone(), self.encode(&envelope))
+    }
+
+    /// The envelope the server delivered at `seq`, if a kernel sent it.
+    pub(crate) fn decode(
+        &self,
+        channel: &ChannelId,
+        seq: Seq,
+        record: &[u8],
+        origin: &Origin,
+    ) -> Result<SharedEnvelope<T>, StoreError> {
+        (self.decode)(channel, seq, record, origin)
+    }
 }
 
 #[cfg(test)]

@@ -29,7 +29,8 @@ mod error;
 mod journal;
 mod shared;
 
-pub(crate) use codec::{decode_envelope, decode_from_kernel, encode_envelope};
+pub(crate) use codec::SharedCodec;
+use codec::{decode_envelope, encode_envelope};
 pub use error::StoreError;
 pub(crate) use journal::{opener, Journal, OpenJournal, Reopened};
 pub use shared::{

@@ -13,9 +13,8 @@ use tokio::sync::oneshot;
 use super::state::{BroadcastState, Publish};
 use crate::channel::actor::ChannelActor;
 use crate::channel::ChannelError;
-use crate::envelope::Envelope;
 use crate::ids::Seq;
-use crate::store::{Followed, Publication, StoreError};
+use crate::store::{Followed, StoreError};
 
 /// How long to wait before following again after the stream broke off.
 const REFOLLOW_AFTER: Duration = Duration::from_millis(500);
@@ -91,10 +90,7 @@ impl<T: Send + Sync + 'static> ChannelActor<BroadcastState<T>> {
         ctx: &mut Ctx<T>,
     ) -> Response<Result<Seq, ChannelError>> {
         let remote = self.kind.remote.as_ref().expect("a shared broadcast");
-        let holder = grant.holder();
-        // The server gives the seq; the record does not hold it.
-        let envelope = Envelope::stamp(&self.core.id, Seq::ZERO, holder, None, msg);
-        let item = Publication::new(envelope.id(), holder.clone(), (remote.encode)(&envelope));
+        let item = remote.codec.publication(&self.core.id, grant.holder(), msg);
         let published = remote.stream.publish(item);
         let channel = self.core.id.clone();
         // Read back here only if a holder here may read it.

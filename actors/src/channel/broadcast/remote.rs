@@ -16,14 +16,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::sync::oneshot;
 
-use crate::envelope::{Envelope, SharedEnvelope};
+use crate::envelope::SharedEnvelope;
 use crate::ids::{ChannelId, Seq};
-use crate::store::{decode_from_kernel, encode_envelope, Followed, SharedStream, StoreError};
-
-/// How a followed record, with the marks of the kernel that sent it, becomes an envelope
-/// of the channel's payload type.
-pub(super) type Decode<T> =
-    fn(&ChannelId, Seq, &[u8], Option<&str>, Option<&str>) -> Result<SharedEnvelope<T>, StoreError>;
+use crate::store::{Followed, SharedCodec, SharedStream, StoreError};
 
 /// What the actor of a shared broadcast holds beside the state every broadcast has.
 pub(super) struct Remote<T> {
@@ -37,8 +32,7 @@ pub(super) struct Remote<T> {
     /// Messages this kernel published while it did not follow, once the server kept
     /// them: a following kernel counts what comes back instead.
     pub(super) published_unfollowed: Arc<AtomicU64>,
-    pub(super) encode: fn(&Envelope<T>) -> Vec<u8>,
-    pub(super) decode: Decode<T>,
+    pub(super) codec: SharedCodec<T>,
 }
 
 impl<T> Remote<T> {
@@ -51,8 +45,7 @@ impl<T> Remote<T> {
             waiting: BTreeMap::new(),
             following: false,
             published_unfollowed: Arc::default(),
-            encode: encode_envelope::<T>,
-            decode: decode_from_kernel::<T>,
+            codec: SharedCodec::new(),
         }
     }
 
@@ -62,13 +55,8 @@ impl<T> Remote<T> {
         channel: &ChannelId,
         followed: &Followed,
     ) -> Result<SharedEnvelope<T>, StoreError> {
-        (self.decode)(
-            channel,
-            followed.seq,
-            &followed.record,
-            followed.origin.kernel.as_deref(),
-            followed.origin.sender.as_deref(),
-        )
+        self.codec
+            .decode(channel, followed.seq, &followed.record, &followed.origin)
     }
 
     /// Answers the publishers whose messages are in, up to `through`.

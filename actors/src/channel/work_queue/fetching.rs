@@ -46,7 +46,7 @@ impl<T: Send + Sync + 'static> QueueState<T> {
                 let reason = DeadLetterReason::MaxAttempts {
                     last_error: item.last_error,
                 };
-                let record = (remote.encode)(&item.envelope);
+                let record = remote.codec.encode(&item.envelope);
                 if let Some(work) = remote.bury(seq, letter(seq, item.attempts, &reason, &record)) {
                     settle_in_background(channel, seq, "a dead letter", work);
                 }
@@ -111,14 +111,9 @@ impl<T: Send + Sync + 'static> QueueState<T> {
     fn take_in(&mut self, channel: &ChannelId, fetched: Fetched) {
         let seq = fetched.seq;
         let remote = self.remote.as_mut().expect("a shared queue");
-        let origin = &fetched.origin;
-        let decoded = (remote.decode)(
-            channel,
-            seq,
-            &fetched.record,
-            origin.kernel.as_deref(),
-            origin.sender.as_deref(),
-        );
+        let decoded = remote
+            .codec
+            .decode(channel, seq, &fetched.record, &fetched.origin);
         let envelope = match decoded {
             Ok(envelope) => envelope,
             Err(error) => {

@@ -1,6 +1,7 @@
 //! The messages a work queue's actor handles, one handler each.
 
 use std::ops::RangeInclusive;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,7 +12,7 @@ use tokio::time::Instant;
 use super::item::Queued;
 use super::lease_problem;
 use super::options::{SettleReport, WorkerId, WorkerOptions};
-use super::remote::{self, count_accepted, Remote};
+use super::remote::{self, Remote};
 use super::state::{Ctx, QueueState, Staged, WaitingClaim, Worker};
 use super::token::ClaimToken;
 use crate::channel::access::ChannelAccess;
@@ -23,7 +24,7 @@ use crate::channel::{ChannelError, CloseReason, MAX_BATCH};
 use crate::envelope::{Envelope, Outgoing};
 use crate::ids::{ChannelId, Seq};
 use crate::rights::Rights;
-use crate::store::{Pending, Publication, Settlement, StoreError};
+use crate::store::{Pending, Settlement, StoreError};
 
 pub(crate) struct Enqueue<T> {
     pub(super) grant: Arc<ChannelAccess>,
@@ -118,11 +119,7 @@ fn publish<T: Send + Sync + 'static>(
     let items = msg
         .msgs
         .into_iter()
-        .map(|outgoing| {
-            // The server gives the seq; the record does not hold it.
-            let envelope = Envelope::stamp(channel, Seq::ZERO, holder, None, outgoing);
-            Publication::new(envelope.id(), holder.clone(), (remote.encode)(&envelope))
-        })
+        .map(|outgoing| remote.codec.publication(channel, holder, outgoing))
         .collect();
     let published = remote.queue.publish(items);
     let accepted = Arc::clone(&remote.accepted);
@@ -140,7 +137,7 @@ fn publish<T: Send + Sync + 'static>(
             },
         })?;
         drop(permit);
-        count_accepted(&accepted, seqs.len());
+        accepted.fetch_add(seqs.len() as u64, Ordering::Relaxed);
         match (seqs.first(), seqs.last()) {
             (Some(&first), Some(&last)) => Ok(first..=last),
             _ => Err(ChannelError::Store {

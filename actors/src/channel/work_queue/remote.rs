@@ -18,11 +18,8 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use super::dead_letter::DeadLetterReason;
-use crate::envelope::{Envelope, SharedEnvelope};
 use crate::ids::{ChannelId, Seq};
-use crate::store::{
-    decode_from_kernel, encode_envelope, DeliveryTag, Pending, Settlement, SharedQueue, StoreError,
-};
+use crate::store::{DeliveryTag, Pending, Settlement, SharedCodec, SharedQueue};
 
 /// How long one round of fetching waits on the server for items before it is asked
 /// again: long enough that an idle queue costs little, short enough that a server
@@ -46,11 +43,6 @@ pub(super) struct Held {
     pub(super) since: Instant,
 }
 
-/// How a fetched record, with the marks of the kernel that sent it, becomes an envelope
-/// of the queue's payload type.
-pub(super) type Decode<T> =
-    fn(&ChannelId, Seq, &[u8], Option<&str>, Option<&str>) -> Result<SharedEnvelope<T>, StoreError>;
-
 /// What the actor of a shared queue holds beside the queue state every queue has.
 pub(super) struct Remote<T> {
     pub(super) queue: Arc<dyn SharedQueue>,
@@ -67,8 +59,7 @@ pub(super) struct Remote<T> {
     pub(super) sweeping: bool,
     /// Items the server has kept for this kernel's senders.
     pub(super) accepted: Arc<AtomicU64>,
-    pub(super) encode: fn(&Envelope<T>) -> Vec<u8>,
-    pub(super) decode: Decode<T>,
+    pub(super) codec: SharedCodec<T>,
 }
 
 impl<T> Remote<T> {
@@ -85,8 +76,7 @@ impl<T> Remote<T> {
             keeping_alive: false,
             sweeping: false,
             accepted: Arc::default(),
-            encode: encode_envelope::<T>,
-            decode: decode_from_kernel::<T>,
+            codec: SharedCodec::new(),
         }
     }
 
@@ -153,9 +143,4 @@ pub(super) fn settle_in_background(
             tracing::warn!(%channel, %seq, %error, "{what} did not reach the server; it delivers the item again once its ack wait passes");
         }
     });
-}
-
-/// The accepted count of a shared queue: what the server kept for this kernel's senders.
-pub(super) fn count_accepted(accepted: &AtomicU64, n: usize) {
-    accepted.fetch_add(n as u64, Ordering::Relaxed);
 }
