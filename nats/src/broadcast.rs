@@ -7,15 +7,20 @@ use async_nats::jetstream::consumer::pull::OrderedConfig;
 use async_nats::jetstream::consumer::DeliverPolicy;
 use async_nats::jetstream::stream::{self, DiscardPolicy, RetentionPolicy, StorageType};
 use async_nats::jetstream::Message;
-use exokern_actors::store::{Followed, Following, Pending, Publication, SharedStream, StoreError};
+use exokern_actors::store::{Followed, Following, Pending, Publication, SharedStream};
 use exokern_actors::{ChannelId, Seq};
 use futures_util::stream::{self as streams, StreamExt};
 use tokio::time::Instant;
 
+use crate::batches::in_batches;
 use crate::connection::Nats;
 use crate::naming;
 use crate::publishing::Publisher;
+use crate::setup::{check_same, create_stream};
 use crate::NatsError;
+
+/// The most followed messages taken in together.
+const FOLLOW_BATCH: usize = 256;
 
 /// How a shared broadcast is kept on the server; every kernel sharing it must declare
 /// it alike.
@@ -94,8 +99,8 @@ impl Nats {
             storage: StorageType::File,
             ..Default::default()
         };
-        let held = crate::queue::create_stream(&self.shared.jetstream, config).await?;
-        crate::queue::check_same(&name, "retention", held.max_messages, spec.retention as i64)?;
+        let held = create_stream(&self.shared.jetstream, config).await?;
+        check_same(&name, "retention", held.max_messages, spec.retention as i64)?;
         let mut handle =
             self.shared
                 .jetstream
@@ -190,9 +195,8 @@ impl SharedStream for NatsStream {
     fn publish(&self, item: Publication) -> Pending<Seq> {
         let inner = Arc::clone(&self.inner);
         Box::pin(async move {
-            let deadline = Instant::now() + inner.publisher.connected().retry_for;
-            let sent = inner.publisher.send(&item).await;
-            inner.publisher.confirm(&item, sent, deadline).await
+            let seqs = inner.publisher.publish(std::slice::from_ref(&item)).await?;
+            Ok(seqs[0])
         })
     }
 
@@ -225,31 +229,7 @@ impl SharedStream for NatsStream {
                 }
             }
         };
-        Box::pin(
-            streams::once(opened)
-                .flatten()
-                .ready_chunks(256)
-                .flat_map(|chunk| {
-                    let mut followed = Vec::with_capacity(chunk.len());
-                    let mut failed = None;
-                    for message in chunk {
-                        match message {
-                            Ok(message) if failed.is_none() => followed.push(message),
-                            Ok(_) => {}
-                            Err(error) => failed = failed.or(Some(Err(error))),
-                        }
-                    }
-                    streams::iter(std::iter::once(Ok(followed)).chain(failed))
-                })
-                // After an error the stream ends: the channel follows again from what it has.
-                .scan(false, |broke, item: Result<Vec<Followed>, StoreError>| {
-                    if *broke {
-                        return std::future::ready(None);
-                    }
-                    *broke = item.is_err();
-                    std::future::ready(Some(item))
-                }),
-        )
+        in_batches(opened, FOLLOW_BATCH)
     }
 
     fn retention(&self) -> usize {

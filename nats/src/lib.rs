@@ -53,6 +53,7 @@
 //! }
 //! ```
 
+mod batches;
 mod broadcast;
 mod connection;
 mod error;
@@ -60,6 +61,7 @@ mod naming;
 mod options;
 mod publishing;
 mod queue;
+mod setup;
 pub mod testing;
 
 pub use broadcast::{NatsStream, StreamSpec};

@@ -67,6 +67,22 @@ impl Publisher {
         &self.stream
     }
 
+    /// Publishes `items` in order, every one sent before the first answer is awaited
+    /// (one round trip for the batch), each sent again while the server cannot be
+    /// reached, within the kernel's bound. Answers their seqs.
+    pub(crate) async fn publish(&self, items: &[Publication]) -> Result<Vec<Seq>, StoreError> {
+        let deadline = Instant::now() + self.nats.retry_for;
+        let mut sent = Vec::with_capacity(items.len());
+        for item in items {
+            sent.push(self.send(item).await);
+        }
+        let mut seqs = Vec::with_capacity(items.len());
+        for (item, sent) in items.iter().zip(sent) {
+            seqs.push(self.confirm(item, sent, deadline).await?);
+        }
+        Ok(seqs)
+    }
+
     /// A maker of [`StoreError::Unavailable`] that outlives the publisher.
     pub(crate) fn unavailable_fn(&self) -> impl Fn(String) -> StoreError + Send + 'static {
         let server = self.nats.url.clone();
@@ -90,7 +106,7 @@ impl Publisher {
         }
     }
 
-    pub(crate) async fn send(&self, item: &Publication) -> Result<PublishAckFuture, PublishError> {
+    async fn send(&self, item: &Publication) -> Result<PublishAckFuture, PublishError> {
         let mut headers = HeaderMap::new();
         headers.insert("Nats-Msg-Id", item.id.to_string().as_str());
         headers.insert(KERNEL_HEADER, self.nats.kernel.as_str());
@@ -103,7 +119,7 @@ impl Publisher {
 
     /// Waits for the server to keep `item`, sending it again while the server cannot
     /// be reached, until `deadline`.
-    pub(crate) async fn confirm(
+    async fn confirm(
         &self,
         item: &Publication,
         mut sent: Result<PublishAckFuture, PublishError>,

@@ -13,11 +13,12 @@ use exokern_actors::store::{
 };
 use exokern_actors::{ChannelId, Seq};
 use futures_util::stream::{self as streams, StreamExt};
-use tokio::time::Instant;
 
-use crate::connection::{Connected, Nats};
+use crate::batches::in_batches;
+use crate::connection::Nats;
 use crate::naming::{self, WORKERS};
 use crate::publishing::Publisher;
+use crate::setup::{check_same, create_stream};
 use crate::NatsError;
 
 /// How long a fetch of what is ready now may stay open on the server.
@@ -91,8 +92,6 @@ pub struct NatsQueue {
 
 #[derive(Debug)]
 struct Inner {
-    nats: Arc<Connected>,
-    stream: String,
     publisher: Publisher,
     dead: String,
     consumer: PullConsumer,
@@ -186,10 +185,8 @@ impl Nats {
         )?;
         Ok(Arc::new(NatsQueue {
             inner: Arc::new(Inner {
-                nats: Arc::clone(&self.shared),
                 publisher: Publisher::new(Arc::clone(&self.shared), channel, &stream, items)
                     .bounded(spec.capacity),
-                stream,
                 dead,
                 consumer,
                 ack_wait: spec.ack_wait,
@@ -199,61 +196,10 @@ impl Nats {
     }
 }
 
-/// Creates a stream, or finds it as another kernel created it.
-pub(crate) async fn create_stream(
-    jetstream: &async_nats::jetstream::Context,
-    config: stream::Config,
-) -> Result<stream::Config, NatsError> {
-    let name = config.name.clone();
-    match jetstream.get_or_create_stream(config.clone()).await {
-        Ok(mut stream) => {
-            let info = stream.info().await.map_err(|e| NatsError::Setup {
-                what: name.clone(),
-                detail: e.to_string(),
-            })?;
-            let held = info.config.clone();
-            check_same(
-                &name,
-                "retention",
-                format!("{:?}", held.retention),
-                format!("{:?}", config.retention),
-            )?;
-            check_same(
-                &name,
-                "subjects",
-                held.subjects.join(","),
-                config.subjects.join(","),
-            )?;
-            Ok(held)
-        }
-        Err(e) => Err(NatsError::Setup {
-            what: name,
-            detail: e.to_string(),
-        }),
-    }
-}
-
-pub(crate) fn check_same<V: PartialEq + ToString>(
-    stream: &str,
-    setting: &'static str,
-    theirs: V,
-    ours: V,
-) -> Result<(), NatsError> {
-    if theirs == ours {
-        return Ok(());
-    }
-    Err(NatsError::Mismatch {
-        stream: stream.to_owned(),
-        setting,
-        theirs: theirs.to_string(),
-        ours: ours.to_string(),
-    })
-}
-
 impl NatsQueue {
     /// The stream the queue is kept in.
     pub fn stream(&self) -> &str {
-        &self.inner.stream
+        self.inner.publisher.stream()
     }
 }
 
@@ -284,20 +230,7 @@ impl Inner {
 impl SharedQueue for NatsQueue {
     fn publish(&self, items: Vec<Publication>) -> Pending<Vec<Seq>> {
         let this = Arc::clone(&self.inner);
-        Box::pin(async move {
-            let deadline = Instant::now() + this.nats.retry_for;
-            // Every item goes out before the first answer is awaited: one round trip
-            // for the batch, not one per item.
-            let mut sent = Vec::with_capacity(items.len());
-            for item in &items {
-                sent.push(this.publisher.send(item).await);
-            }
-            let mut seqs = Vec::with_capacity(items.len());
-            for (item, sent) in items.iter().zip(sent) {
-                seqs.push(this.publisher.confirm(item, sent, deadline).await?);
-            }
-            Ok(seqs)
-        })
+        Box::pin(async move { this.publisher.publish(&items).await })
     }
 
     fn fetch(&self, max: usize, wait: Option<Duration>) -> Deliveries {
@@ -346,22 +279,7 @@ impl SharedQueue for NatsQueue {
                 }
             }
         };
-        Box::pin(
-            streams::once(opened)
-                .flatten()
-                .ready_chunks(max.max(1))
-                .flat_map(|chunk| {
-                    let mut fetched = Vec::with_capacity(chunk.len());
-                    let mut failed = Vec::new();
-                    for delivery in chunk {
-                        match delivery {
-                            Ok(delivery) => fetched.push(delivery),
-                            Err(error) => failed.push(Err(error)),
-                        }
-                    }
-                    streams::iter(std::iter::once(Ok(fetched)).chain(failed))
-                }),
-        )
+        in_batches(opened, max)
     }
 
     fn settle(&self, tag: &DeliveryTag, how: Settlement) -> Pending<()> {
@@ -369,7 +287,7 @@ impl SharedQueue for NatsQueue {
         let reply = tag.as_str().to_owned();
         Box::pin(async move {
             let queue = &this;
-            let client = &queue.nats.client;
+            let client = &queue.publisher.connected().client;
             match how {
                 // An ack is answered only once the server confirms it, so an ack the
                 // caller was told of is one the server has.
@@ -408,7 +326,8 @@ impl SharedQueue for NatsQueue {
         Box::pin(async move {
             let queue = &this;
             let kept = queue
-                .nats
+                .publisher
+                .connected()
                 .jetstream
                 .publish(queue.dead.clone(), letter.into())
                 .await
@@ -423,7 +342,8 @@ impl SharedQueue for NatsQueue {
                     .unavailable(format!("a dead letter was not kept ({e})"))
             })?;
             queue
-                .nats
+                .publisher
+                .connected()
                 .client
                 .request(reply, AckKind::Term.into())
                 .await
