@@ -6,7 +6,7 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -26,10 +26,10 @@ fn spec() -> QueueSpec {
     QueueSpec::default().capacity(ITEMS).ack_wait(ACK_WAIT)
 }
 
-/// A child process and the lines it printed so far.
+/// A child process, the lines it printed so far, and a signal for each new one.
 struct Process {
     child: Child,
-    lines: Arc<Mutex<Vec<String>>>,
+    lines: Arc<(Mutex<Vec<String>>, Condvar)>,
     reader: Option<JoinHandle<()>>,
 }
 
@@ -51,7 +51,7 @@ impl Process {
             .spawn()
             .unwrap();
         let out = BufReader::new(child.stdout.take().unwrap());
-        let lines = Arc::new(Mutex::new(Vec::new()));
+        let lines = Arc::new((Mutex::new(Vec::new()), Condvar::new()));
         let sink = Arc::clone(&lines);
         let reader = std::thread::spawn(move || {
             for line in out.lines().map_while(Result::ok) {
@@ -60,7 +60,8 @@ impl Process {
                     Some(rest) => rest.to_owned(),
                     None => line,
                 };
-                sink.lock().unwrap().push(line);
+                sink.0.lock().unwrap().push(line);
+                sink.1.notify_all();
             }
         });
         Process {
@@ -70,13 +71,15 @@ impl Process {
         }
     }
 
-    fn count(&self, prefix: &str) -> usize {
-        self.lines
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|l| l.starts_with(prefix))
-            .count()
+    /// Waits until it has printed `n` lines starting with `prefix`.
+    fn wait_for(&self, prefix: &str, n: usize) {
+        let (lines, printed) = &*self.lines;
+        let count = |lines: &Vec<String>| lines.iter().filter(|l| l.starts_with(prefix)).count();
+        let guard = lines.lock().unwrap();
+        let (_lines, waited) = printed
+            .wait_timeout_while(guard, Duration::from_secs(120), |lines| count(lines) < n)
+            .unwrap();
+        assert!(!waited.timed_out(), "no {n} `{prefix}` lines within 120 s");
     }
 
     /// Closes its stdin, which tells a worker to stop, and waits for it.
@@ -96,7 +99,7 @@ impl Process {
 
     fn collect(mut self) -> Vec<String> {
         self.reader.take().unwrap().join().unwrap();
-        std::mem::take(&mut *self.lines.lock().unwrap())
+        std::mem::take(&mut *self.lines.0.lock().unwrap())
     }
 }
 
@@ -152,9 +155,7 @@ fn a_worker_killed_mid_way_loses_nothing_and_its_items_come_back_with_the_next_a
     let doomed = Process::start("worker", server.url(), &channel);
     let survivor = Process::start("worker", server.url(), &channel);
 
-    while doomed.count("acked") < 2_000 {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    doomed.wait_for("acked", 2_000);
     let doomed = doomed.kill();
     let produced = producer.finish();
     wait_until_all_acked(server.url(), &channel);
@@ -250,9 +251,7 @@ fn a_broadcast_from_one_process_is_read_in_order_in_two_others_and_a_late_joiner
     let server = Shared::get();
     let channel = fresh_channel("news");
     let early = Process::start("listener", server.url(), &channel);
-    while early.count("listening") == 0 {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    early.wait_for("listening", 1);
     let publisher = Process::start("publisher", server.url(), &channel);
     let published = publisher.finish();
     let late = Process::start("listener", server.url(), &channel);
