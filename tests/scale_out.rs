@@ -4,7 +4,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use exokern::nats::testing::{fresh_channel, SharedServer};
@@ -29,6 +29,16 @@ fn launch(config: &Path, log: Stdio) -> Child {
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
+        .unwrap()
+}
+
+/// `exokern launch config --once`: comes up, then exits.
+fn launch_once(config: &Path) -> Output {
+    Command::new(assert_cmd::cargo::cargo_bin("exokern"))
+        .arg("launch")
+        .arg(config)
+        .arg("--once")
+        .output()
         .unwrap()
 }
 
@@ -93,12 +103,7 @@ fn a_kernel_whose_server_is_away_does_not_start_and_says_which_server() {
         .port();
     let url = format!("nats://127.0.0.1:{port}");
     let producer = config("producer.toml", &url, "jobs", dir.path());
-    let output = Command::new(assert_cmd::cargo::cargo_bin("exokern"))
-        .arg("launch")
-        .arg(&producer)
-        .arg("--once")
-        .output()
-        .unwrap();
+    let output = launch_once(&producer);
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -127,12 +132,7 @@ fn a_kernel_signs_in_with_the_configs_password_and_a_missing_nkey_file_is_named(
         ),
     );
     std::fs::write(&producer, &signed).unwrap();
-    let output = Command::new(assert_cmd::cargo::cargo_bin("exokern"))
-        .arg("launch")
-        .arg(&producer)
-        .arg("--once")
-        .output()
-        .unwrap();
+    let output = launch_once(&producer);
     assert!(
         output.status.success(),
         "{}",
@@ -144,12 +144,7 @@ fn a_kernel_signs_in_with_the_configs_password_and_a_missing_nkey_file_is_named(
         "nkey_file = \"missing.nk\"",
     );
     std::fs::write(&producer, nkey).unwrap();
-    let output = Command::new(assert_cmd::cargo::cargo_bin("exokern"))
-        .arg("launch")
-        .arg(&producer)
-        .arg("--once")
-        .output()
-        .unwrap();
+    let output = launch_once(&producer);
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(

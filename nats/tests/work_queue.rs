@@ -5,10 +5,12 @@ mod common;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use async_nats::jetstream::consumer::pull::OrderedConfig;
 use common::{fresh_channel, Shared};
 use exokern_actors::channel::{ChannelError, ClaimToken, WorkQueue, WorkQueueHandle};
 use exokern_actors::{ChannelId, Rights, SystemId};
 use exokern_nats::{Nats, NatsError, QueueSpec};
+use futures_util::StreamExt;
 
 const LEASE: Duration = Duration::from_secs(30);
 const WAIT: Duration = Duration::from_secs(5);
@@ -39,6 +41,32 @@ async fn kernel(nats: &Nats, id: &ChannelId, spec: QueueSpec) -> Kernel {
         producer,
         worker,
     }
+}
+
+/// The first `n` dead letters of `id`'s queue, as the server keeps them, waiting for
+/// them to come (a queue buries in the background).
+async fn dead_letters(
+    jetstream: &async_nats::jetstream::Context,
+    id: &ChannelId,
+    n: usize,
+) -> Vec<serde_json::Value> {
+    let dead = format!("{}_DEAD", exokern_nats::default_stream(id));
+    let consumer = jetstream
+        .get_stream(&dead)
+        .await
+        .unwrap()
+        .create_consumer(OrderedConfig::default())
+        .await
+        .unwrap();
+    let letters = consumer
+        .messages()
+        .await
+        .unwrap()
+        .take(n)
+        .map(|message| serde_json::from_slice(&message.unwrap().payload).unwrap());
+    tokio::time::timeout(WAIT, letters.collect())
+        .await
+        .expect("the dead letters are kept")
 }
 
 #[actix_rt::test]
@@ -269,18 +297,8 @@ async fn an_item_past_its_attempts_goes_to_the_dead_letter_stream_with_its_reaso
 
     let client = async_nats::connect(server.url()).await.unwrap();
     let jetstream = async_nats::jetstream::new(client);
-    let stream = format!("{}_DEAD", exokern_nats::default_stream(&id));
-    let mut letters = None;
-    for _ in 0..50 {
-        let mut dead = jetstream.get_stream(&stream).await.unwrap();
-        if dead.info().await.unwrap().state.messages == 1 {
-            letters = Some(dead.get_raw_message(1).await.unwrap());
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let letter = letters.expect("the dead letter is kept");
-    let letter: serde_json::Value = serde_json::from_slice(&letter.payload).unwrap();
+    let letters = dead_letters(&jetstream, &id, 1).await;
+    let letter = letters.first().expect("the dead letter is kept");
     assert_eq!(letter["seq"], seq.get());
     assert_eq!(letter["attempts"], 2);
     assert_eq!(letter["reason"], "max_attempts");
@@ -413,25 +431,14 @@ async fn a_message_that_did_not_come_from_a_kernel_is_dead_lettered_and_never_de
     assert_eq!(seqs, [honest], "only the kernel's item is delivered");
     a.worker.ack(items[0].claim_token().unwrap()).await.unwrap();
 
-    let mut dead = jetstream
-        .get_stream(format!("{stream}_DEAD"))
+    let reasons: Vec<_> = dead_letters(&jetstream, &id, 2)
         .await
-        .unwrap();
-    let mut reasons = Vec::new();
-    for _ in 0..100 {
-        if dead.info().await.unwrap().state.messages == 2 {
-            for seq in 1..=2 {
-                let letter = dead.get_raw_message(seq).await.unwrap();
-                let letter: serde_json::Value = serde_json::from_slice(&letter.payload).unwrap();
-                reasons.push((
-                    letter["reason"].clone(),
-                    letter["detail"].as_str().unwrap().to_owned(),
-                ));
-            }
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        .into_iter()
+        .map(|letter| {
+            let detail = letter["detail"].as_str().unwrap().to_owned();
+            (letter["reason"].clone(), detail)
+        })
+        .collect();
     assert_eq!(reasons.len(), 2, "both are kept as dead letters");
     assert!(
         reasons.iter().all(|(reason, _)| reason == "unverified"),
