@@ -62,6 +62,7 @@ async fn restart_mid_run(crash: bool) -> BTreeMap<Seq, Vec<u64>> {
 
     let sent: Arc<Mutex<BTreeMap<Seq, u64>>> = Arc::default();
     let acked: Arc<Mutex<BTreeMap<Seq, Vec<u64>>>> = Arc::default();
+    let (progress, mut sent_so_far) = tokio::sync::watch::channel(0usize);
     let sending = {
         let sent = Arc::clone(&sent);
         actix_rt::spawn(async move {
@@ -75,6 +76,7 @@ async fn restart_mid_run(crash: bool) -> BTreeMap<Seq, Vec<u64>> {
                     sent.lock().unwrap().insert(seq, i).is_none(),
                     "seq {seq} given twice"
                 );
+                progress.send_replace(i as usize + 1);
             }
         })
     };
@@ -114,9 +116,7 @@ async fn restart_mid_run(crash: bool) -> BTreeMap<Seq, Vec<u64>> {
         })
     };
 
-    while sent.lock().unwrap().len() < ITEMS / 4 {
-        actix_rt::time::sleep(Duration::from_millis(5)).await;
-    }
+    sent_so_far.wait_for(|n| *n >= ITEMS / 4).await.unwrap();
     let restarted = tokio::task::spawn_blocking(move || {
         if crash {
             server.kill();
